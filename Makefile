@@ -1,0 +1,51 @@
+# paperhub: `make run` starts the site, `make test` runs the tests. See README.md.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+HOST ?= 127.0.0.1
+
+.PHONY: run test lint format bench clean-var
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+
+$(VENV)/.runtime-installed: requirements.txt | $(VENV)/bin/python
+	$(VENV)/bin/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(VENV)/bin/pip install -q -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime-installed
+
+## run: set up (venv, requirements, migrations, demo data) and start web + worker + beat.
+run: $(VENV)/.runtime-installed
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_demo --if-empty
+	@echo "Demo curator (staff, /admin/): curator@example.com / paperhub-demo"
+	@echo "Demo readers: reader1@example.com, reader2@example.com, reader3@example.com / paperhub-demo"
+	@echo "Emails are written to var/mail/ as .eml files."
+	@echo "paperhub: http://$(HOST):$(PORT)/  (Ctrl-C stops web, worker and beat)"
+	@trap 'kill 0' INT TERM; \
+	$(VENV)/bin/celery -A paperhub worker -l info --concurrency 2 & \
+	$(VENV)/bin/celery -A paperhub beat -l info & \
+	$(PY) manage.py runserver $(HOST):$(PORT) --noreload & \
+	wait
+
+## test: set up and run lint and the unit suite (SQLite, eager Celery; no server needed).
+test: $(VENV)/.dev-installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/pytest
+
+lint: $(VENV)/.dev-installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.dev-installed
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean-var:
+	rm -rf var

@@ -1,0 +1,14 @@
+"""Top-level URLs. Each app owns its own urls module; see DESIGN.md for the contracts."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from .health import healthz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("", include("subscriptions.urls")),
+    path("", include("papers.urls")),
+]

@@ -1,0 +1,258 @@
+"""The catalogue: papers, their authors and tags, tag rules, upvotes and bookmarks."""
+
+import re
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.text import slugify
+
+http_url = URLValidator(schemes=["http", "https"])
+
+TRENDING_PERIODS = ("day", "week", "month", "all")
+
+
+class PaperQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(status=Paper.Status.PUBLISHED)
+
+    def visible_to(self, user):
+        """Staff see every paper; everyone else only published ones."""
+        if user is not None and user.is_active and user.is_staff:
+            return self
+        return self.published()
+
+    def tagged(self, tag):
+        """Papers with this tag (a Tag or its slug)."""
+        if isinstance(tag, str):
+            return self.filter(tags__slug=tag)
+        return self.filter(tags=tag)
+
+    def featured(self):
+        return self.filter(featured=True)
+
+    def trending(self, period: str = "week"):
+        """Ordered by the stored score of `period` (day, week, month) or by total upvotes (all)."""
+        if period not in TRENDING_PERIODS:
+            raise ValueError(f"unknown trending period {period!r}")
+        if period == "all":
+            return self.order_by("-upvote_count", "-published_at", "-id")
+        return self.order_by(f"-trending_{period}", "-published_at", "-id")
+
+    def for_cards(self):
+        """What a list of paper cards needs, in a constant number of queries."""
+        return self.prefetch_related(models.Prefetch("tags", queryset=Tag.objects.filter(active=True).order_by("name")))
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=64, help_text="Shown on chips and in emails, e.g. “negation”.")
+    slug = models.SlugField(max_length=64, unique=True, help_text="Used in URLs: /tags/<slug>/.")
+    description = models.TextField(blank=True, help_text="One or two sentences for the tag page.")
+    active = models.BooleanField(
+        default=True, help_text="Inactive tags are hidden from readers and cannot be followed."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = slugify(self.name)[:64]
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("papers:tag", args=[self.slug])
+
+
+class Author(models.Model):
+    name = models.CharField(max_length=255)
+    name_normalized = models.CharField(
+        max_length=255, unique=True, help_text="Case- and accent-folded name used to merge duplicates."
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Paper(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+        HIDDEN = "hidden", "Hidden"
+
+    class Source(models.TextChoices):
+        MANUAL = "manual", "Entered by hand"
+        ARXIV = "arxiv", "arXiv API"
+        HUGGINGFACE = "huggingface", "Hugging Face"
+        SNAPSHOT = "snapshot", "arXiv metadata snapshot"
+        JSONL = "jsonl", "paperhub JSON Lines"
+        DEMO = "demo", "Demo data"
+
+    title = models.CharField(max_length=1000)
+    title_normalized = models.CharField(
+        max_length=500, db_index=True, editable=False, help_text="Identity of papers with no arXiv id or DOI."
+    )
+    slug = models.SlugField(max_length=120, unique=True, help_text="URL of a paper with no arXiv id.")
+    abstract = models.TextField(blank=True)
+    authors = models.ManyToManyField(Author, through="PaperAuthor", related_name="papers", blank=True)
+    authors_text = models.TextField(
+        blank=True, editable=False, help_text="Authors in order, comma-separated (denormalized for lists and search)."
+    )
+    arxiv_id = models.CharField(
+        "arXiv id", max_length=64, blank=True, help_text="Without version, e.g. 2101.00001 or cs/0503050."
+    )
+    arxiv_version = models.PositiveSmallIntegerField("arXiv version", null=True, blank=True)
+    doi = models.CharField("DOI", max_length=255, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True, help_text="First publication (arXiv v1).")
+    updated_at_source = models.DateTimeField("updated", null=True, blank=True, help_text="Latest version's date.")
+    primary_category = models.CharField(max_length=32, blank=True)
+    categories = models.JSONField(default=list, blank=True, help_text="All arXiv categories, primary first.")
+    journal_ref = models.CharField("journal reference", max_length=500, blank=True)
+    comment = models.TextField(blank=True)
+    abs_url = models.URLField("abstract URL", max_length=500, blank=True, validators=[http_url])
+    pdf_url = models.URLField("PDF URL", max_length=500, blank=True, validators=[http_url])
+    code_url = models.URLField("code URL", max_length=500, blank=True, validators=[http_url])
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.MANUAL)
+    status = models.CharField(
+        max_length=16,
+        choices=Status.choices,
+        default=Status.DRAFT,
+        help_text="Only published papers are shown to readers.",
+    )
+    featured = models.BooleanField(default=False, help_text="Shown in the strip above the trending list.")
+    upvote_count = models.PositiveIntegerField(default=0, editable=False)
+    bookmark_count = models.PositiveIntegerField(default=0, editable=False)
+    # Trending scores, recomputed periodically and on each upvote (papers/trending.py).
+    trending_day = models.FloatField(default=0, editable=False)
+    trending_week = models.FloatField(default=0, editable=False)
+    trending_month = models.FloatField(default=0, editable=False)
+    tags = models.ManyToManyField(Tag, related_name="papers", blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PaperQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        indexes = [
+            models.Index(fields=["-published_at", "-id"], name="paper_published_idx"),
+            models.Index(fields=["status", "-trending_day"], name="paper_trending_day_idx"),
+            models.Index(fields=["status", "-trending_week"], name="paper_trending_week_idx"),
+            models.Index(fields=["status", "-trending_month"], name="paper_trending_month_idx"),
+            models.Index(fields=["status", "-upvote_count"], name="paper_upvotes_idx"),
+            models.Index(fields=["doi"], name="paper_doi_idx", condition=~Q(doi="")),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["arxiv_id"], condition=~Q(arxiv_id=""), name="paper_unique_arxiv_id"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("papers:detail", args=[self.arxiv_id or self.slug])
+
+    @property
+    def arxiv_id_versioned(self) -> str:
+        if self.arxiv_id and self.arxiv_version:
+            return f"{self.arxiv_id}v{self.arxiv_version}"
+        return self.arxiv_id
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == self.Status.PUBLISHED
+
+
+class PaperAuthor(models.Model):
+    """An author's place in a paper's byline."""
+
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="authorships")
+    author = models.ForeignKey(Author, on_delete=models.CASCADE, related_name="authorships")
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["paper", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["paper", "author"], name="paperauthor_unique_author"),
+            models.UniqueConstraint(fields=["paper", "position"], name="paperauthor_unique_position"),
+        ]
+
+    def __str__(self):
+        return f"{self.position}. {self.author}"
+
+
+class TagRule(models.Model):
+    """When a paper gets a tag: any keyword, a regular expression, or an arXiv category."""
+
+    class Kind(models.TextChoices):
+        KEYWORDS = "keywords", "Any of these keywords"
+        REGEX = "regex", "Regular expression"
+        CATEGORY = "category", "arXiv category"
+
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="rules")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.KEYWORDS)
+    pattern = models.TextField(
+        help_text=(
+            "Keywords: comma-separated, matched case-insensitively as whole words in title and abstract. "
+            "Regular expression: Python syntax, case-insensitive, over title and abstract. "
+            "Category: an arXiv category such as cs.CL."
+        )
+    )
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["tag", "kind", "id"]
+
+    def __str__(self):
+        return f"{self.tag}: {self.get_kind_display()} {self.pattern[:60]}"
+
+    def clean(self):
+        if not self.pattern.strip():
+            raise ValidationError({"pattern": "Give at least one keyword, expression or category."})
+        if self.kind == self.Kind.REGEX:
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValidationError({"pattern": f"This regular expression does not compile: {exc}."}) from exc
+
+
+class Upvote(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="upvotes")
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="upvotes")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["paper", "created_at"], name="upvote_paper_time_idx")]
+        constraints = [models.UniqueConstraint(fields=["user", "paper"], name="upvote_unique_user_paper")]
+
+    def __str__(self):
+        return f"{self.user} ▲ {self.paper}"
+
+
+class Bookmark(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="bookmarks")
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="bookmarks")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="bookmark_user_time_idx")]
+        constraints = [models.UniqueConstraint(fields=["user", "paper"], name="bookmark_unique_user_paper")]
+
+    def __str__(self):
+        return f"{self.user} ★ {self.paper}"

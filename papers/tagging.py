@@ -1,0 +1,66 @@
+"""Tag rules: which tags a paper gets from its title, abstract and categories."""
+
+import re
+from collections.abc import Iterable
+
+from .models import Paper, Tag, TagRule
+
+
+class CompiledRule:
+    def __init__(self, rule: TagRule):
+        self.tag_id = rule.tag_id
+        self.kind = rule.kind
+        if rule.kind == TagRule.Kind.KEYWORDS:
+            words = [w.strip() for w in rule.pattern.split(",") if w.strip()]
+            self.regex = (
+                re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + r")\b", re.IGNORECASE) if words else None
+            )
+        elif rule.kind == TagRule.Kind.REGEX:
+            self.regex = re.compile(rule.pattern, re.IGNORECASE)
+        else:
+            self.regex = None
+            self.category = rule.pattern.strip()
+
+    def matches(self, *, text: str, categories: Iterable[str]) -> bool:
+        if self.kind == TagRule.Kind.CATEGORY:
+            return self.category in categories
+        return bool(self.regex and self.regex.search(text))
+
+
+def compiled_rules() -> list[CompiledRule]:
+    """Active rules of active tags, compiled once for a batch of papers."""
+    rules = TagRule.objects.filter(active=True, tag__active=True).select_related("tag")
+    return [CompiledRule(rule) for rule in rules]
+
+
+def matching_tag_ids(paper: Paper, rules: list[CompiledRule]) -> set[int]:
+    text = f"{paper.title}\n{paper.abstract}"
+    categories = set(paper.categories or []) | {paper.primary_category}
+    return {rule.tag_id for rule in rules if rule.matches(text=text, categories=categories)}
+
+
+def apply_tag_rules(papers: Iterable[Paper], rules: list[CompiledRule] | None = None) -> int:
+    """Add the tags the rules give each paper (never removes a tag). Returns tags added."""
+    rules = compiled_rules() if rules is None else rules
+    if not rules:
+        return 0
+    through = Paper.tags.through
+    papers = list(papers)
+    existing = set(through.objects.filter(paper__in=papers).values_list("paper_id", "tag_id"))
+    new_rows = []
+    for paper in papers:
+        for tag_id in matching_tag_ids(paper, rules):
+            if (paper.pk, tag_id) not in existing:
+                new_rows.append(through(paper_id=paper.pk, tag_id=tag_id))
+    through.objects.bulk_create(new_rows, ignore_conflicts=True)
+    return len(new_rows)
+
+
+def tags_for_slugs(slugs: Iterable[str]) -> list[Tag]:
+    """Tags by slug, creating those that do not exist yet (named after the slug)."""
+    slugs = [s for s in dict.fromkeys(slugs) if s]
+    found = {t.slug: t for t in Tag.objects.filter(slug__in=slugs)}
+    for slug in slugs:
+        if slug not in found:
+            found[slug] = Tag.objects.create(slug=slug, name=slug.replace("-", " "))
+    return [found[s] for s in slugs]

@@ -1,0 +1,86 @@
+"""The trending score: upvotes that count less as they age, plus a freshness prior.
+
+score(paper, period) = Σ over upvotes 2^(-age / half_life)  +  PRIOR · 2^(-paper_age / half_life)
+
+with half-lives of one day (`day`), seven days (`week`) and thirty days
+(`month`); `all` needs no score and ranks by total upvotes. The prior lets a
+paper published an hour ago with no upvotes yet show up above one whose
+single upvote is a week old. Scores live in indexed columns on Paper so a
+trending page reads them like any other column; `refresh_trending` rewrites
+them for every recent paper (a periodic task) and `refresh_paper` for one
+paper right after an upvote.
+"""
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Q
+
+from .models import Paper, Upvote
+
+HALF_LIVES = {
+    "day": timedelta(days=1),
+    "week": timedelta(days=7),
+    "month": timedelta(days=30),
+}
+FRESHNESS_PRIOR = 0.5
+# Past this many half-lives a contribution is below 2^-8 = 0.4 %: ignore it.
+HORIZON_HALF_LIVES = 8
+SCORE_FIELDS = [f"trending_{period}" for period in HALF_LIVES]
+
+
+def _decay(age: timedelta, half_life: timedelta) -> float:
+    seconds = max(age.total_seconds(), 0.0)
+    return 0.5 ** (seconds / half_life.total_seconds())
+
+
+def _horizon(now: datetime) -> datetime:
+    return now - HORIZON_HALF_LIVES * max(HALF_LIVES.values())
+
+
+def scores_for(paper_ids, *, now: datetime) -> dict[int, dict[str, float]]:
+    """The scores of these papers at `now`, computed from their upvotes and dates."""
+    paper_ids = list(paper_ids)
+    scores: dict[int, dict[str, float]] = defaultdict(lambda: dict.fromkeys(HALF_LIVES, 0.0))
+    published = Paper.objects.filter(pk__in=paper_ids).values_list("pk", "published_at", "created_at")
+    for pk, published_at, created_at in published:
+        born = published_at or created_at
+        for period, half_life in HALF_LIVES.items():
+            scores[pk][period] = FRESHNESS_PRIOR * _decay(now - born, half_life)
+    upvotes = Upvote.objects.filter(paper_id__in=paper_ids, created_at__gte=_horizon(now))
+    for paper_id, created_at in upvotes.values_list("paper_id", "created_at").iterator(chunk_size=5000):
+        for period, half_life in HALF_LIVES.items():
+            scores[paper_id][period] += _decay(now - created_at, half_life)
+    return scores
+
+
+def _write(scores: dict[int, dict[str, float]]) -> None:
+    papers = [
+        Paper(pk=pk, **{f"trending_{period}": value for period, value in values.items()})
+        for pk, values in scores.items()
+    ]
+    Paper.objects.bulk_update(papers, SCORE_FIELDS, batch_size=1000)
+
+
+def refresh_paper(paper_id: int, *, now: datetime) -> None:
+    """Recompute one paper's scores (after an upvote or its removal)."""
+    _write(scores_for([paper_id], now=now))
+
+
+@transaction.atomic
+def refresh_trending(*, now: datetime) -> int:
+    """Recompute every paper that is recent or still has a score. Returns how many."""
+    horizon = _horizon(now)
+    recent = Paper.objects.filter(
+        Q(published_at__gte=horizon)
+        | Q(published_at__isnull=True, created_at__gte=horizon)
+        | Q(upvotes__created_at__gte=horizon)
+        | Q(trending_day__gt=0)
+        | Q(trending_week__gt=0)
+        | Q(trending_month__gt=0)
+    ).distinct()
+    ids = list(recent.values_list("pk", flat=True))
+    for start in range(0, len(ids), 5000):
+        _write(scores_for(ids[start : start + 5000], now=now))
+    return len(ids)
