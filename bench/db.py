@@ -19,8 +19,18 @@ FORBIDDEN = {
 }
 
 
-def bench_url() -> str:
-    return os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+def bench_url(scale: float | None = None) -> str:
+    """BENCH_DATABASE_URL, else paperhub_bench at the default scale and paperhub_bench_s0_01 (say) at others.
+
+    A database per scale: a quick run at a small scale never drops the default-scale data set.
+    """
+    if "BENCH_DATABASE_URL" in os.environ:
+        return os.environ["BENCH_DATABASE_URL"]
+    if scale is None:
+        scale = float(os.environ.get("BENCH_SCALE", "1.0"))
+    if scale == 1.0:
+        return DEFAULT_URL
+    return with_name(DEFAULT_URL, "paperhub_bench_s" + f"{scale:g}".replace(".", "_"))
 
 
 def with_name(url: str, name: str) -> str:

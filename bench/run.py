@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import secrets
+import signal
 import subprocess
 import sys
 import tempfile
@@ -38,11 +39,12 @@ class Results:
         print(f"BENCH {name} {value}{' ' + unit if unit else ''}", flush=True)
 
 
-def configure_environment(tmp: Path) -> None:
+def configure_environment(tmp: Path, scale: float) -> None:
     """Production settings for every process the bench starts (gunicorn, workers, importers)."""
     from . import db
 
-    url = db.bench_url()
+    url = db.bench_url(scale)
+    os.environ["BENCH_DATABASE_URL"] = url
     db.name_of(url)
     os.environ.update(
         {
@@ -131,8 +133,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown measures {sorted(unknown)}; choose from {MEASURES}")
 
     sys.path.insert(0, str(ROOT))
+    # A bench stopped by SIGTERM (timeout, Ctrl-C in make) still runs its `finally` blocks,
+    # which stop the servers and workers it started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     tmp = Path(tempfile.mkdtemp(prefix="paperhub-bench-"))
-    configure_environment(tmp)
+    configure_environment(tmp, args.scale)
     marker = prepare_database(args.scale, rebuild=args.rebuild)
     if args.build_only:
         return 0
