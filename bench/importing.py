@@ -107,24 +107,38 @@ def empty_catalogue(url: str) -> None:
         conn.execute("TRUNCATE papers_paper, papers_author RESTART IDENTITY CASCADE")
 
 
+def _hwm_mb(pid: int) -> float:
+    """The process's peak RSS so far (VmHWM), in MB; 0 once it has exited."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 def run_child(command: list[str], env: dict, log: Path) -> tuple[float, float, int]:
-    """Run a child to completion: (seconds, peak RSS in MB, exit code)."""
+    """Run a child to completion: (seconds, peak RSS in MB, exit code).
+
+    The peak is the child's own VmHWM, polled while it runs: wait4's ru_maxrss
+    would start from the bench's own RSS, which a forked child inherits.
+    """
     started = time.perf_counter()
+    peak = 0.0
     with log.open("w") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + TIMEOUT
-        while True:
-            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-            if pid:
-                break
+        while process.poll() is None:
+            peak = max(peak, _hwm_mb(process.pid))
             if time.monotonic() > deadline:
                 process.kill()
-                pid, status, usage = os.wait4(process.pid, 0)
+                process.wait()
                 break
-            time.sleep(0.05)
+            time.sleep(0.02)
     seconds = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    return seconds, usage.ru_maxrss / 1024, process.returncode
+    return seconds, peak, process.returncode
 
 
 def count_papers(url: str) -> int:
