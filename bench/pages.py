@@ -150,8 +150,16 @@ def _check(port: int, paths: list[str]) -> None:
             raise RuntimeError(f"GET {path} answered {status}, not 200")
 
 
+def clear_cache() -> None:
+    """Start every page measure cold: nothing cached from an earlier run."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 def measure_pages(results, context) -> None:
     collectstatic()
+    clear_cache()
     tmp = context["tmp"]
     paths = sample_paths()
     with gunicorn(tmp) as port:
@@ -227,6 +235,7 @@ def measure_search(results, context) -> None:
     from urllib.parse import quote_plus
 
     collectstatic()
+    clear_cache()
     queries = search_queries()
     paths = sample_paths()["paper"]
     search_paths = [f"/search/?q={quote_plus(q)}" for q in queries]

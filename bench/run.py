@@ -61,6 +61,8 @@ def configure_environment(tmp: Path, scale: float) -> None:
             "PAPERHUB_VAR_DIR": str(tmp / "var"),
             "CELERY_BROKER_URL": os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/9"),
             "CELERY_RESULT_BACKEND": "",
+            # Production shares one cache between web workers (README "Settings"); Redis DB 8 is the bench's.
+            "CACHE_URL": os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6379/8"),
             "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
         }
@@ -79,10 +81,11 @@ def prepare_database(scale: float, *, rebuild: bool) -> dict:
     if not db.exists(url):
         db.create(url)
     django.setup()
-    marker = None if rebuild else _marker_or_none()
+    marker = None if rebuild else dataset.read_marker()
     if not dataset.marker_matches(marker, scale):
         connection.close()
-        print(f"bench: building the data set at scale {scale} in {db.name_of(url)}", flush=True)
+        why = "asked to" if rebuild else f"its marker is {marker!r}"
+        print(f"bench: building the data set at scale {scale} in {db.name_of(url)} ({why})", flush=True)
         db.create(url, drop=True)
         call_command("migrate", verbosity=0)
         started = time.monotonic()
@@ -94,15 +97,6 @@ def prepare_database(scale: float, *, rebuild: bool) -> dict:
         call_command("migrate", verbosity=0)
         print(f"bench: reusing the data set at scale {scale} (built {marker['anchor']})", flush=True)
     return marker
-
-
-def _marker_or_none() -> dict | None:
-    from . import dataset
-
-    try:
-        return dataset.read_marker()
-    except Exception:  # an empty or half-built database: rebuild
-        return None
 
 
 def machine() -> dict:
