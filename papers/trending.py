@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.db.models import Q
 
-from .models import Paper, Upvote
+from .models import TRENDING_PERIODS, Paper, PaperQuerySet, Tag, Upvote
 
 HALF_LIVES = {
     "day": timedelta(days=1),
@@ -28,6 +28,8 @@ FRESHNESS_PRIOR = 0.5
 # Past this many half-lives a contribution is below 2^-8 = 0.4 %: ignore it.
 HORIZON_HALF_LIVES = 8
 SCORE_FIELDS = [f"trending_{period}" for period in HALF_LIVES]
+DEFAULT_PERIOD = "week"
+PERIOD_LABELS = {"day": "Today", "week": "This week", "month": "This month", "all": "All time"}
 
 
 def _decay(age: timedelta, half_life: timedelta) -> float:
@@ -84,3 +86,16 @@ def refresh_trending(*, now: datetime) -> int:
     for start in range(0, len(ids), 5000):
         _write(scores_for(ids[start : start + 5000], now=now))
     return len(ids)
+
+
+def parse_period(value: str | None) -> str:
+    """A period from a query string; anything unknown falls back to the default (never an error)."""
+    return value if value in TRENDING_PERIODS else DEFAULT_PERIOD
+
+
+def trending_papers(*, period: str, tag: Tag | str | None = None) -> PaperQuerySet:
+    """Published papers ranked for `period`, optionally within one tag, ready for paper cards."""
+    papers = Paper.objects.published()
+    if tag is not None:
+        papers = papers.tagged(tag)
+    return papers.trending(period).for_cards()
