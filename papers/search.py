@@ -109,13 +109,22 @@ def _postgresql(papers: PaperQuerySet, query: str) -> PaperQuerySet:
     )
 
 
+def stem(word: str) -> str:
+    """A crude English stem for the fallback, so "samples" and "sampling" find each other."""
+    for suffix in ("ing", "es", "ed", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
+
 def query_words(query: str) -> tuple[list[str], list[str]]:
-    """The fallback's reading of websearch syntax: (words to find, words to exclude with a leading -)."""
+    """The fallback's reading of websearch syntax: (stems to find, stems to exclude with a leading -)."""
     wanted: list[str] = []
     excluded: list[str] = []
     for token in query.split():
         target = excluded if token.startswith("-") and len(token) > 1 else wanted
         for word in _WORD.findall(token.lower()):
+            word = stem(word)
             if word not in _FALLBACK_IGNORED and word not in wanted and word not in excluded:
                 target.append(word)
     return wanted[:MAX_WORDS], excluded[:MAX_WORDS]
@@ -129,23 +138,27 @@ def _fallback(papers: PaperQuerySet, query: str) -> PaperQuerySet:
         papers = papers.filter(Q(title__icontains=word) | Q(authors_text__icontains=word) | Q(abstract__icontains=word))
     for word in excluded:
         papers = papers.exclude(Q(title__icontains=word) | Q(abstract__icontains=word))
-    phrase = " ".join(wanted)
-    # Where the words are says how relevant a paper is: the phrase in the title first.
-    weights = [(Q(title__icontains=phrase), 8), (Q(abstract__icontains=phrase), 4)]
-    weights += [(Q(title__icontains=word), 2) for word in wanted]
+    phrase = " ".join(_WORD.findall(query.lower()))
+    # Where the words are says how relevant a paper is: like weights A and B on PostgreSQL,
+    # a word in the title counts three times a word in the abstract; the whole phrase adds more.
+    weights = [(Q(title__icontains=phrase), 10), (Q(abstract__icontains=phrase), 4)]
+    weights += [(Q(title__icontains=word), 3) for word in wanted]
+    weights.append((Q(*[Q(title__icontains=word) for word in wanted]), 6))  # every word in the title
+    weights += [(Q(abstract__icontains=word) | Q(authors_text__icontains=word), 1) for word in wanted]
     rank = sum((Case(When(cond, then=Value(w)), default=Value(0), output_field=IntegerField()) for cond, w in weights))
     return papers.annotate(rank=rank).order_by("-rank", "-upvote_count", "-published_at", "-id")
 
 
 def highlight(text: str, words: list[str], *, around: int | None = None) -> str:
-    """`text` with each of `words` (case-insensitive, word starts) wrapped in marks.
+    """`text` with each word starting with one of `words` (case-insensitive) wrapped in marks.
 
     With `around`, only a window of about that many characters around the first match is kept.
     """
     text = _CONTROL.sub(" ", text or "")
     if not words:
         return text[:around] if around else text
-    pattern = re.compile(r"\b(" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + r")", re.I)
+    alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    pattern = re.compile(r"\b(?:" + alternatives + r")\w*", re.I)
     if around:
         match = pattern.search(text)
         start = max((match.start() if match else 0) - around // 3, 0)
