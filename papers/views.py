@@ -24,7 +24,7 @@ TAG_CHIPS = 15
 def paper_page(request: HttpRequest, papers, *, page_size: int = PAGE_SIZE) -> Page:
     """One page of paper cards, each marked with whether the reader upvoted it (a constant number of queries)."""
     page = Paginator(papers, page_size).get_page(request.GET.get("page"))
-    mark_reactions(request, page.object_list)
+    page.object_list = mark_reactions(request, page.object_list)
     return page
 
 
@@ -39,11 +39,13 @@ def mark_reactions(request: HttpRequest, papers) -> list[Paper]:
 
 
 def period_tabs(period: str) -> list[dict]:
+    """The Today / This week / This month / All time tabs, the current one marked."""
     return [{"value": p, "label": PERIOD_LABELS[p], "current": p == period} for p in TRENDING_PERIODS]
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
+    """Trending papers: period tabs, tag chips, featured strip, 20 a page."""
     period = parse_period(request.GET.get("period"))
     tag = None
     if request.GET.get("tag"):
@@ -79,6 +81,7 @@ def _find_paper(request: HttpRequest, key: str) -> Paper:
 
 @require_GET
 def paper_detail(request: HttpRequest, key: str) -> HttpResponse:
+    """A paper by arXiv id (any version) or slug; drafts and hidden papers are 404 except for staff."""
     paper = _find_paper(request, key)
     if key != (paper.arxiv_id or paper.slug):
         return redirect(paper, permanent=True)
@@ -94,6 +97,7 @@ def paper_detail(request: HttpRequest, key: str) -> HttpResponse:
 
 @require_GET
 def tag_list(request: HttpRequest) -> HttpResponse:
+    """Active tags with paper and follower counts."""
     # Follower counts read subscriptions' TagFollow through the reverse relation `follows`: no import needed.
     tags = Tag.objects.filter(active=True).annotate(
         paper_count=Count("papers", filter=Q(papers__status=Paper.Status.PUBLISHED), distinct=True),
@@ -104,6 +108,7 @@ def tag_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def tag_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    """Trending within one tag, with the same period tabs."""
     tag = get_object_or_404(Tag, slug=slug, active=True)
     period = parse_period(request.GET.get("period"))
     page = paper_page(request, trending_papers(period=period, tag=tag))
@@ -113,6 +118,7 @@ def tag_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_GET
 def search(request: HttpRequest) -> HttpResponse:
+    """Full-text search with tag and date filters; any input gives a page."""
     form = SearchForm(request.GET or None)
     query, filters = "", SearchFilters()
     if form.is_bound:
@@ -130,12 +136,14 @@ def search(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def about(request: HttpRequest) -> HttpResponse:
+    """The trending score in plain words, with the numbers the code uses."""
     half_lives = {period: int(h.total_seconds() // 86400) for period, h in HALF_LIVES.items()}
     return render(request, "papers/about.html", {"prior": FRESHNESS_PRIOR, "half_lives": half_lives})
 
 
 @require_GET
 def bookmarks(request: HttpRequest) -> HttpResponse:
+    """The reader's bookmarks, newest first; each Bookmark button removes one."""
     if not request.user.is_authenticated:
         return ask_to_log_in(request, request.get_full_path())
     papers = (
@@ -163,6 +171,7 @@ def _react(request: HttpRequest, pk: int, partial: str, toggle) -> HttpResponse:
 
 @require_POST
 def upvote(request: HttpRequest, pk: int) -> HttpResponse:
+    """Toggle the reader's upvote."""
     return _react(
         request, pk, "upvote", lambda paper: reactions.toggle_upvote(user=request.user, paper=paper, now=timezone.now())
     )
@@ -170,4 +179,5 @@ def upvote(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def bookmark(request: HttpRequest, pk: int) -> HttpResponse:
+    """Toggle the reader's bookmark."""
     return _react(request, pk, "bookmark", lambda paper: reactions.toggle_bookmark(user=request.user, paper=paper))
