@@ -14,12 +14,15 @@ from . import follows
 
 @require_POST
 def toggle_follow(request: HttpRequest, slug: str) -> HttpResponse:
-    """Follow the tag, or unfollow it if the reader already does (the form says which with `action`)."""
+    """Follow or unfollow the tag, as the pressed button's `action` says (toggle without one)."""
     tag = get_object_or_404(Tag, slug=slug, active=True)
     next_url = safe_next(request, tag.get_absolute_url())
     if not request.user.is_authenticated:
         return ask_to_log_in(request, next_url)
-    if request.POST.get("action") == "unfollow":
+    action = request.POST.get("action")
+    if action not in ("follow", "unfollow"):  # a client that did not send the pressed button: toggle
+        action = "unfollow" if tag.pk in follows.followed_tag_ids(request.user) else "follow"
+    if action == "unfollow":
         follows.unfollow_tag(user=request.user, tag=tag)
     else:
         follows.follow_tag(user=request.user, tag=tag)

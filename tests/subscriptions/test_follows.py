@@ -143,3 +143,12 @@ def test_paper_page_shows_follow_buttons_in_a_constant_number_of_queries(client,
     with django_assert_max_num_queries(12):
         html = client.get(paper.get_absolute_url()).content.decode()
     assert html.count(">Follow</button>") == 5 and html.count(">Unfollow</button>") == 1
+
+
+def test_follow_without_an_action_toggles(client):
+    reader, tag = UserFactory(), TagFactory(slug="negation")
+    client.force_login(reader)
+    client.post("/tags/negation/follow/")
+    assert TagFollow.objects.filter(user=reader, tag=tag).exists()
+    client.post("/tags/negation/follow/")
+    assert not TagFollow.objects.exists()
