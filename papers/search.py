@@ -1,9 +1,9 @@
 """Full-text search over the catalogue.
 
-On PostgreSQL: a weighted tsvector (title A, authors and abstract B) matched
-against `websearch_to_tsquery` ("exact phrase", -word, or), ranked by ts_rank
-and highlighted with ts_headline; a GIN index on the same expression
-(migration 0003_browsing_search_index) keeps it fast. On SQLite (development):
+On PostgreSQL: a stored, weighted tsvector (title A, authors and abstract B;
+migration 0003_browsing_search_document keeps it with a trigger and indexes it
+with GIN) matched against `websearch_to_tsquery` ("exact phrase", -word, or),
+ranked by ts_rank and highlighted with ts_headline. On SQLite (development):
 every word must appear in the title, authors or abstract, ranked by where the
 words appear. Any input is accepted: the query is cleaned and cut to
 MAX_QUERY_CHARS, and a query with no words finds nothing instead of failing.
@@ -13,9 +13,10 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
+from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVectorField
 from django.db import connection
 from django.db.models import Case, F, IntegerField, Q, Value, When
+from django.db.models.expressions import RawSQL
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -47,11 +48,13 @@ def clean_query(raw: str | None) -> str:
     return " ".join(text.split())[:MAX_QUERY_CHARS].strip()
 
 
-def search_vector() -> SearchVector:
-    """The document searched; the GIN index in migration 0003_browsing_search_index is built on this expression."""
-    return SearchVector("title", weight="A", config=CONFIG) + SearchVector(
-        "authors_text", "abstract", weight="B", config=CONFIG
-    )
+def search_document() -> RawSQL:
+    """The stored document on PostgreSQL: title (A), authors and abstract (B), english.
+
+    `papers_paper.search_document` is kept by a trigger and GIN-indexed (migration
+    0003_browsing_search_document); it is not a model field, so it is named here.
+    """
+    return RawSQL(f'"{Paper._meta.db_table}"."search_document"', [], output_field=SearchVectorField())
 
 
 def is_postgresql() -> bool:
@@ -90,7 +93,7 @@ def _postgresql(papers: PaperQuerySet, query: str) -> PaperQuerySet:
     tsquery = SearchQuery(query, search_type="websearch", config=CONFIG)
     headline = {"config": CONFIG, "start_sel": MARK_START, "stop_sel": MARK_STOP}
     return (
-        papers.annotate(document=search_vector())
+        papers.annotate(document=search_document())
         .filter(document=tsquery)
         .annotate(
             rank=SearchRank(F("document"), tsquery),

@@ -4,11 +4,12 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+from django.contrib.postgres.search import SearchQuery
 from django.core.management import call_command
 from django.db import connection
 
 from papers.models import Paper
-from papers.search import clean_query, query_words, render_marked, search_papers
+from papers.search import clean_query, query_words, render_marked, search_document, search_papers
 from tests.factories import PaperFactory, TagFactory
 
 pytestmark = pytest.mark.django_db
@@ -195,15 +196,25 @@ def test_gin_index_exists_and_is_used(catalogue):
     with connection.cursor() as cursor:
         cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'paper_search_gin'")
         (indexdef,) = cursor.fetchone()
-        assert "USING gin" in indexdef
+        assert "USING gin (search_document)" in indexdef
         cursor.execute("SET LOCAL enable_seqscan = off")
-    from django.contrib.postgres.search import SearchQuery
-
-    from papers.search import search_vector
-
     query = (
-        Paper.objects.annotate(document=search_vector())
+        Paper.objects.annotate(document=search_document())
         .filter(document=SearchQuery("sampling", search_type="websearch", config="english"))
         .order_by()
     )
     assert "paper_search_gin" in query.explain()
+
+
+@pytest.mark.postgres
+def test_the_stored_document_follows_every_write_path(catalogue):
+    paper = catalogue["author"]
+    assert catalogue["simans"] in search_papers("ambiguous")
+    paper.title = "Ambiguous sentiment"
+    paper.save()
+    assert paper in search_papers("ambiguous")
+    Paper.objects.filter(pk=paper.pk).update(title="Plain", authors_text="Ada Lovelace")
+    assert paper not in search_papers("ambiguous")
+    assert list(search_papers("lovelace")) == [paper]
+    Paper.objects.bulk_create([Paper(title="Bulk ambiguous", slug="bulk", status=Paper.Status.PUBLISHED)])
+    assert "Bulk ambiguous" in {p.title for p in search_papers("ambiguous")}
