@@ -114,15 +114,22 @@ def test_refresh_task_recomputes_scores():
     assert paper.trending_day > 1
 
 
-def test_the_migration_schedules_the_refresh_every_ten_minutes():
+@pytest.fixture
+def migration():
+    """The schedule migration's module, its row present (a transactional test's flush may have removed it)."""
+    module = importlib.import_module("papers.migrations.0002_browsing_trending_schedule")
+    module.create_schedule(django_apps, SimpleNamespace(connection=connection))
+    return module
+
+
+def test_the_migration_schedules_the_refresh_every_ten_minutes(migration):
     task = PeriodicTask.objects.get(name="Refresh trending scores")
     assert task.task == "papers.refresh_trending"
     assert task.enabled
     assert (task.interval.every, task.interval.period) == (10, IntervalSchedule.MINUTES)
 
 
-def test_rerunning_the_schedule_migration_keeps_admin_edits():
-    migration = importlib.import_module("papers.migrations.0002_browsing_trending_schedule")
+def test_rerunning_the_schedule_migration_keeps_admin_edits(migration):
     task = PeriodicTask.objects.get(name="Refresh trending scores")
     hourly, _ = IntervalSchedule.objects.get_or_create(every=1, period=IntervalSchedule.HOURS)
     task.interval = hourly
@@ -134,8 +141,7 @@ def test_rerunning_the_schedule_migration_keeps_admin_edits():
     assert (task.interval.every, task.interval.period, task.enabled) == (1, IntervalSchedule.HOURS, False)
 
 
-def test_schedule_migration_recreates_a_deleted_entry():
-    migration = importlib.import_module("papers.migrations.0002_browsing_trending_schedule")
+def test_schedule_migration_recreates_a_deleted_entry(migration):
     PeriodicTask.objects.filter(name="Refresh trending scores").delete()
     migration.create_schedule(django_apps, SimpleNamespace(connection=connection))
     assert PeriodicTask.objects.get(name="Refresh trending scores").interval.every == 10
