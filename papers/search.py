@@ -25,8 +25,8 @@ from .models import Paper, PaperQuerySet, Tag
 MAX_QUERY_CHARS = 500
 MAX_WORDS = 12
 CONFIG = "english"
-# Highlight marks: private-use characters that never survive cleaning, so the
-# only marks in a snippet are the ones PostgreSQL (or `highlight`) put there.
+# Highlight marks: private-use characters, removed from queries. A stray one in a
+# stored text can at worst add a <mark>: `render_marked` escapes everything else.
 MARK_START = "\ue000"
 MARK_STOP = "\ue001"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ue000\ue001]")
@@ -64,8 +64,9 @@ def is_postgresql() -> bool:
 def search_papers(query: str, filters: SearchFilters | None = None) -> PaperQuerySet:
     """Published papers matching `query` (already cleaned), best first, ready for paper cards.
 
-    Each result carries `title_marked` and `snippet_marked` (text with highlight
-    marks) for `render_marked`: the SQL highlights on PostgreSQL, `highlight` on SQLite.
+    On PostgreSQL each result carries `title_marked` and `snippet_marked` (ts_headline
+    output with highlight marks); `add_highlights` turns those, or the fallback's own
+    highlights on SQLite, into safe HTML for one page of results.
     """
     papers = _filter(Paper.objects.published(), filters or SearchFilters())
     if not query:
