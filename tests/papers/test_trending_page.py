@@ -1,10 +1,12 @@
 """The trending page `/`: tabs, tag chips, pagination, featured strip and a constant number of queries."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from papers.models import Paper
 from tests.factories import PaperFactory, TagFactory, TagFollowFactory, UpvoteFactory, UserFactory
@@ -131,10 +133,6 @@ def test_for_you_tab_only_for_readers_who_follow_tags(client):
 
 
 def test_dates_are_relative_with_the_full_date_on_hover(client):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     PaperFactory(published_at=timezone.now() - timedelta(days=3, hours=2))
     html = client.get("/").content.decode()
     assert re.search(r'<time datetime="[^"]+" title="\d+ \w+ \d{4}, \d\d:\d\d UTC">3\xa0days ago</time>', html)
