@@ -8,8 +8,9 @@ period's first day, in the reader's timezone, converted to UTC with zoneinfo
 hour that does not exist on a spring-forward day falls to the same wall-clock
 time with the earlier offset, which is still that day).
 
-A reader is due when the due instant of their current period has passed and
-no scheduled digest of theirs was created since that instant. Two guards make
+A reader is due when the due instant of their current period has passed (by
+at most CATCH_UP) and no scheduled digest of theirs was created since that
+instant. Two guards make
 "one digest per period" hold even when a reader changes timezone mid-period:
 
 * the `(user, period_key)` unique constraint: the idempotency point, so
@@ -49,6 +50,10 @@ SENDING_LEASE = timedelta(minutes=15)
 QUEUED_GRACE = timedelta(minutes=15)
 RECOVERY_HORIZON = timedelta(days=1)
 MAX_ATTEMPTS = 8
+# A period is only sent within this long after its due instant: a reader who
+# starts following at 18:00 gets no "yesterday's" digest, and after an outage
+# readers get today's digest, not a stale one.
+CATCH_UP = timedelta(hours=12)
 
 
 @dataclass(frozen=True)
@@ -148,7 +153,9 @@ def due_readers(*, now: datetime, user_ids: Iterable[int] | None = None) -> list
             timezone_name=tz_name or defaults.timezone,
             now=now,
         )
-        if period is None or (last_digest_at is not None and last_digest_at >= period.due_at):
+        if period is None or now - period.due_at > CATCH_UP:
+            continue
+        if last_digest_at is not None and last_digest_at >= period.due_at:
             continue
         due.append((user_id, period))
     return due

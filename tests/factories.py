@@ -95,3 +95,43 @@ class BookmarkFactory(factory.django.DjangoModelFactory):
 
     user = factory.SubFactory(UserFactory)
     paper = factory.SubFactory(PaperFactory)
+
+
+# --- subscriptions (issue 5: digests) ---------------------------------------
+
+from subscriptions.models import Digest, DigestItem, DigestSettings, TagFollow  # noqa: E402
+
+
+class TagFollowFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TagFollow
+
+    user = factory.SubFactory(UserFactory)
+    tag = factory.SubFactory(TagFactory)
+
+
+class DigestSettingsFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DigestSettings
+        django_get_or_create = ("user",)
+
+    user = factory.SubFactory(UserFactory)
+
+
+class DigestFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Digest
+
+    user = factory.SubFactory(UserFactory)
+    period_key = factory.Sequence(lambda n: f"2026-01-{n % 28 + 1:02d}-{n}")
+    message_id = factory.Sequence(lambda n: f"<digest-{n}@example.com>")
+
+
+class DigestItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DigestItem
+
+    digest = factory.SubFactory(DigestFactory)
+    paper = factory.SubFactory(PaperFactory)
+    rank = factory.Sequence(lambda n: n + 1)
+    reason = "Trending"
