@@ -6,6 +6,8 @@ from .models import DigestSettings, validate_timezone
 
 
 class DigestSettingsForm(forms.ModelForm):
+    """A reader's digest settings; the timezone is any IANA name (the browser proposes one)."""
+
     timezone = forms.CharField(
         max_length=64,
         validators=[validate_timezone],
@@ -16,16 +18,21 @@ class DigestSettingsForm(forms.ModelForm):
         coerce=int,
         choices=[(hour, f"{hour:02d}:00") for hour in range(24)],
         label="Delivery time (your local time)",
+        initial=DigestSettings._meta.get_field("delivery_hour").default,
+    )
+    papers_per_tag = forms.IntegerField(
+        label="Papers per tag",
+        min_value=1,
+        max_value=20,
+        initial=DigestSettings._meta.get_field("papers_per_tag").default,
     )
 
     class Meta:
         model = DigestSettings
         fields = ["frequency", "delivery_hour", "timezone", "papers_per_tag", "personalization"]
         widgets = {
-            "papers_per_tag": forms.NumberInput(attrs={"min": 1, "max": 20}),
             "personalization": forms.NumberInput(attrs={"type": "range", "min": 0, "max": 1, "step": 0.1}),
         }
-        labels = {"papers_per_tag": "Papers per tag"}
         help_texts = {
             "personalization": "Left: what is popular. Right: what is like the papers you upvoted and bookmarked."
         }

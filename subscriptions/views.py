@@ -1,5 +1,6 @@
 """Digest settings, preview, send-now and unsubscribe pages. Thin: the work is in the modules."""
 
+from allauth.account.models import EmailAddress
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
@@ -36,11 +37,14 @@ def digest_settings(request):
         # A reader without settings yet gets an empty timezone, which static/js/timezone.js fills from the browser.
         form = DigestSettingsForm(instance=instance, initial=None if instance else {"timezone": ""})
     follows = TagFollow.objects.filter(user=request.user).select_related("tag")
-    return render(
-        request,
-        "subscriptions/settings.html",
-        {"form": form, "follows": follows, "timezones": DigestSettingsForm.timezone_names()},
-    )
+    context = {
+        "form": form,
+        "follows": follows,
+        "timezones": DigestSettingsForm.timezone_names(),
+        "verified": EmailAddress.objects.filter(user=request.user, verified=True).exists(),
+        "is_off": instance is not None and instance.frequency == DigestSettings.Frequency.OFF,
+    }
+    return render(request, "subscriptions/settings.html", context)
 
 
 @login_required

@@ -43,6 +43,16 @@ def test_a_new_reader_sees_defaults_an_empty_timezone_and_the_browser_script(cli
     assert "js/timezone.js" in page and "<script>" not in page and "style=" not in page
     assert "#negation" in page and ">Unfollow<" in page and 'href="/tags/"' in page
     assert "Preview my next digest" in page and "Send me a digest now" in page
+    assert '<option value="8" selected>' in page and '<option value="daily" selected>' in page
+    assert "Digests only go to verified addresses" not in page
+
+
+def test_an_unverified_or_unsubscribed_reader_is_told(client):
+    user = UserFactory(verified=False)
+    DigestSettingsFactory(user=user, frequency="off")
+    client.force_login(user)
+    page = client.get(URL).content.decode()
+    assert "Digests only go to verified addresses" in page and "Your digest is off" in page
 
 
 def test_saving_settings(client, reader):
