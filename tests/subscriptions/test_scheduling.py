@@ -1,9 +1,11 @@
 import zoneinfo
 from datetime import UTC, datetime, timedelta
 
+import hypothesis
 import pytest
 from allauth.account.models import EmailAddress
 from django.db import IntegrityError, transaction
+from hypothesis import strategies as st
 
 from subscriptions import scheduling
 from subscriptions.models import Digest, DigestSettings
@@ -191,3 +193,37 @@ def test_one_digest_per_reader_and_period_is_enforced_by_the_database():
     digest = DigestFactory()
     with pytest.raises(IntegrityError), transaction.atomic():
         Digest.objects.create(user=digest.user, period_key=digest.period_key)
+
+
+@hypothesis.settings(max_examples=300, deadline=None)
+@hypothesis.given(
+    tz=st.sampled_from(["Europe/Berlin", "America/Los_Angeles", "Asia/Kolkata", "Pacific/Chatham", "UTC"]),
+    hour=st.integers(0, 23),
+    frequency=st.sampled_from(["daily", "weekdays", "weekly"]),
+    # hypothesis wants naive bounds and attaches the timezone itself
+    now=st.datetimes(
+        min_value=datetime(2026, 1, 1),  # noqa: DTZ001
+        max_value=datetime(2028, 12, 31),  # noqa: DTZ001
+        timezones=st.just(UTC),
+    ),
+)
+def test_a_period_starts_exactly_at_its_due_instant(tz, hour, frequency, now):
+    period = current_period(frequency=frequency, delivery_hour=hour, timezone_name=tz, now=now)
+    assert period.due_at <= now
+    assert current_period(frequency=frequency, delivery_hour=hour, timezone_name=tz, now=period.due_at) == period
+    before = current_period(
+        frequency=frequency, delivery_hour=hour, timezone_name=tz, now=period.due_at - timedelta(seconds=1)
+    )
+    assert before.key < period.key and before.due_at < period.due_at
+    assert now - period.due_at <= timedelta(days=7 if frequency == "weekly" else 3, hours=2)
+
+
+def test_the_beat_task_dispatches(now, monkeypatch):
+    from paperhub.celery import app
+    from subscriptions import tasks
+
+    assert {"subscriptions.dispatch_due_digests", "subscriptions.send_digests"} <= set(app.tasks)
+    assert tasks.send_digests.acks_late and tasks.send_digests.reject_on_worker_lost
+    reader()
+    monkeypatch.setattr("django.utils.timezone.now", lambda: now)
+    assert tasks.dispatch_due_digests.delay().get() == 1
