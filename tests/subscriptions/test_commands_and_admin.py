@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 from django_celery_beat.models import PeriodicTask
 
 from papers.models import Paper
-from subscriptions.models import Digest
+from subscriptions.models import Digest, DigestSettings
 from tests.factories import (
     DigestFactory,
     DigestItemFactory,
@@ -60,6 +60,12 @@ def test_user_and_force(readers):
     assert Digest.objects.get().kind == Digest.Kind.MANUAL
 
 
+def test_force_for_everyone_skips_readers_who_turned_it_off(readers):
+    DigestSettings.objects.create(user=readers[1], frequency="off")
+    run("--now", "2026-11-30T03:00:00Z", "--force")
+    assert [m.to for m in mail.outbox] == [[readers[0].email]]
+
+
 @pytest.mark.parametrize("value", ["garbage", "2026-13-01T00:00:00Z", "2026-11-30T09:00:00"])
 def test_a_bad_now_is_a_clear_error(value):
     with pytest.raises(CommandError, match="--now"):
@@ -92,8 +98,6 @@ def test_admin_pages_and_the_test_digest_action(client, readers):
         assert client.get(url).status_code == 200, url
     page = client.get(f"/admin/subscriptions/digest/{digest.pk}/change/").content.decode()
     assert 'name="_save"' not in page  # read-only log
-    from subscriptions.models import DigestSettings
-
     settings_row = DigestSettings.objects.create(user=readers[1])
     response = client.post(
         "/admin/subscriptions/digestsettings/",

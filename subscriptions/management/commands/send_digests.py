@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from subscriptions.delivery import deliver_digests
 from subscriptions.digests import choose_items
+from subscriptions.models import DigestSettings
 from subscriptions.scheduling import CHUNK_SIZE, dispatch_due_digests, due_readers, eligible_readers, request_digest
 
 
@@ -31,7 +32,10 @@ class Command(BaseCommand):
                 raise CommandError(f"No reader with the email address {user!r}.")
             user_ids = [reader.pk]
         if force:
-            readers = list(eligible_readers(user_ids))
+            readers = eligible_readers(user_ids)
+            if user_ids is None:  # everyone: still respect readers who turned the digest off
+                readers = readers.exclude(digest_settings__frequency=DigestSettings.Frequency.OFF)
+            readers = list(readers)
             targets = [(reader.pk, "on request") for reader in readers]
         else:
             targets = [(user_id, period.key) for user_id, period in due_readers(now=when, user_ids=user_ids)]
