@@ -42,6 +42,8 @@ LOOKBACK = {
 # `sending` may have gone out, so its papers are never offered again either.
 SENT_STATES = (Digest.Status.SENT, Digest.Status.SENDING)
 TITLE_IN_REASON = 40
+# Below this raw cosine a paper is not called "similar" in its reason, however it ranks.
+SIMILAR_REASON_MIN = 0.05
 PAPER_FIELDS = (
     "id",
     "title",
@@ -201,7 +203,7 @@ def _choose_for_reader(
     similarity = _normalized([score for score, _ in matches])
     scored = sorted(
         (
-            ((1 - w) * trending[i] + w * similarity[i], trending[i], similarity[i], matches[i][1], paper)
+            ((1 - w) * trending[i] + w * similarity[i], trending[i], similarity[i], matches[i], paper)
             for i, paper in enumerate(pool)
         ),
         key=lambda row: (-row[0], -(row[4].published_at or row[4].created_at).timestamp(), row[4].pk),
@@ -215,7 +217,7 @@ def _choose_for_reader(
             seen[tag_id] += 1
     room = dict.fromkeys(followed, data.prefs.papers_per_tag)
     items: list[ChosenItem] = []
-    for score, trend, sim, profile_index, paper in scored:
+    for score, trend, sim, (raw_sim, profile_index), paper in scored:
         tag_ids = sorted(
             paper_tags[paper.pk] & followed.keys(), key=lambda t: (rank_in_tag[(paper.pk, t)], followed[t].slug)
         )
@@ -224,7 +226,7 @@ def _choose_for_reader(
             continue
         room[home] -= 1
         tag = followed[home]
-        if sim > 0 and w * sim > (1 - w) * trend and profile_index >= 0:
+        if raw_sim >= SIMILAR_REASON_MIN and w * sim > (1 - w) * trend and profile_index >= 0:
             relation, title, _ = data.profile[profile_ids[profile_index]]
             reason = f"Similar to '{shorten(title)}' which you {relation}"
         else:

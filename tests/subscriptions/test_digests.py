@@ -177,3 +177,13 @@ def test_choosing_costs_the_same_queries_for_one_reader_or_a_chunk(now):
         result = choose_items(many, now=now)
     assert all(len(items) == 10 for items in result.values())
     assert len(chunk) == len(single) <= 8
+
+
+def test_an_unrelated_profile_does_not_make_a_paper_similar(now):
+    reader, tag = UserFactory(), TagFactory(slug="negation")
+    TagFollowFactory(user=reader, tag=tag)
+    DigestSettingsFactory(user=reader, personalization=1.0)
+    BookmarkFactory(user=reader, paper=PaperFactory(title="Protein folding", abstract="Amino acids fold."))
+    paper(now, tags=[tag], title="Negation in CLIP", abstract="Vision language models ignore negation.")
+    [item] = choose_items([reader.pk], now=now)[reader.pk]
+    assert item.reason == "New in #negation"
