@@ -4,7 +4,8 @@ from datetime import UTC, datetime, timedelta
 import hypothesis
 import pytest
 from allauth.account.models import EmailAddress
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from hypothesis import strategies as st
 
 from subscriptions import scheduling
@@ -227,3 +228,15 @@ def test_the_beat_task_dispatches(now, monkeypatch):
     reader()
     monkeypatch.setattr("django.utils.timezone.now", lambda: now)
     assert tasks.dispatch_due_digests.delay().get() == 1
+
+
+def test_dispatch_costs_the_same_queries_for_one_reader_or_many(now):
+    reader()
+    with CaptureQueriesContext(connection) as one:
+        dispatch_due_digests(now=now, enqueue_tasks=False)
+    for _ in range(50):
+        reader()
+    with CaptureQueriesContext(connection) as many:
+        result = dispatch_due_digests(now=now, enqueue_tasks=False)
+    assert len(result.created) == 50
+    assert len(many) == len(one) <= 10
