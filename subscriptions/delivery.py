@@ -25,6 +25,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 
 from .digests import as_digest_items, choose_items
 from .models import Digest, DigestItem, DigestSettings
@@ -220,7 +221,9 @@ def deliver_digests(digest_ids: Sequence[int], *, now: datetime, connection=None
             )
             claimed = Digest.objects.filter(pk=digest.pk, status=Digest.Status.QUEUED).update(
                 status=Digest.Status.SENDING,
-                sending_started_at=now,
+                # The wall clock, not `now`: the lease is about whether this process is still alive
+                # (a foreground `send_digests --now <past>` must not look stuck to the next dispatch).
+                sending_started_at=timezone.now(),
                 attempts=F("attempts") + 1,
                 subject=message.subject[:255],
                 message_id=message.extra_headers["Message-ID"],

@@ -7,6 +7,7 @@ from email.policy import default as default_policy
 import pytest
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend
+from django.utils import timezone
 
 from papers.models import Paper
 from subscriptions.delivery import deliver_digests, mark_failed, subject_for
@@ -53,6 +54,8 @@ def test_a_digest_is_sent_once_with_both_parts_headers_and_absolute_links(now):
     assert report.sent == [digest_id] and len(mail.outbox) == 1
     digest = Digest.objects.get(pk=digest_id)
     assert digest.status == Digest.Status.SENT and digest.sent_at == now and digest.attempts == 1
+    # The sending lease runs on the wall clock even when `now` is pretended.
+    assert abs(digest.sending_started_at - timezone.now()) < timedelta(minutes=1)
     message = parsed(mail.outbox[0])
     assert message["To"] == user.email
     # (the header is RFC 2047-encoded and folded: a mail client shows it without the leading space)
