@@ -17,6 +17,7 @@ from ..models import Paper
 from ..text import split_arxiv_id
 from .arxiv_atom import ArxivAPIError, is_error_entry, parse_feed
 from .records import PaperRecord, RecordError
+from .service import ImportReport, import_records
 
 # arXiv's terms of use: no more than one request every three seconds.
 DEFAULT_DELAY_SECONDS = 3.0
@@ -129,3 +130,19 @@ def fetch(
             yield record_from_result(result, position=f"result {index}")
         except RecordError as exc:
             yield exc
+
+
+def newest_query(categories: list[str]) -> str:
+    """The arXiv search for papers in any of these categories: 'cat:cs.CL OR cat:cs.IR'."""
+    return " OR ".join(f"cat:{category}" for category in categories)
+
+
+def import_newest(
+    *, categories: list[str], max_results: int, client: arxiv.Client | None = None, **options
+) -> ImportReport:
+    """Import the newest `max_results` papers of the categories (newest submissions first).
+
+    Raises one of TRANSIENT_ERRORS when arXiv fails; nothing is written then.
+    """
+    records = fetch(query=newest_query(categories), max_results=max_results, newest_first=True, client=client)
+    return import_records(records, source=f"arXiv {newest_query(categories)}", format="arxiv", **options)

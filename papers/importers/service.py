@@ -194,7 +194,8 @@ def import_records(
 
     Raises ImportFailed (nothing written) on the first bad entry unless
     `skip_invalid`; a RecordError raised by `items` itself (an unreadable
-    document) always fails the source.
+    document) always fails the source. An ArxivAPIError raised by a live fetch
+    propagates as it is (nothing written), so that a task can retry it.
     """
     report = ImportReport(source=source, format=format, dry_run=dry_run)
     run = _Run(
@@ -213,6 +214,8 @@ def import_records(
                         run.skip(item)
                     else:
                         run.add(item)
+            except arxiv_atom.ArxivAPIError:
+                raise  # arXiv refused a live request: the caller decides whether to retry
             except RecordError as exc:
                 raise ImportFailed(source, exc.reason, position=exc.position) from exc
             run.flush()

@@ -1,6 +1,7 @@
 """Fixtures for the catalogue tests: sample files and a local stand-in for the arXiv API."""
 
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -19,6 +20,7 @@ class ArxivServer:
 
     def __init__(self):
         self.responses: list[tuple[int, bytes]] = []
+        self.delay = 0.0  # seconds the next response waits (then reset), to provoke a client timeout
         self.requests: list[str] = []
         self.default: tuple[int, bytes] = (200, (DATA / "arxiv_atom_empty_handwritten.xml").read_bytes())
         server = self
@@ -27,11 +29,17 @@ class ArxivServer:
             def do_GET(self):
                 server.requests.append(self.path)
                 status, body = server.responses.pop(0) if server.responses else server.default
+                if server.delay:
+                    delay, server.delay = server.delay, 0.0
+                    time.sleep(delay)
                 self.send_response(status)
                 self.send_header("Content-Type", "application/atom+xml; charset=utf-8")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                try:
+                    self.wfile.write(body)
+                except BrokenPipeError:
+                    pass  # the client gave up waiting (a timeout test)
 
             def log_message(self, *args):
                 pass

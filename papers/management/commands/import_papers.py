@@ -67,7 +67,7 @@ class Command(BaseCommand):
             raise CommandError(f"{exc}\nNothing was imported from {exc.source}.") from exc
         except arxiv_api.TRANSIENT_ERRORS as exc:
             self._summary(total)
-            raise CommandError(f"arXiv could not be reached: {exc}") from exc
+            raise CommandError(f"arXiv request failed, nothing imported from it: {exc}") from exc
         self._summary(total)
 
     def _open(self, source, stack):
