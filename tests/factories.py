@@ -95,3 +95,17 @@ class BookmarkFactory(factory.django.DjangoModelFactory):
 
     user = factory.SubFactory(UserFactory)
     paper = factory.SubFactory(PaperFactory)
+
+
+class CuratorFactory(UserFactory):
+    """Staff in the "Curators" group (created by a data migration): no superuser powers."""
+
+    is_staff = True
+    username = factory.Sequence(lambda n: f"editor{n}")
+
+    @factory.post_generation
+    def curators_group(obj, create, extracted, **kwargs):
+        if create:
+            from django.contrib.auth.models import Group
+
+            obj.groups.add(Group.objects.get(name="Curators"))
