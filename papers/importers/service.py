@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from django.db import DatabaseError, transaction
+from django.conf import settings
+from django.db import DatabaseError, connection, reset_queries, transaction
 
 from ..models import Paper
 from ..tagging import compiled_rules
@@ -168,10 +169,19 @@ class _Run:
         for result in results:
             setattr(self.report, result.outcome, getattr(self.report, result.outcome) + 1)
         self.tick(len(batch))
+        _forget_queries()
 
     def tick(self, n: int) -> None:
         if self.progress:
             self.progress(n)
+
+
+def _forget_queries() -> None:
+    """With DEBUG on, Django keeps the SQL of recent queries, which here carries whole batches of
+    abstracts: drop it after each batch (as each request does) so memory stays flat. Left alone
+    when something is counting queries (assertNumQueries sets force_debug_cursor)."""
+    if settings.DEBUG and not connection.force_debug_cursor:
+        reset_queries()
 
 
 class _Rollback(Exception):

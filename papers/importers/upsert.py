@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models.functions import Lower
 from django.utils.text import slugify
 
@@ -58,11 +58,13 @@ def clean_record(record: PaperRecord) -> PaperRecord:
     record.categories = [c for c in dict.fromkeys(c.strip() for c in record.categories) if c]
     record.journal_ref = collapse_whitespace(record.journal_ref)[:500]
     record.comment = collapse_whitespace(record.comment)
+    record.title_key = normalize_title(record.title)
+    record.byline = _byline(record.authors)
     return record
 
 
 def _slug_for(record: PaperRecord) -> str:
-    identity = record.arxiv_id or record.doi.lower() or normalize_title(record.title)
+    identity = record.arxiv_id or record.doi.lower() or record.title_key
     digest = hashlib.sha1(identity.encode()).hexdigest()[:8]
     return f"{slugify(record.title)[:100].strip('-') or 'paper'}-{digest}"
 
@@ -84,7 +86,7 @@ def _record_values(record: PaperRecord) -> dict:
 
 def identity_keys(record: PaperRecord) -> set[tuple[str, str]]:
     """Every key that may identify the record's paper (used to keep a batch free of duplicates)."""
-    keys = {("t", normalize_title(record.title))}
+    keys = {("t", record.title_key)}
     if record.arxiv_id:
         keys.add(("a", record.arxiv_id))
     if record.doi:
@@ -110,17 +112,19 @@ class _Existing:
     def __init__(self, records: Sequence[PaperRecord]):
         arxiv_ids = sorted({r.arxiv_id for r in records if r.arxiv_id})
         dois = sorted({r.doi.lower() for r in records if r.doi})
-        titles = sorted({normalize_title(r.title) for r in records})
+        titles = sorted({r.title_key for r in records})
         self.by_arxiv: dict[str, Paper] = {}
         self.by_doi: dict[str, list[Paper]] = {}
         self.by_title: dict[str, list[Paper]] = {}
         # One instance per paper, however many identities find it.
         self._by_pk: dict[int, Paper] = {}
         for chunk in _chunks(arxiv_ids):
-            for paper in Paper.objects.filter(arxiv_id__in=chunk).order_by("id"):
+            # The exclude() repeats the partial indexes' condition: without it SQLite scans the table.
+            for paper in Paper.objects.filter(arxiv_id__in=chunk).exclude(arxiv_id="").order_by("id"):
                 self.by_arxiv[paper.arxiv_id] = self._one(paper)
         for chunk in _chunks(dois):
-            for paper in Paper.objects.alias(doi_lower=Lower("doi")).filter(doi_lower__in=chunk).order_by("id"):
+            papers = Paper.objects.alias(doi_lower=Lower("doi")).filter(doi_lower__in=chunk).exclude(doi="")
+            for paper in papers.order_by("id"):
                 self.by_doi.setdefault(paper.doi.lower(), []).append(self._one(paper))
         for chunk in _chunks(titles):
             for paper in Paper.objects.filter(title_normalized__in=chunk).order_by("id"):
@@ -136,7 +140,7 @@ class _Existing:
             for paper in self.by_doi.get(record.doi.lower(), []):
                 if _compatible(paper, record):
                     return paper
-        for paper in self.by_title.get(normalize_title(record.title), []):
+        for paper in self.by_title.get(record.title_key, []):
             if _compatible(paper, record):
                 return paper
         return None
@@ -145,7 +149,7 @@ class _Existing:
 def _new_paper(record: PaperRecord, *, status: str, submitted_by) -> Paper:
     return Paper(
         title=record.title,
-        title_normalized=normalize_title(record.title),
+        title_normalized=record.title_key,
         slug=_slug_for(record),
         abstract=record.abstract,
         arxiv_id=record.arxiv_id,
@@ -173,7 +177,7 @@ def _apply_record(paper: Paper, record: PaperRecord) -> tuple[list[str], bool]:
 
     if newer:
         assign("title", record.title)
-        assign("title_normalized", normalize_title(record.title))
+        assign("title_normalized", record.title_key)
         assign("abstract", record.abstract)
         assign("arxiv_version", record.arxiv_version)
     # A paper first known by DOI or title learns its arXiv id.
@@ -189,8 +193,8 @@ def _apply_record(paper: Paper, record: PaperRecord) -> tuple[list[str], bool]:
         if value and (newer or not current) and current != value:
             setattr(paper, name, value)
             changed.append(name)
-    new_byline = bool(record.authors) and (
-        not paper.authors_text or (newer and ", ".join(record.authors) != paper.authors_text)
+    new_byline = bool(record.byline) and (
+        not paper.authors_text or (newer and ", ".join(record.byline.values()) != paper.authors_text)
     )
     return changed, new_byline
 
@@ -228,14 +232,17 @@ def _write_bylines(bylines: list[tuple[Paper, dict[str, str]]], *, replace: bool
         paper_ids = [paper.pk for paper, _ in bylines]
         for chunk in _chunks(paper_ids):
             PaperAuthor.objects.filter(paper_id__in=chunk).delete()
-    PaperAuthor.objects.bulk_create(
-        [
-            PaperAuthor(paper_id=paper.pk, author_id=ids[key], position=position)
-            for paper, by_key in bylines
-            for position, key in enumerate(by_key)
-        ],
-        batch_size=2000,
+    rows = [(paper.pk, ids[key], position) for paper, by_key in bylines for position, key in enumerate(by_key)]
+    # Plain executemany: the byline rows of a bulk load outnumber the papers, and the ORM's
+    # per-object SQL compilation would cost more than the insert itself.
+    table, quote = PaperAuthor._meta.db_table, connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(table)} ({quote('paper_id')}, {quote('author_id')}, {quote('position')}) "
+        "VALUES (%s, %s, %s)"
     )
+    with connection.cursor() as cursor:
+        for chunk in _chunks(rows, 5000):
+            cursor.executemany(sql, chunk)
 
 
 def upsert_batch(
@@ -261,7 +268,7 @@ def upsert_batch(
         paper = existing.find(record)
         if paper is None:
             paper = _new_paper(record, status=status, submitted_by=submitted_by)
-            paper.authors_text = ", ".join(_byline(record.authors).values())
+            paper.authors_text = ", ".join(record.byline.values())
             created.append((paper, record))
             results.append(UpsertResult("created", paper))
             continue
@@ -269,7 +276,7 @@ def upsert_batch(
         missing_tags = bool(record.tags) and not set(record.tags) <= _tag_slugs(paper)
         if changed or new_byline or missing_tags:
             if new_byline:
-                paper.authors_text = ", ".join(_byline(record.authors).values())
+                paper.authors_text = ", ".join(record.byline.values())
                 changed.append("authors_text")
             updated.append((paper, record, changed, new_byline))
             results.append(UpsertResult("updated", paper))
@@ -278,11 +285,11 @@ def upsert_batch(
 
     if created:
         Paper.objects.bulk_create([paper for paper, _ in created], batch_size=500)
-        _write_bylines([(paper, _byline(record.authors)) for paper, record in created], replace=False)
+        _write_bylines([(paper, record.byline) for paper, record in created], replace=False)
     for paper, _, changed, _ in updated:
         if changed:
             paper.save(update_fields=[*dict.fromkeys(changed), "updated_at"])
-    _write_bylines([(paper, _byline(record.authors)) for paper, record, _, replace in updated if replace], replace=True)
+    _write_bylines([(paper, record.byline) for paper, record, _, replace in updated if replace], replace=True)
 
     touched = [(paper, record) for paper, record in created] + [(paper, record) for paper, record, _, _ in updated]
     _add_record_tags(touched)
