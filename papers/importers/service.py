@@ -102,7 +102,7 @@ def detect_format(head: bytes) -> str:
         try:
             first = json.loads(first_line)
         except ValueError:
-            # A line too long for the peek, or broken JSON: the JSON Lines parser names the line.
+            # A line longer than the head, or broken JSON: the JSON Lines parser names the line.
             return "snapshot" if any(f'"{k}"'.encode() in first_line for k in _SNAPSHOT_KEYS) else "jsonl"
         if isinstance(first, dict) and _SNAPSHOT_KEYS & first.keys():
             return "snapshot"
@@ -112,11 +112,40 @@ def detect_format(head: bytes) -> str:
     raise RecordError("cannot tell the format from the content: give --format")
 
 
-def peekable(stream: BinaryIO) -> io.BufferedReader:
-    """A buffered binary stream whose first bytes can be peeked without consuming them."""
-    if isinstance(stream, io.BufferedReader):
-        return stream
-    return io.BufferedReader(stream, buffer_size=256 * 1024)  # type: ignore[arg-type]
+class _Prefixed(io.RawIOBase):
+    """Bytes already read from a stream, then the rest of the stream."""
+
+    def __init__(self, head: bytes, rest: BinaryIO):
+        self._head = head
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self._head:
+            n = min(len(buffer), len(self._head))
+            buffer[:n], self._head = self._head[:n], self._head[n:]
+            return n
+        data = self._rest.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def read_head(stream: BinaryIO, *, limit: int = 1024 * 1024) -> tuple[bytes, io.BufferedReader]:
+    """The first non-blank line (at most `limit` bytes) and a stream that still starts at the beginning.
+
+    Reads whole lines rather than peeking, so a pipe (stdin) that delivers a
+    long first line in pieces is still detected right.
+    """
+    consumed = b""
+    head = b""
+    while not head.strip():
+        head = stream.readline(limit)
+        consumed += head
+        if not head:
+            break
+    return head, io.BufferedReader(_Prefixed(consumed, stream), buffer_size=256 * 1024)
 
 
 class _Run:
@@ -244,10 +273,10 @@ def import_stream(
     **options,
 ) -> ImportReport:
     """Import a binary stream in `format`, or in the format its content shows. See `import_records`."""
-    stream = peekable(stream)
+    head, stream = read_head(stream)
     if not format:
         try:
-            format = detect_format(stream.peek(64 * 1024)[: 64 * 1024])
+            format = detect_format(head)
         except RecordError as exc:
             raise ImportFailed(source, exc.reason) from exc
     if format not in PARSERS:

@@ -2,7 +2,10 @@
 
 import io
 import json
+import os
+import subprocess
 import sys
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -141,3 +144,35 @@ def test_jsonl_tags_and_urls(tmp_path):
     run(str(path))
     paper = Paper.objects.get()
     assert paper.abs_url == "" and list(paper.tags.values_list("slug", flat=True)) == ["negation"]
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_bar_on_a_terminal_only(data_dir, monkeypatch):
+    path = str(data_dir / "arxiv_kaggle_snapshot_head25.jsonl")
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    run(path)
+    assert "25 papers" in terminal.getvalue()
+    pipe = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", pipe)
+    run(path, "--dry-run")
+    assert pipe.getvalue() == ""
+
+
+def test_real_process_exits_non_zero_on_bad_input(tmp_path):
+    """The command line itself: exit status, the message on stderr, the summary on stdout."""
+    env = {**os.environ, "PAPERHUB_VAR_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    manage = [sys.executable, str(Path(__file__).resolve().parents[2] / "manage.py")]
+    subprocess.run([*manage, "migrate", "-v0"], env=env, check=True, capture_output=True)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(b'{"title": "One"}\n{"title": \n{"title": "Three"}\n')
+    result = subprocess.run([*manage, "import_papers", str(bad)], env=env, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert f"{bad}: line 2: invalid JSON" in result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "created 0, updated 0, unchanged 0, skipped 0"
+    ok = subprocess.run([*manage, "import_papers", str(bad), "--skip-invalid"], env=env, capture_output=True, text=True)
+    assert ok.returncode == 0 and ok.stdout.strip().endswith("created 2, updated 0, unchanged 0, skipped 1")

@@ -311,3 +311,25 @@ def test_batches_use_a_constant_number_of_queries(django_assert_max_num_queries)
     with django_assert_max_num_queries(20):
         report = import_stream(io.BytesIO(lines), source="many.jsonl")
     assert report.created == 300 and PaperAuthor.objects.count() == 600
+
+
+class Trickle(io.RawIOBase):
+    """A pipe that hands out a few bytes at a time, like stdin fed by a slow producer."""
+
+    def __init__(self, data: bytes, size: int = 7):
+        self.data, self.size = data, size
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        n = min(self.size, len(buffer), len(self.data))
+        buffer[:n], self.data = self.data[:n], self.data[n:]
+        return n
+
+
+@pytest.mark.django_db
+def test_format_detected_on_a_trickling_pipe_and_nothing_lost(data_dir):
+    content = b"\n\n" + (data_dir / SNAPSHOT).read_bytes()
+    report = import_stream(io.BufferedReader(Trickle(content), buffer_size=16), source="-")
+    assert report.format == "snapshot" and report.created == 25

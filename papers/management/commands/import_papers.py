@@ -82,7 +82,7 @@ class Command(BaseCommand):
         # On a terminal only, and on stderr so that stdout stays a clean report.
         if not sys.stderr.isatty():
             return None
-        bar = stack.enter_context(tqdm(desc=name, unit=" papers", file=sys.stderr, leave=False))
+        bar = stack.enter_context(tqdm(desc=name, unit=" papers", file=sys.stderr, leave=True))
         return bar.update
 
     def _done(self, report, total):
