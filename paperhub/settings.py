@@ -158,6 +158,9 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="paperhub <digest@loc
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Optional mailto: address offered in List-Unsubscribe beside the https URL.
 DIGEST_UNSUBSCRIBE_MAILTO = env.str("DIGEST_UNSUBSCRIBE_MAILTO", default="")
+# A temporary SMTP error retries a digest chunk after DELAY, 2*DELAY, 4*DELAY... seconds, then fails it.
+DIGEST_RETRY_DELAY = env.int("DIGEST_RETRY_DELAY", default=60)
+DIGEST_MAX_RETRIES = env.int("DIGEST_MAX_RETRIES", default=5)
 
 # --- Celery ----------------------------------------------------------------
 
@@ -192,6 +195,12 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # --- Catalogue -------------------------------------------------------------
 
 ARXIV_CATEGORIES = env.list("ARXIV_CATEGORIES", default=["cs.CL", "cs.IR", "cs.LG"])
+# The arXiv API (the `arxiv` client): endpoint, seconds between requests (arXiv asks for 3), request
+# timeout, and how many of the newest papers the daily import fetches.
+ARXIV_API_URL = env.str("ARXIV_API_URL", default="https://export.arxiv.org/api/query")
+ARXIV_API_DELAY_SECONDS = env.float("ARXIV_API_DELAY_SECONDS", default=3.0)
+ARXIV_API_TIMEOUT_SECONDS = env.float("ARXIV_API_TIMEOUT_SECONDS", default=30.0)
+ARXIV_DAILY_MAX = env.int("ARXIV_DAILY_MAX", default=200)
 
 # --- Static files ----------------------------------------------------------
 
