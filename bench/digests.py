@@ -135,8 +135,16 @@ def restore(base: int) -> None:
 
 
 def _wait(condition, what: str, timeout: float = TIMEOUT) -> None:
+    from django.db import InterfaceError, OperationalError
+
     deadline = time.monotonic() + timeout
-    while not condition():
+    while True:
+        try:
+            if condition():
+                return
+        except (OperationalError, InterfaceError):
+            # PostgreSQL restarted under us (this machine's server is shared): reconnect and keep waiting.
+            connection.close()
         if time.monotonic() > deadline:
             raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(0.2)
@@ -158,8 +166,8 @@ def measure(results, context) -> None:
         from paperhub.celery import app
 
         # Warm the worker's pool processes (imports, SMTP backend) before anything is timed.
-        for _ in range(concurrency):
-            app.send_task("bench.send_prerendered", args=[900_000, 5, 1000, 2000])
+        for i in range(concurrency):
+            app.send_task("bench.send_prerendered", args=[900_000 + 10 * i, 5, 1000, 2000])
         _wait(lambda: sink.state()["messages"] >= 5 * concurrency, "the warm-up messages", timeout=120)
         warm_state = sink.state()
         warm = warm_state["messages"]
@@ -182,6 +190,8 @@ def measure(results, context) -> None:
         for status in run.values_list("status", flat=True):
             statuses[status] = statuses.get(status, 0) + 1
         sent = statuses[Digest.Status.SENT]
+        # The sink writes its counts a few times a second: let the last messages show.
+        _wait(lambda: sink.state()["messages"] - warm >= sent, "the sink to count every message", timeout=10)
         mailed = sink.state()
         mailed["messages"] -= warm
         mailed["bytes"] -= warm_state["bytes"]
@@ -199,6 +209,7 @@ def measure(results, context) -> None:
     finally:
         worker.stop()
         sink.stop()
+        connection.close()
         restore(base)
     pipeline_rate = sent / pipeline_seconds
     floor_rate = due / floor_seconds
