@@ -1,0 +1,113 @@
+"""A small per-reader rate limiter for state-changing views (upvote, bookmark, follow).
+
+Counts live in the default cache, in fixed windows: the first hit of a window
+creates the counter with `cache.add` and every hit increments it with
+`cache.incr`, both atomic on Redis and on the local-memory cache. So all web
+workers share one budget when CACHE_URL names a shared cache (the deploy
+check paperhub.W001 says so). A reader is their user id; an anonymous client
+its address.
+
+    @rate_limited("reactions")
+    @require_POST
+    def upvote(request, key): ...
+
+The budget is settings.READER_RATE_LIMIT ("60/m" by default; "N/s", "N/m",
+"N/h", or "off"). Over budget a view answers 429 with templates/429.html and a
+Retry-After header; for an htmx request, a short message swapped into the
+page's status region instead.
+"""
+
+import functools
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
+
+UNITS = {"s": 1, "m": 60, "h": 3600}
+
+
+@dataclass(frozen=True)
+class Rate:
+    amount: int
+    seconds: int
+
+    @classmethod
+    def parse(cls, text: str) -> "Rate | None":
+        """ "60/m" -> Rate(60, 60); "off" or "" -> None (no limit)."""
+        text = text.strip().lower()
+        if text in ("", "off", "none"):
+            return None
+        amount, _, unit = text.partition("/")
+        count, unit = (unit[:-1] or "1", unit[-1:]) if unit else ("1", "")
+        if unit not in UNITS or not amount.isdigit() or not count.isdigit() or int(amount) < 1 or int(count) < 1:
+            raise ValueError(f"a rate is N/s, N/m or N/h (e.g. 60/m), not {text!r}")
+        return cls(int(amount), int(count) * UNITS[unit])
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    retry_after: int  # seconds until the current window ends
+
+
+def reader_key(request: HttpRequest) -> str:
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return f"user:{user.pk}"
+    return f"ip:{request.META.get('REMOTE_ADDR', '')}"
+
+
+def hit(request: HttpRequest, *, scope: str, rate: str | None = None, now: float | None = None) -> Decision:
+    """Count one action of this reader in `scope`; say whether it is within the rate."""
+    limit = Rate.parse(settings.READER_RATE_LIMIT if rate is None else rate)
+    if limit is None:
+        return Decision(True, 0)
+    now = time.time() if now is None else now
+    window = int(now // limit.seconds)
+    key = f"paperhub:rl:{scope}:{reader_key(request)}:{limit.seconds}:{window}"
+    # One window plus a little: an expired counter never outlives its window by much.
+    timeout = limit.seconds + 5
+    if cache.add(key, 1, timeout):
+        count = 1
+    else:
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr: this hit starts the window
+            cache.add(key, 1, timeout)
+            count = 1
+    retry_after = max(1, int((window + 1) * limit.seconds - now))
+    return Decision(count <= limit.amount, retry_after)
+
+
+def too_many_requests(request: HttpRequest, *, retry_after: int | None = None) -> HttpResponse:
+    """The 429 answer: the full page, or for htmx a message swapped into the status region."""
+    context = {"retry_after": retry_after}
+    if getattr(request, "htmx", False):
+        response = HttpResponse(render_to_string("includes/rate_limited.html", context, request=request), status=429)
+        response["HX-Retarget"] = "#status"
+        response["HX-Reswap"] = "innerHTML"
+    else:
+        response = HttpResponse(render_to_string("429.html", context, request=request), status=429)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
+def rate_limited(scope: str, *, rate: str | None = None, methods: tuple[str, ...] = ("POST",)):
+    """Limit a view per reader: every `methods` request counts against `scope`'s budget."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if request.method in methods:
+                decision = hit(request, scope=scope, rate=rate)
+                if not decision.allowed:
+                    return too_many_requests(request, retry_after=decision.retry_after)
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator

@@ -1,0 +1,78 @@
+"""Who may see what. More rules (another reader's bookmarks and digest settings,
+unsubscribe tokens) join this file as those pages arrive."""
+
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+
+from tests.factories import StaffFactory
+
+
+def admin_urls(site) -> list[str]:
+    """Every admin page: the index, each app, and each registered model's list, add, change and delete."""
+    urls = [reverse("admin:index")]
+    objects = {"paper": site.paper, "tag": site.tag}
+    for model in admin.site._registry:
+        meta = model._meta
+        urls.append(reverse("admin:app_list", args=[meta.app_label]))
+        urls.append(reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist"))
+        urls.append(reverse(f"admin:{meta.app_label}_{meta.model_name}_add"))
+        if meta.model_name in objects:
+            pk = objects[meta.model_name].pk
+            for view in ("change", "delete", "history"):
+                urls.append(reverse(f"admin:{meta.app_label}_{meta.model_name}_{view}", args=[pk]))
+    return sorted(set(urls))
+
+
+@pytest.mark.parametrize("who", ["visitor", "reader"])
+def test_non_staff_get_nothing_from_the_admin(client, site, who):
+    if who == "reader":
+        client.force_login(site.reader)
+    urls = admin_urls(site)
+    assert len(urls) > 20
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith("/admin/login/"), url
+        assert site.paper.title.encode() not in response.content
+
+    # The login page itself lists no app, model or object.
+    body = client.get("/admin/login/?next=/admin/").content.decode()
+    assert site.paper.title not in body
+    assert "Papers" not in body and "papers/paper" not in body
+
+
+def test_non_staff_cannot_change_anything_through_the_admin(client, site):
+    client.force_login(site.reader)
+    url = reverse("admin:papers_paper_change", args=[site.paper.pk])
+    response = client.post(url, {"title": "Defaced", "status": "hidden"})
+    assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
+    response = client.post(reverse("admin:papers_paper_delete", args=[site.paper.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    site.paper.refresh_from_db()
+    assert site.paper.title == "Negation in large language models"
+    assert site.paper.status == "published"
+
+
+def test_a_reader_cannot_log_into_the_admin_with_a_good_password(client, site):
+    response = client.post(
+        "/admin/login/?next=/admin/",
+        {"username": site.reader.username, "password": "correct horse battery staple"},
+    )
+    assert response.status_code == 200  # the form again, with an error
+    assert client.get("/admin/").status_code == 302
+
+
+def test_staff_do_get_the_admin(client, db):
+    """The rule above is about staff status, not a broken admin."""
+    client.force_login(StaffFactory())
+    assert client.get("/admin/").status_code == 200
+    assert client.get("/admin/papers/paper/").status_code == 200
+
+
+def test_visitors_do_not_see_drafts(client, site):
+    assert client.get(f"/papers/{site.draft.slug}/").status_code == 404
+    client.force_login(site.reader)
+    assert client.get(f"/papers/{site.draft.slug}/").status_code == 404
+    body = client.get("/search/?q=unpublished").content.decode()
+    assert site.draft.title not in body

@@ -1,0 +1,103 @@
+"""Every page type sends the Content Security Policy and needs no inline code to work under it.
+
+PAGES lists each page type once, as the person who can see it. A new page type
+joins the list: the policy and the inline-code rules are the same for all.
+"""
+
+import pytest
+
+from tests.security.conftest import client_as
+from tests.security.html import csp_directives, inline_code
+
+# (page type, who looks, path: a format string over the `site` fixture, expected status)
+PAGES = [
+    ("home", "visitor", "/", 200),
+    ("home-period", "visitor", "/?period=day&page=1", 200),
+    ("home-reader", "reader", "/", 200),
+    ("tag-list", "visitor", "/tags/", 200),
+    ("tag", "visitor", "/tags/{site.tag.slug}/", 200),
+    ("paper", "visitor", "/papers/{site.paper.arxiv_id}/", 200),
+    ("paper-slug", "reader", "/papers/{site.paper_without_arxiv.slug}/", 200),
+    ("paper-draft-staff", "staff", "/papers/{site.draft.slug}/", 200),
+    ("search-empty", "visitor", "/search/", 200),
+    ("search", "visitor", "/search/?q=negation", 200),
+    ("not-found", "visitor", "/papers/no-such-paper/", 404),
+    ("login", "visitor", "/accounts/login/", 200),
+    ("signup", "visitor", "/accounts/signup/", 200),
+    ("password-reset", "visitor", "/accounts/password/reset/", 200),
+    ("verification-sent", "visitor", "/accounts/confirm-email/", 200),
+    ("email-addresses", "reader", "/accounts/email/", 200),
+    ("password-change", "reader", "/accounts/password/change/", 200),
+    ("logout", "reader", "/accounts/logout/", 200),
+    ("admin-index", "staff", "/admin/", 200),
+    ("admin-paper-list", "staff", "/admin/papers/paper/", 200),
+    ("admin-paper-change", "staff", "/admin/papers/paper/{site.paper.pk}/change/", 200),
+    ("admin-paper-add", "staff", "/admin/papers/paper/add/", 200),
+    ("admin-tag-change", "staff", "/admin/papers/tag/{site.tag.pk}/change/", 200),
+    ("admin-login", "visitor", "/admin/login/", 200),
+]
+
+
+@pytest.mark.parametrize(("page", "who", "path", "status"), PAGES, ids=[p[0] for p in PAGES])
+def test_page_sends_the_policy_and_has_no_inline_code(client, site, page, who, path, status):
+    response = client_as(client, site, who).get(path.format(site=site))
+    assert response.status_code == status
+
+    directives = csp_directives(response["Content-Security-Policy"])
+    assert directives["default-src"] == ["'self'"]
+    assert directives["script-src"] == ["'self'"]
+    assert directives["style-src"] == ["'self'"]
+    assert directives["frame-ancestors"] == ["'none'"]
+    assert directives["form-action"] == ["'self'"]
+    assert directives["object-src"] == ["'none'"]
+    assert response["X-Frame-Options"] == "DENY"
+
+    assert inline_code(response.content.decode()).problems() == []
+
+
+def test_the_429_page_follows_the_policy_too(rf, client, site, settings):
+    settings.ACCOUNT_RATE_LIMITS = {"login": "1/m/ip"}
+    client.post("/accounts/login/", {"login": "nobody@example.org", "password": "wrong"})
+    response = client.post("/accounts/login/", {"login": "nobody@example.org", "password": "wrong"})
+    assert response.status_code == 429
+    assert "'unsafe-inline'" not in response["Content-Security-Policy"]
+    assert inline_code(response.content.decode()).problems() == []
+
+
+def test_no_directive_allows_unsafe_code(client, site):
+    header = client.get("/")["Content-Security-Policy"]
+    assert "unsafe-inline" not in header
+    assert "unsafe-eval" not in header
+    assert "*" not in header
+
+
+class TestTheInlineCodeReader:
+    """The reader above must see what a browser would run, or the page tests prove nothing."""
+
+    def test_a_clean_page(self):
+        html = (
+            '<html><head><script src="/static/x.js" defer></script>'
+            '<link rel="stylesheet" href="/static/a.css">'
+            '<script type="application/json" id="cfg">{"a": 1}</script></head>'
+            '<body><a href="https://example.org/">x</a><p class="a">&lt;script&gt;</p></body></html>'
+        )
+        assert inline_code(html).problems() == []
+
+    @pytest.mark.parametrize(
+        "html",
+        [
+            "<script>alert(1)</script>",
+            "<script type='module'>import x from '/x.js'</script>",
+            '<script src="/x.js">alert(1)</script>',
+            "<style>body{color:red}</style>",
+            '<p style="color: red">x</p>',
+            "<img src=x onerror=alert(1)>",
+            '<body onload="go()">',
+            '<a href="javascript:alert(1)">x</a>',
+            '<a href=" JaVa\tScRiPt:alert(1)">x</a>',
+            '<form action="javascript:alert(1)"></form>',
+            "<svg><script>alert(1)</script></svg>",
+        ],
+    )
+    def test_inline_code_is_found(self, html):
+        assert inline_code(html).problems() != []
