@@ -1,0 +1,217 @@
+"""The browser journey's servers: a live server on PostgreSQL, a real Celery worker,
+an SMTP sink that both of them send through, and Debian's Chromium driven by Playwright.
+
+Every page the journey opens goes through `Browser.visit`/`Browser.check`: a full-page
+screenshot to var/screenshots/<page>.png, axe-core (vendored, static/vendor/axe-core/)
+with no serious or critical violation allowed, and no Content Security Policy
+violation or script error in the console.
+
+Run with `.ci/run`, or by hand:
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/paperhub CELERY_BROKER_URL=redis://127.0.0.1:6379/15 \
+    CELERY_RESULT_BACKEND=redis://127.0.0.1:6379/14 .venv/bin/pytest -m browser
+"""
+
+import os
+import re
+import shutil
+import socket
+import time
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.conf import settings as django_settings
+from django.db import connection
+
+from tests.integration.conftest import database_url_for_tests, start_worker  # noqa: F401  (fixture)
+
+# Playwright's sync API runs an event loop in the test's thread; Django's ORM calls
+# made by the test itself (fixtures, assertions) are still synchronous and safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "var" / "screenshots"
+AXE = ROOT / "static" / "vendor" / "axe-core" / "axe.min.js"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+BLOCKING_IMPACTS = {"serious", "critical"}
+
+
+# --- SMTP sink ---------------------------------------------------------------
+
+
+class _Collect:
+    def __init__(self, sink: "SmtpSink"):
+        self.sink = sink
+
+    async def handle_DATA(self, server, session, envelope):
+        message = message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
+        self.sink.messages.append(message)
+        return "250 Message accepted for delivery"
+
+
+@dataclass
+class SmtpSink:
+    """An aiosmtpd server on loopback that keeps every message it accepts."""
+
+    messages: list[EmailMessage] = field(default_factory=list)
+    host: str = "127.0.0.1"
+    port: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"smtp://{self.host}:{self.port}"
+
+    def wait_for(self, predicate, *, timeout: float = 60, what: str = "a message") -> EmailMessage:
+        """The first message `predicate` accepts, waiting for it to arrive."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for message in list(self.messages):
+                if predicate(message):
+                    return message
+            time.sleep(0.2)
+        received = [(m["To"], m["Subject"]) for m in self.messages]
+        raise AssertionError(f"no {what} within {timeout}s; received {received}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_sink():
+    sink = SmtpSink(port=free_port())
+    controller = Controller(_Collect(sink), hostname=sink.host, port=sink.port)
+    controller.start()
+    yield sink
+    controller.stop()
+
+
+def text_part(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    return part.get_content() if part else ""
+
+
+def html_part(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("html",))
+    return part.get_content() if part else ""
+
+
+def first_link(text: str, path_pattern: str) -> str:
+    match = re.search(rf"https?://[^\s\"'<>]+{path_pattern}[^\s\"'<>]*", text)
+    assert match, f"no link to {path_pattern} in:\n{text}"
+    return match.group(0)
+
+
+# --- The site: live server, mail and worker ----------------------------------
+
+
+@pytest.fixture
+def site_url(live_server, transactional_db, smtp_sink, settings):
+    """The live server (a thread of this process) on PostgreSQL, mailing through the SMTP sink."""
+    if connection.vendor != "postgresql":
+        pytest.fail("browser tests run on PostgreSQL: set DATABASE_URL=postgres://...")
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = smtp_sink.host, smtp_sink.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.SITE_URL = live_server.url
+    return live_server.url
+
+
+@pytest.fixture
+def worker(start_worker, site_url, smtp_sink):  # noqa: F811
+    """A real `celery -A paperhub worker` on the test database, mailing through the same sink."""
+    from paperhub.tasks import ping
+
+    started = start_worker(name="browser", extra_env={"EMAIL_URL": smtp_sink.url, "SITE_URL": site_url})
+    if django_settings.CELERY_RESULT_BACKEND:
+        assert ping.delay().get(timeout=60) == "pong"
+    return started
+
+
+# --- The browser -------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fresh_screenshots():
+    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
+    SCREENSHOTS.mkdir(parents=True)
+
+
+class Browser:
+    """One reader's tab, with the checks every page type gets."""
+
+    def __init__(self, page, base_url: str):
+        self.page = page
+        self.base_url = base_url
+        self.problems: list[str] = []
+        self.checked: list[str] = []
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.problems.append(f"{page.url}: script error: {error}"))
+
+    def _console(self, message):
+        text = message.text
+        if message.type == "error" or "Content Security Policy" in text:
+            # A failed resource load is reported as an error too: a 404 for a static file is a problem.
+            self.problems.append(f"{self.page.url}: console {message.type}: {text}")
+
+    def visit(self, path: str, name: str, *, status: int = 200):
+        """Open a path of the site and check the page as `name`."""
+        response = self.page.goto(self.base_url + path)
+        assert response.status == status, f"{path}: {response.status}"
+        self.check(name)
+        return response
+
+    def check(self, name: str) -> None:
+        """Screenshot the current page as var/screenshots/<name>.png and hold it to axe and the CSP."""
+        page = self.page
+        page.wait_for_load_state("load")
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+        # Runs through the DevTools protocol, outside the page's CSP: the page itself needs no inline script.
+        if not page.evaluate("typeof window.axe !== 'undefined'"):
+            page.evaluate(AXE.read_text())
+        result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+        blocking = [
+            f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:5]}"
+            for v in result["violations"]
+            if v["impact"] in BLOCKING_IMPACTS
+        ]
+        assert not blocking, f"axe on {name} ({page.url}):\n" + "\n".join(blocking)
+        assert not self.problems, "\n".join(self.problems)
+        self.checked.append(name)
+
+
+@pytest.fixture
+def browser(chromium, site_url):
+    context = chromium.new_context(base_url=site_url, viewport={"width": 1280, "height": 900}, locale="en-GB")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    yield Browser(page, site_url)
+    context.close()
