@@ -79,6 +79,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Innermost, so that its 400 still passes the CSP and security middleware above.
+    "paperhub.middleware.RejectOddRequestsMiddleware",
 ]
 
 ROOT_URLCONF = "paperhub.urls"

@@ -1,41 +1,10 @@
-"""Every page type sends the Content Security Policy and needs no inline code to work under it.
-
-PAGES lists each page type once, as the person who can see it. A new page type
-joins the list: the policy and the inline-code rules are the same for all.
-"""
+"""Every page type sends the Content Security Policy and needs no inline code to work under it."""
 
 import pytest
 
 from tests.security.conftest import client_as
 from tests.security.html import csp_directives, inline_code
-
-# (page type, who looks, path: a format string over the `site` fixture, expected status)
-PAGES = [
-    ("home", "visitor", "/", 200),
-    ("home-period", "visitor", "/?period=day&page=1", 200),
-    ("home-reader", "reader", "/", 200),
-    ("tag-list", "visitor", "/tags/", 200),
-    ("tag", "visitor", "/tags/{site.tag.slug}/", 200),
-    ("paper", "visitor", "/papers/{site.paper.arxiv_id}/", 200),
-    ("paper-slug", "reader", "/papers/{site.paper_without_arxiv.slug}/", 200),
-    ("paper-draft-staff", "staff", "/papers/{site.draft.slug}/", 200),
-    ("search-empty", "visitor", "/search/", 200),
-    ("search", "visitor", "/search/?q=negation", 200),
-    ("not-found", "visitor", "/papers/no-such-paper/", 404),
-    ("login", "visitor", "/accounts/login/", 200),
-    ("signup", "visitor", "/accounts/signup/", 200),
-    ("password-reset", "visitor", "/accounts/password/reset/", 200),
-    ("verification-sent", "visitor", "/accounts/confirm-email/", 200),
-    ("email-addresses", "reader", "/accounts/email/", 200),
-    ("password-change", "reader", "/accounts/password/change/", 200),
-    ("logout", "reader", "/accounts/logout/", 200),
-    ("admin-index", "staff", "/admin/", 200),
-    ("admin-paper-list", "staff", "/admin/papers/paper/", 200),
-    ("admin-paper-change", "staff", "/admin/papers/paper/{site.paper.pk}/change/", 200),
-    ("admin-paper-add", "staff", "/admin/papers/paper/add/", 200),
-    ("admin-tag-change", "staff", "/admin/papers/tag/{site.tag.pk}/change/", 200),
-    ("admin-login", "visitor", "/admin/login/", 200),
-]
+from tests.security.pages import PAGES
 
 
 @pytest.mark.parametrize(("page", "who", "path", "status"), PAGES, ids=[p[0] for p in PAGES])
