@@ -61,3 +61,20 @@ def test_pages_show_no_usernames(client):
     client.force_login(user)
     body = client.get("/").content.decode()
     assert user.email in body and "secret-handle" not in body
+
+
+@pytest.mark.parametrize(
+    ("url", "heading", "fields"),
+    [
+        ("/accounts/login/", "Log in", ['name="login"', 'name="password"']),
+        ("/accounts/signup/", "Sign up", ['name="email"', 'name="password1"', 'name="password2"']),
+        ("/accounts/password/reset/", "Password Reset", ['name="email"']),
+    ],
+)
+def test_account_pages_render_in_the_site_layout(client, url, heading, fields):
+    body = client.get(url).content.decode()
+    assert heading in body
+    assert 'class="site-header"' in body and 'class="site-footer"' in body
+    for field in fields:
+        assert field in body
+    assert "username" not in body.lower()
