@@ -41,13 +41,13 @@ def test_a_new_reader_signs_up_verifies_and_logs_in(browser, smtp_sink, worker, 
 
     # Sign up.
     page.get_by_role("link", name="Sign up").click()
-    expect(page.get_by_role("heading", name="Sign Up")).to_be_visible()
+    expect(page.get_by_role("heading", name="Sign up", level=1)).to_be_visible()
     browser.check("signup")
     page.get_by_label("Email").fill(EMAIL)
     page.get_by_label("Password:", exact=True).fill(PASSWORD)
     page.get_by_label("Password (again):", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign Up").click()
-    expect(page.get_by_role("heading", name="Verify Your Email Address")).to_be_visible()
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_role("heading", name="Check your inbox", level=1)).to_be_visible()
     browser.check("verification-sent")
 
     # The verification email really went out over SMTP; open its link.
@@ -65,10 +65,11 @@ def test_a_new_reader_signs_up_verifies_and_logs_in(browser, smtp_sink, worker, 
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_role("link", name="Log in")).to_be_visible()
     page.get_by_role("link", name="Log in").click()
+    expect(page.get_by_role("heading", name="Log in", level=1)).to_be_visible()
     browser.check("login")
     page.get_by_label("Email").fill(EMAIL)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in").click()
     expect(signed_in_as(page)).to_be_visible()
     expect(page).to_have_url(re.compile(r"/$"))
     browser.check("home-reader")
