@@ -39,6 +39,15 @@ test: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest
 
+## bench: the bounded load test (100 readers x 60 s on gunicorn + PostgreSQL + Redis); see README. Not in `make test`.
+.venv-bench/bin/locust: bench/requirements.txt
+	$(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/pip install -q -r bench/requirements.txt
+	touch $@
+
+bench: $(VENV)/.runtime-installed .venv-bench/bin/locust
+	$(PY) bench/load.py $(BENCH_ARGS)
+
 lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
