@@ -14,19 +14,14 @@ Run with `.ci/run`, or by hand:
 import os
 import re
 import shutil
-import socket
-import time
-from dataclasses import dataclass, field
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from django.conf import settings as django_settings
 from django.db import connection
 
-from tests.integration.conftest import database_url_for_tests, start_worker  # noqa: F401  (fixture)
+from tests.integration.conftest import start_worker  # noqa: F401  (a fixture, shared)
+from tests.smtp_sink import SmtpSink
 
 # Playwright's sync API runs an event loop in the test's thread; Django's ORM calls
 # made by the test itself (fixtures, assertions) are still synchronous and safe.
@@ -52,63 +47,11 @@ BLOCKING_IMPACTS = {"serious", "critical"}
 # --- SMTP sink ---------------------------------------------------------------
 
 
-class _Collect:
-    def __init__(self, sink: "SmtpSink"):
-        self.sink = sink
-
-    async def handle_DATA(self, server, session, envelope):
-        message = message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
-        self.sink.messages.append(message)
-        return "250 Message accepted for delivery"
-
-
-@dataclass
-class SmtpSink:
-    """An aiosmtpd server on loopback that keeps every message it accepts."""
-
-    messages: list[EmailMessage] = field(default_factory=list)
-    host: str = "127.0.0.1"
-    port: int = 0
-
-    @property
-    def url(self) -> str:
-        return f"smtp://{self.host}:{self.port}"
-
-    def wait_for(self, predicate, *, timeout: float = 60, what: str = "a message") -> EmailMessage:
-        """The first message `predicate` accepts, waiting for it to arrive."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for message in list(self.messages):
-                if predicate(message):
-                    return message
-            time.sleep(0.2)
-        received = [(m["To"], m["Subject"]) for m in self.messages]
-        raise AssertionError(f"no {what} within {timeout}s; received {received}")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def smtp_sink():
-    sink = SmtpSink(port=free_port())
-    controller = Controller(_Collect(sink), hostname=sink.host, port=sink.port)
-    controller.start()
+    sink = SmtpSink().start()
     yield sink
-    controller.stop()
-
-
-def text_part(message: EmailMessage) -> str:
-    part = message.get_body(preferencelist=("plain",))
-    return part.get_content() if part else ""
-
-
-def html_part(message: EmailMessage) -> str:
-    part = message.get_body(preferencelist=("html",))
-    return part.get_content() if part else ""
+    sink.stop()
 
 
 def first_link(text: str, path_pattern: str) -> str:

@@ -7,8 +7,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import first_link, text_part
+from tests.browser.conftest import first_link
 from tests.factories import PaperFactory, TagFactory
+from tests.smtp_sink import text_part
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 
