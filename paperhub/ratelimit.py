@@ -11,6 +11,10 @@ its address.
     @require_POST
     def upvote(request, key): ...
 
+Apps do not import paperhub (DESIGN.md), so their views are limited from
+settings instead: RateLimitMiddleware counts every POST to a view named in
+READER_RATE_LIMITED_VIEWS (e.g. "papers:upvote") against the "reactions" scope.
+
 The budget is settings.READER_RATE_LIMIT ("60/m" by default; "N/s", "N/m",
 "N/h", or "off"). Over budget a view answers 429 with templates/429.html and a
 Retry-After header; for an htmx request, a short message swapped into the
@@ -111,3 +115,24 @@ def rate_limited(scope: str, *, rate: str | None = None, methods: tuple[str, ...
         return wrapper
 
     return decorator
+
+
+class RateLimitMiddleware:
+    """Limits the POSTs to the views settings.READER_RATE_LIMITED_VIEWS names, one budget for all of them."""
+
+    scope = "reactions"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        match = request.resolver_match
+        if request.method != "POST" or match is None or match.view_name not in settings.READER_RATE_LIMITED_VIEWS:
+            return None
+        decision = hit(request, scope=self.scope)
+        if decision.allowed:
+            return None
+        return too_many_requests(request, retry_after=decision.retry_after)

@@ -79,6 +79,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "paperhub.ratelimit.RateLimitMiddleware",
     # Innermost, so that its 400 still passes the CSP and security middleware above.
     "paperhub.middleware.RejectOddRequestsMiddleware",
 ]
@@ -163,6 +164,8 @@ ACCOUNT_RATE_LIMITS = {
 }
 # A reader's reactions (upvote, bookmark, follow): paperhub/ratelimit.py. "N/s|m|h", or "off".
 READER_RATE_LIMIT = env.str("READER_RATE_LIMIT", default="60/m")
+# The views whose POSTs share that budget (URL names, counted by RateLimitMiddleware).
+READER_RATE_LIMITED_VIEWS: list[str] = []
 
 # --- Email -----------------------------------------------------------------
 

@@ -171,3 +171,22 @@ class TestAllauthLimits:
             for i in range(3)
         ]
         assert statuses == [302, 302, 429]
+
+
+@pytest.mark.django_db
+class TestTheMiddleware:
+    """Views named in READER_RATE_LIMITED_VIEWS are limited without importing paperhub."""
+
+    def test_posts_to_a_named_view_share_the_budget(self, client, settings):
+        settings.READER_RATE_LIMITED_VIEWS = ["account_login"]
+        settings.READER_RATE_LIMIT = "2/m"
+        data = {"login": "nobody@example.org", "password": "wrong"}
+        statuses = [client.post("/accounts/login/", data).status_code for _ in range(3)]
+        assert statuses == [200, 200, 429]
+        assert client.get("/accounts/login/").status_code == 200  # reading is never limited
+
+    def test_other_views_are_not_counted(self, client, settings):
+        settings.READER_RATE_LIMITED_VIEWS = ["account_signup"]
+        settings.READER_RATE_LIMIT = "1/m"
+        data = {"login": "nobody@example.org", "password": "wrong"}
+        assert [client.post("/accounts/login/", data).status_code for _ in range(3)] == [200, 200, 200]
