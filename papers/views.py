@@ -1,46 +1,183 @@
-"""Catalogue pages. Thin: the queries live on PaperQuerySet and in papers/*.py modules."""
+"""Catalogue pages and reactions. Thin: queries and rules live in papers/*.py modules."""
 
-from django.core.paginator import Paginator
-from django.db.models import Q
-from django.shortcuts import get_object_or_404, render
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
 
-from .models import Paper, Tag
+from . import reactions
+from .forms import SearchForm
+from .models import TRENDING_PERIODS, Paper, Tag
+from .redirects import ask_to_log_in, safe_next
+from .search import SearchFilters, add_highlights, search_papers
+from .similarity import similar_papers
+from .text import split_arxiv_id
+from .trending import FRESHNESS_PRIOR, HALF_LIVES, PERIOD_LABELS, parse_period, trending_papers
 
 PAGE_SIZE = 20
+FEATURED_SIZE = 6
+TAG_CHIPS = 15
 
 
-def home(request):
-    papers = Paper.objects.published().trending("week").for_cards()
-    page = Paginator(papers, PAGE_SIZE).get_page(request.GET.get("page"))
-    featured = Paper.objects.published().featured().trending("week")[:4]
-    return render(request, "papers/home.html", {"page": page, "featured": featured})
+def paper_page(request: HttpRequest, papers, *, page_size: int = PAGE_SIZE) -> Page:
+    """One page of paper cards, each marked with whether the reader upvoted it (a constant number of queries)."""
+    page = Paginator(papers, page_size).get_page(request.GET.get("page"))
+    page.object_list = mark_reactions(request, page.object_list)
+    return page
 
 
-def paper_detail(request, key: str):
+def mark_reactions(request: HttpRequest, papers) -> list[Paper]:
+    """Set `is_upvoted` and `is_bookmarked` on each paper for the current reader."""
+    papers = list(papers)
+    upvoted, bookmarked = reactions.reacted_ids(request.user, [p.pk for p in papers])
+    for paper in papers:
+        paper.is_upvoted = paper.pk in upvoted
+        paper.is_bookmarked = paper.pk in bookmarked
+    return papers
+
+
+def period_tabs(period: str) -> list[dict]:
+    """The Today / This week / This month / All time tabs, the current one marked."""
+    return [{"value": p, "label": PERIOD_LABELS[p], "current": p == period} for p in TRENDING_PERIODS]
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """Trending papers: period tabs, tag chips, featured strip, 20 a page."""
+    period = parse_period(request.GET.get("period"))
+    tag = None
+    if request.GET.get("tag"):
+        tag = get_object_or_404(Tag, slug=request.GET["tag"], active=True)
+    page = paper_page(request, trending_papers(period=period, tag=tag))
+    featured = Paper.objects.published().featured().trending(period)[:FEATURED_SIZE] if page.number == 1 else []
+    chips = (
+        Tag.objects.filter(active=True)
+        .annotate(paper_count=Count("papers", filter=Q(papers__status=Paper.Status.PUBLISHED)))
+        .filter(Q(paper_count__gt=0) | Q(pk=tag.pk if tag else None))
+        .order_by("-paper_count", "name")[:TAG_CHIPS]
+    )
+    context = {
+        "page": page,
+        "period": period,
+        "tabs": period_tabs(period),
+        "tag": tag,
+        "chips": chips,
+        "featured": featured,
+    }
+    return render(request, "papers/home.html", context)
+
+
+def _find_paper(request: HttpRequest, key: str) -> Paper:
     papers = Paper.objects.visible_to(request.user).prefetch_related("tags", "authorships__author")
-    paper = papers.filter(arxiv_id=key).first() or get_object_or_404(papers, slug=key)
-    return render(request, "papers/detail.html", {"paper": paper})
+    try:
+        arxiv_id, _ = split_arxiv_id(key)
+    except ValueError:
+        arxiv_id = ""
+    paper = papers.filter(arxiv_id=arxiv_id).first() if arxiv_id else None
+    return paper or get_object_or_404(papers, slug=key)
 
 
-def tag_list(request):
-    tags = Tag.objects.filter(active=True)
+@require_GET
+def paper_detail(request: HttpRequest, key: str) -> HttpResponse:
+    """A paper by arXiv id (any version) or slug; drafts and hidden papers are 404 except for staff."""
+    paper = _find_paper(request, key)
+    if key != (paper.arxiv_id or paper.slug):
+        return redirect(paper, permanent=True)
+    mark_reactions(request, [paper])
+    context = {
+        "paper": paper,
+        "tags": [t for t in paper.tags.all() if t.active],
+        "similar": similar_papers(paper),
+        "canonical_url": request.build_absolute_uri(paper.get_absolute_url()),
+    }
+    return render(request, "papers/detail.html", context)
+
+
+@require_GET
+def tag_list(request: HttpRequest) -> HttpResponse:
+    """Active tags with paper and follower counts."""
+    # Follower counts read subscriptions' TagFollow through the reverse relation `follows`: no import needed.
+    tags = Tag.objects.filter(active=True).annotate(
+        paper_count=Count("papers", filter=Q(papers__status=Paper.Status.PUBLISHED), distinct=True),
+        follower_count=Count("follows", distinct=True),
+    )
     return render(request, "papers/tag_list.html", {"tags": tags})
 
 
-def tag_detail(request, slug: str):
+@require_GET
+def tag_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    """Trending within one tag, with the same period tabs."""
     tag = get_object_or_404(Tag, slug=slug, active=True)
-    papers = Paper.objects.published().tagged(tag).trending("week").for_cards()
-    page = Paginator(papers, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "papers/tag_detail.html", {"tag": tag, "page": page})
+    period = parse_period(request.GET.get("period"))
+    page = paper_page(request, trending_papers(period=period, tag=tag))
+    context = {"tag": tag, "page": page, "period": period, "tabs": period_tabs(period)}
+    return render(request, "papers/tag_detail.html", context)
 
 
-def search(request):
-    query = request.GET.get("q", "").strip()[:500]
-    results = Paper.objects.none()
-    if query:
-        condition = Q()
-        for word in query.split()[:20]:
-            condition &= Q(title__icontains=word) | Q(abstract__icontains=word)
-        results = Paper.objects.published().filter(condition).trending("all").for_cards()
-    page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "papers/search.html", {"query": query, "page": page})
+@require_GET
+def search(request: HttpRequest) -> HttpResponse:
+    """Full-text search with tag and date filters; any input gives a page."""
+    form = SearchForm(request.GET or None)
+    query, filters = "", SearchFilters()
+    if form.is_bound:
+        form.is_valid()  # invalid filters are reported on the form and ignored; the query still runs
+        query = form.cleaned_data.get("q", "")
+        filters = SearchFilters(
+            tag=form.cleaned_data.get("tag"),
+            date_from=form.cleaned_data.get("date_from"),
+            date_to=form.cleaned_data.get("date_to"),
+        )
+    page = paper_page(request, search_papers(query, filters))
+    add_highlights(page.object_list, query)
+    return render(request, "papers/search.html", {"form": form, "query": query, "page": page})
+
+
+@require_GET
+def about(request: HttpRequest) -> HttpResponse:
+    """The trending score in plain words, with the numbers the code uses."""
+    half_lives = {period: int(h.total_seconds() // 86400) for period, h in HALF_LIVES.items()}
+    return render(request, "papers/about.html", {"prior": FRESHNESS_PRIOR, "half_lives": half_lives})
+
+
+@require_GET
+def bookmarks(request: HttpRequest) -> HttpResponse:
+    """The reader's bookmarks, newest first; each Bookmark button removes one."""
+    if not request.user.is_authenticated:
+        return ask_to_log_in(request, request.get_full_path())
+    papers = (
+        Paper.objects.published()
+        .filter(bookmarks__user=request.user)
+        .order_by("-bookmarks__created_at", "-id")
+        .for_cards()
+    )
+    page = paper_page(request, papers)
+    return render(request, "papers/bookmarks.html", {"page": page})
+
+
+def _react(request: HttpRequest, pk: int, partial: str, toggle) -> HttpResponse:
+    paper = get_object_or_404(Paper.objects.published(), pk=pk)
+    next_url = safe_next(request, paper.get_absolute_url())
+    if not request.user.is_authenticated:
+        return ask_to_log_in(request, next_url)
+    toggle(paper)
+    if request.htmx:
+        mark_reactions(request, [paper])
+        paper.refresh_from_db(fields=["upvote_count", "bookmark_count"])
+        return render(request, f"papers/buttons.html#{partial}", {"paper": paper, "next_url": next_url})
+    return redirect(next_url)
+
+
+@require_POST
+def upvote(request: HttpRequest, pk: int) -> HttpResponse:
+    """Toggle the reader's upvote."""
+    return _react(
+        request, pk, "upvote", lambda paper: reactions.toggle_upvote(user=request.user, paper=paper, now=timezone.now())
+    )
+
+
+@require_POST
+def bookmark(request: HttpRequest, pk: int) -> HttpResponse:
+    """Toggle the reader's bookmark."""
+    return _react(request, pk, "bookmark", lambda paper: reactions.toggle_bookmark(user=request.user, paper=paper))

@@ -1,5 +1,10 @@
-from django.urls import path  # noqa: F401  (views arrive with follows and digests)
+from django.urls import path
+
+from . import views
 
 app_name = "subscriptions"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("for-you/", views.for_you, name="for_you"),
+    path("tags/<slug:slug>/follow/", views.toggle_follow, name="follow"),
+]

@@ -95,3 +95,23 @@ class BookmarkFactory(factory.django.DjangoModelFactory):
 
     user = factory.SubFactory(UserFactory)
     paper = factory.SubFactory(PaperFactory)
+
+
+# --- Browsing (issue 3) ----------------------------------------------------
+
+
+class PaperAuthorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "papers.PaperAuthor"
+
+    paper = factory.SubFactory(PaperFactory)
+    author = factory.SubFactory(AuthorFactory)
+    position = factory.Sequence(lambda n: n)
+
+
+class TagFollowFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "subscriptions.TagFollow"
+
+    user = factory.SubFactory(UserFactory)
+    tag = factory.SubFactory(TagFactory)

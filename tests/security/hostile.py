@@ -76,7 +76,7 @@ def page_text(html: str) -> str:
     """What a reader sees (text nodes, entities decoded), whitespace collapsed."""
     parser = _Text()
     parser.feed(html)
-    return " ".join(" ".join(parser.parts).split())
+    return " ".join("".join(parser.parts).split())
 
 
 def page_links(html: str) -> list[str]:

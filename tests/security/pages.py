@@ -13,7 +13,7 @@ PAGES = [
     ("tag", "visitor", "/tags/{site.tag.slug}/", 200),
     ("paper", "visitor", "/papers/{site.paper.arxiv_id}/", 200),
     ("paper-slug", "reader", "/papers/{site.paper_without_arxiv.slug}/", 200),
-    ("paper-draft-staff", "staff", "/papers/{site.draft.slug}/", 200),
+    ("paper-draft-staff", "staff", "/papers/{site.draft.arxiv_id}/", 200),
     ("search-empty", "visitor", "/search/", 200),
     ("search", "visitor", "/search/?q=negation", 200),
     ("not-found", "visitor", "/papers/no-such-paper/", 404),

@@ -1,0 +1,44 @@
+"""Following tags: a reader's TagFollow rows, and what they see because of them."""
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+
+from papers.models import Paper, PaperQuerySet, Tag
+from papers.trending import trending_papers
+
+from .models import TagFollow
+
+
+class TagNotFollowable(ValueError):
+    """The tag is inactive: readers cannot follow it."""
+
+
+def follow_tag(*, user: AbstractBaseUser, tag: Tag) -> bool:
+    """Make `user` follow `tag`. True if a follow was created, False if they already followed it."""
+    if not tag.active:
+        raise TagNotFollowable(f"the tag {tag.slug!r} is inactive")
+    try:
+        with transaction.atomic():
+            TagFollow.objects.create(user=user, tag=tag)
+    except IntegrityError:
+        return False  # already followed (perhaps by a concurrent request): nothing to do
+    return True
+
+
+def unfollow_tag(*, user: AbstractBaseUser, tag: Tag) -> bool:
+    """Stop `user` following `tag`. True if a follow was removed."""
+    deleted, _ = TagFollow.objects.filter(user=user, tag=tag).delete()
+    return bool(deleted)
+
+
+def followed_tag_ids(user: AbstractBaseUser) -> set[int]:
+    """Ids of the active tags `user` follows (one query; empty for visitors)."""
+    if not user.is_authenticated:
+        return set()
+    return set(TagFollow.objects.filter(user=user, tag__active=True).values_list("tag_id", flat=True))
+
+
+def for_you_papers(*, user: AbstractBaseUser, period: str) -> PaperQuerySet:
+    """Trending papers in any of the tags `user` follows, each once, ready for paper cards."""
+    in_followed_tags = Paper.objects.filter(tags__follows__user=user, tags__active=True).values("pk")
+    return trending_papers(period=period).filter(pk__in=in_followed_tags)

@@ -1,0 +1,147 @@
+"""The trending score: ranking order from hand-made upvotes and times, the periodic refresh and its schedule."""
+
+import importlib
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+import pytest
+from django.apps import apps as django_apps
+from django.db import connection
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+from papers.models import Paper, Upvote
+from papers.tasks import refresh_trending_scores
+from papers.trending import parse_period, refresh_paper, refresh_trending, scores_for, trending_papers
+from tests.factories import PaperFactory, TagFactory, UpvoteFactory
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+
+
+def upvote_at(paper: Paper, when: datetime, n: int = 1) -> None:
+    for _ in range(n):
+        upvote = UpvoteFactory(paper=paper)
+        Upvote.objects.filter(pk=upvote.pk).update(created_at=when)
+    Paper.objects.filter(pk=paper.pk).update(upvote_count=paper.upvotes.count())
+
+
+@pytest.fixture
+def hand_made():
+    """Four papers whose order differs by period, by construction.
+
+    old_hits: published 6 days ago, 3 upvotes 5 days ago.
+    fresh_one: published 2 hours ago, 1 upvote 1 hour ago.
+    brand_new: published 1 hour ago, no upvote (only the freshness prior).
+    stale: published 20 days ago, no upvote.
+    """
+    papers = {
+        "old_hits": PaperFactory(published_at=NOW - timedelta(days=6)),
+        "fresh_one": PaperFactory(published_at=NOW - timedelta(hours=2)),
+        "brand_new": PaperFactory(published_at=NOW - timedelta(hours=1)),
+        "stale": PaperFactory(published_at=NOW - timedelta(days=20)),
+    }
+    upvote_at(papers["old_hits"], NOW - timedelta(days=5), n=3)
+    upvote_at(papers["fresh_one"], NOW - timedelta(hours=1))
+    refresh_trending(now=NOW)
+    return papers
+
+
+def order(period: str, papers: dict[str, Paper]) -> list[str]:
+    names = {p.pk: name for name, p in papers.items()}
+    return [names[pk] for pk in trending_papers(period=period).values_list("pk", flat=True)]
+
+
+def test_day_favours_the_fresh_upvote_then_the_freshness_prior(hand_made):
+    # day: 1·2^-1/24 + prior > prior alone > 3 upvotes five half-lives old > nothing
+    assert order("day", hand_made) == ["fresh_one", "brand_new", "old_hits", "stale"]
+
+
+def test_week_and_month_let_more_older_upvotes_win(hand_made):
+    assert order("week", hand_made) == ["old_hits", "fresh_one", "brand_new", "stale"]
+    assert order("month", hand_made) == ["old_hits", "fresh_one", "brand_new", "stale"]
+
+
+def test_all_ranks_by_total_upvotes_then_newest(hand_made):
+    assert order("all", hand_made) == ["old_hits", "fresh_one", "brand_new", "stale"]
+
+
+def test_scores_follow_the_written_formula(hand_made):
+    fresh = Paper.objects.get(pk=hand_made["fresh_one"].pk)
+    expected_day = 0.5 ** (1 / 24) + 0.5 * 0.5 ** (2 / 24)
+    assert fresh.trending_day == pytest.approx(expected_day)
+    old = Paper.objects.get(pk=hand_made["old_hits"].pk)
+    assert old.trending_week == pytest.approx(3 * 0.5 ** (5 / 7) + 0.5 * 0.5 ** (6 / 7))
+
+
+def test_an_upvote_older_than_the_horizon_counts_nothing():
+    paper = PaperFactory(published_at=NOW - timedelta(days=400))
+    upvote_at(paper, NOW - timedelta(days=300))
+    assert scores_for([paper.pk], now=NOW)[paper.pk]["month"] < 1e-3
+
+
+def test_refresh_paper_updates_only_that_paper():
+    paper, other = PaperFactory(published_at=NOW - timedelta(days=1)), PaperFactory(published_at=NOW)
+    upvote_at(paper, NOW)
+    refresh_paper(paper.pk, now=NOW)
+    paper.refresh_from_db()
+    other.refresh_from_db()
+    assert paper.trending_day > 1
+    assert other.trending_day == 0
+
+
+def test_trending_papers_within_a_tag_hides_drafts():
+    tag = TagFactory()
+    inside = PaperFactory(tags=[tag])
+    PaperFactory()
+    PaperFactory(tags=[tag], status=Paper.Status.DRAFT)
+    PaperFactory(tags=[tag], status=Paper.Status.HIDDEN)
+    assert list(trending_papers(period="week", tag=tag)) == [inside]
+
+
+@pytest.mark.parametrize(
+    ("raw", "period"), [("day", "day"), ("all", "all"), ("", "week"), (None, "week"), ("x" * 99, "week")]
+)
+def test_parse_period_never_fails(raw, period):
+    assert parse_period(raw) == period
+
+
+def test_refresh_task_recomputes_scores():
+    paper = PaperFactory()
+    UpvoteFactory(paper=paper)
+    assert refresh_trending_scores.delay().get() == 1
+    paper.refresh_from_db()
+    assert paper.trending_day > 1
+
+
+@pytest.fixture
+def migration():
+    """The schedule migration's module, its row present (a transactional test's flush may have removed it)."""
+    module = importlib.import_module("papers.migrations.0002_browsing_trending_schedule")
+    module.create_schedule(django_apps, SimpleNamespace(connection=connection))
+    return module
+
+
+def test_the_migration_schedules_the_refresh_every_ten_minutes(migration):
+    task = PeriodicTask.objects.get(name="Refresh trending scores")
+    assert task.task == "papers.refresh_trending"
+    assert task.enabled
+    assert (task.interval.every, task.interval.period) == (10, IntervalSchedule.MINUTES)
+
+
+def test_rerunning_the_schedule_migration_keeps_admin_edits(migration):
+    task = PeriodicTask.objects.get(name="Refresh trending scores")
+    hourly, _ = IntervalSchedule.objects.get_or_create(every=1, period=IntervalSchedule.HOURS)
+    task.interval = hourly
+    task.enabled = False
+    task.save()
+    migration.create_schedule(django_apps, SimpleNamespace(connection=connection))
+    assert PeriodicTask.objects.filter(name="Refresh trending scores").count() == 1
+    task.refresh_from_db()
+    assert (task.interval.every, task.interval.period, task.enabled) == (1, IntervalSchedule.HOURS, False)
+
+
+def test_schedule_migration_recreates_a_deleted_entry(migration):
+    PeriodicTask.objects.filter(name="Refresh trending scores").delete()
+    migration.create_schedule(django_apps, SimpleNamespace(connection=connection))
+    assert PeriodicTask.objects.get(name="Refresh trending scores").interval.every == 10
