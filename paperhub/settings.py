@@ -165,7 +165,7 @@ ACCOUNT_RATE_LIMITS = {
 # A reader's reactions (upvote, bookmark, follow): paperhub/ratelimit.py. "N/s|m|h", or "off".
 READER_RATE_LIMIT = env.str("READER_RATE_LIMIT", default="60/m")
 # The views whose POSTs share that budget (URL names, counted by RateLimitMiddleware).
-READER_RATE_LIMITED_VIEWS: list[str] = []
+READER_RATE_LIMITED_VIEWS = ["papers:upvote", "papers:bookmark", "subscriptions:follow"]
 
 # --- Email -----------------------------------------------------------------
 

@@ -1,5 +1,4 @@
 import pytest
-from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.http import HttpResponse
@@ -9,13 +8,6 @@ from paperhub.ratelimit import Rate, hit, rate_limited
 from tests.factories import UserFactory
 
 T0 = 1_800_000_000.0  # the start of a minute window (divisible by 60)
-
-
-@pytest.fixture(autouse=True)
-def empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def request_as(user=None, *, method="post", ip="10.0.0.1", htmx=False):

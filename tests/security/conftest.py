@@ -5,7 +5,8 @@ from types import SimpleNamespace
 import pytest
 
 from papers.models import Paper
-from tests.factories import PaperFactory, StaffFactory, TagFactory, UserFactory
+from subscriptions.models import TagFollow
+from tests.factories import BookmarkFactory, PaperFactory, StaffFactory, TagFactory, UserFactory
 
 
 @pytest.fixture
@@ -14,13 +15,18 @@ def site(db):
     paper = PaperFactory(title="Negation in large language models", arxiv_id="2401.99999", tags=[tag])
     paper_without_arxiv = PaperFactory(title="A paper with only a slug", arxiv_id="", slug="only-a-slug", tags=[tag])
     draft = PaperFactory(title="An unpublished draft", status=Paper.Status.DRAFT)
+    reader = UserFactory(email="reader@example.org")
+    other_reader = UserFactory(email="other@example.org")
+    BookmarkFactory(user=reader, paper=paper)
+    BookmarkFactory(user=other_reader, paper=paper_without_arxiv)
+    TagFollow.objects.create(user=reader, tag=tag)
     return SimpleNamespace(
         tag=tag,
         paper=paper,
         paper_without_arxiv=paper_without_arxiv,
         draft=draft,
-        reader=UserFactory(email="reader@example.org"),
-        other_reader=UserFactory(email="other@example.org"),
+        reader=reader,
+        other_reader=other_reader,
         staff=StaffFactory(email="curator@example.org"),
     )
 

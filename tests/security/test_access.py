@@ -76,3 +76,33 @@ def test_visitors_do_not_see_drafts(client, site):
     assert client.get(f"/papers/{site.draft.slug}/").status_code == 404
     body = client.get("/search/?q=unpublished").content.decode()
     assert site.draft.title not in body
+
+
+def test_a_reader_sees_only_their_own_bookmarks(client, site):
+    client.force_login(site.reader)
+    for query in ["", f"?user={site.other_reader.pk}", f"?user_id={site.other_reader.pk}", "?email=other@example.org"]:
+        body = client.get(f"/me/bookmarks/{query}").content.decode()
+        assert site.paper.title in body
+        assert site.paper_without_arxiv.title not in body  # the other reader's bookmark
+    client.force_login(site.other_reader)
+    body = client.get("/me/bookmarks/").content.decode()
+    assert site.paper_without_arxiv.title in body and site.paper.title not in body
+
+
+@pytest.mark.parametrize("path", ["/me/bookmarks/", "/for-you/"])
+def test_visitors_are_asked_to_log_in_for_personal_pages(client, site, path):
+    response = client.get(path)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_reactions_need_a_reader_and_change_only_their_own_rows(client, site):
+    from papers.models import Bookmark
+
+    response = client.post(f"/papers/{site.paper.pk}/bookmark/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    client.force_login(site.other_reader)
+    # Toggling a paper the *other* reader bookmarked adds their own row; the reader's stays.
+    client.post(f"/papers/{site.paper.pk}/bookmark/")
+    assert Bookmark.objects.filter(user=site.reader, paper=site.paper).exists()
+    assert Bookmark.objects.filter(user=site.other_reader, paper=site.paper).exists()

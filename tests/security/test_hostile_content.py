@@ -1,12 +1,15 @@
 """Hostile titles, abstracts, author names and URLs, imported like any paper, show as text everywhere."""
 
+from xml.etree import ElementTree
+
 import pytest
 from django.urls import reverse
 
 from papers.importers.records import PaperRecord
 from papers.importers.upsert import upsert_paper
-from papers.models import Paper
-from tests.factories import StaffFactory, TagFactory
+from papers.models import Paper, Tag
+from subscriptions.models import TagFollow
+from tests.factories import StaffFactory, TagFactory, UserFactory
 from tests.security import hostile
 from tests.security.html import inline_code
 
@@ -39,7 +42,12 @@ def test_the_importer_keeps_text_and_drops_non_http_urls(hostile_papers):
 
 
 def test_lists_show_hostile_titles_as_text(client, hostile_papers):
-    for path in ["/", "/?period=all", "/tags/hostile/", "/search/?q=title"]:
+    reader = UserFactory()
+    TagFollow.objects.create(user=reader, tag=Tag.objects.get(slug="hostile"))
+    for paper in hostile_papers:
+        client.force_login(reader)
+        client.post(f"/papers/{paper.pk}/bookmark/")
+    for path in ["/", "/?period=all", "/tags/hostile/", "/search/?q=title", "/for-you/", "/me/bookmarks/"]:
         html = client.get(path).content.decode()
         titles = hostile.TITLES if path != "/search/?q=title" else [hostile.TITLES[0]]
         assert_safe(html, expect_texts=titles)
@@ -61,6 +69,10 @@ def test_a_stored_non_http_code_url_is_never_a_link(client, hostile_papers):
         html = client.get(paper.get_absolute_url()).content.decode()
         assert hostile.unsafe_links(html) == [], bad
         assert inline_code(html).problems() == []
+        assert ">Code</a>" not in html
+    # The same page does link an http(s) code URL: the check above is not vacuous.
+    Paper.objects.filter(pk=paper.pk).update(code_url="https://github.com/example/code")
+    assert 'href="https://github.com/example/code"' in client.get(paper.get_absolute_url()).content.decode()
 
 
 def test_the_admin_shows_hostile_records_as_text(client, hostile_papers):
@@ -76,3 +88,34 @@ def test_the_admin_shows_hostile_records_as_text(client, hostile_papers):
         assert any(paper.title == v or paper.title in v for v in values)
     html = client.get(reverse("admin:papers_author_changelist")).content.decode()
     assert_safe(html, expect_texts=hostile.AUTHORS)
+
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+@pytest.mark.parametrize("path", ["/feeds/trending/", "/tags/hostile/feed/"])
+def test_feeds_carry_hostile_fields_as_text(client, hostile_papers, path):
+    """Atom titles are text; a summary of type "html" is HTML to feed readers, so it must hold escaped text."""
+    response = client.get(path)
+    assert response.status_code == 200
+    root = ElementTree.fromstring(response.content)
+    entries = root.findall(f"{ATOM}entry")
+    assert len(entries) == len(hostile.TITLES)
+    titles = set()
+    for entry in entries:
+        title = entry.find(f"{ATOM}title")
+        assert title.get("type", "text") == "text"
+        titles.add(title.text)
+        summary = entry.find(f"{ATOM}summary")
+        if summary.get("type") == "html":
+            assert inline_code(summary.text).problems() == []
+            assert hostile.unsafe_links(summary.text) == []
+            assert hostile.page_text(summary.text) == hostile.squeeze(hostile.ABSTRACT)
+            assert "<a " not in summary.text and "<iframe" not in summary.text
+        else:
+            assert summary.text == hostile.squeeze(hostile.ABSTRACT)
+        author = entry.find(f"{ATOM}author/{ATOM}name")
+        assert author.text == ", ".join(hostile.AUTHORS)
+        for link in entry.findall(f"{ATOM}link"):
+            assert link.get("href").startswith("http")
+    assert titles == {hostile.squeeze(t) for t in hostile.TITLES}
