@@ -181,6 +181,9 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="paperhub <digest@loc
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Optional mailto: address offered in List-Unsubscribe beside the https URL.
 DIGEST_UNSUBSCRIBE_MAILTO = env.str("DIGEST_UNSUBSCRIBE_MAILTO", default="")
+# A temporary SMTP error retries a digest chunk after DELAY, 2*DELAY, 4*DELAY... seconds, then fails it.
+DIGEST_RETRY_DELAY = env.int("DIGEST_RETRY_DELAY", default=60)
+DIGEST_MAX_RETRIES = env.int("DIGEST_MAX_RETRIES", default=5)
 
 # --- Celery ----------------------------------------------------------------
 

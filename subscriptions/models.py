@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 def validate_timezone(value: str) -> None:
@@ -83,10 +84,21 @@ class Digest(models.Model):
         SKIPPED = "skipped", "Skipped (nothing new)"
         FAILED = "failed", "Failed"
 
+    class Kind(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        MANUAL = "manual", "Sent on request"
+
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="digests")
+    kind = models.CharField(
+        max_length=16,
+        choices=Kind.choices,
+        default=Kind.SCHEDULED,
+        help_text="Scheduled digests count for the reader's period; requested ones (send now, --force) do not.",
+    )
     period_key = models.CharField(max_length=32, help_text="The reader's delivery period, e.g. 2026-11-30 or 2026-W49.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # Set by dispatch from the `now` it was given (not auto_now_add): scheduling compares it with due instants.
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
     sending_started_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -96,7 +108,10 @@ class Digest(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["status", "created_at"], name="digest_status_time_idx")]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="digest_status_time_idx"),
+            models.Index(fields=["user", "kind", "-created_at"], name="digest_user_kind_time_idx"),
+        ]
         constraints = [models.UniqueConstraint(fields=["user", "period_key"], name="digest_unique_user_period")]
 
     def __str__(self):

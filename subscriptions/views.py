@@ -1,7 +1,14 @@
-"""Follow/Unfollow and the "For you" tab. Thin: the rules are in subscriptions/follows.py."""
+"""Reader pages of subscriptions: Follow/Unfollow, "For you", digest settings, preview,
+send-now and unsubscribe. Thin: the rules are in follows.py, digests.py, delivery.py,
+scheduling.py and unsubscribe.py."""
 
+from allauth.account.models import EmailAddress
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from papers.models import Tag
@@ -10,6 +17,11 @@ from papers.trending import parse_period
 from papers.views import paper_page, period_tabs
 
 from . import follows
+from .delivery import preview_items, render_digest
+from .forms import DigestSettingsForm
+from .models import DigestSettings, TagFollow
+from .scheduling import request_digest
+from .unsubscribe import InvalidToken, read_token, unsubscribe
 
 
 @require_POST
@@ -42,3 +54,66 @@ def for_you(request: HttpRequest) -> HttpResponse:
     page = paper_page(request, follows.for_you_papers(user=request.user, period=period))
     context = {"page": page, "period": period, "tabs": period_tabs(period), "for_you": True}
     return render(request, "subscriptions/for_you.html", context)
+
+
+@login_required
+def digest_settings(request):
+    instance = DigestSettings.objects.filter(user=request.user).first()
+    if request.method == "POST" and "unfollow" in request.POST:
+        tag = get_object_or_404(Tag, slug=request.POST["unfollow"])
+        follows.unfollow_tag(user=request.user, tag=tag)
+        messages.success(request, f"You no longer follow #{tag.slug}.")
+        return redirect("subscriptions:digest_settings")
+    if request.method == "POST":
+        form = DigestSettingsForm(request.POST, instance=instance or DigestSettings(user=request.user))
+        if form.is_valid():
+            form.save()
+            messages.success(request, "Your digest settings are saved.")
+            return redirect("subscriptions:digest_settings")
+    else:
+        # A reader without settings yet gets an empty timezone, which static/js/timezone.js fills from the browser.
+        form = DigestSettingsForm(instance=instance, initial=None if instance else {"timezone": ""})
+    followed = TagFollow.objects.filter(user=request.user).select_related("tag")
+    context = {
+        "form": form,
+        "follows": followed,
+        "timezones": DigestSettingsForm.timezone_names(),
+        "verified": EmailAddress.objects.filter(user=request.user, verified=True).exists(),
+        "is_off": instance is not None and instance.frequency == DigestSettings.Frequency.OFF,
+    }
+    return render(request, "subscriptions/settings.html", context)
+
+
+@login_required
+def digest_preview(request):
+    """The exact HTML of the reader's next digest, as it would be mailed now."""
+    digest, items = preview_items(user=request.user, now=timezone.now())
+    timezone_name = getattr(DigestSettings.objects.filter(user=request.user).first(), "timezone", "UTC")
+    message = render_digest(
+        digest=digest, items=items, to_email=request.user.email, timezone_name=timezone_name, now=timezone.now()
+    )
+    return HttpResponse(message.alternatives[0][0])
+
+
+@login_required
+@require_POST
+def digest_send_now(request):
+    digest = request_digest(user=request.user, now=timezone.now())
+    if digest is None:
+        messages.error(request, "Verify your email address first: digests only go to verified addresses.")
+    else:
+        messages.success(request, "Your digest is on its way. If nothing is new in your tags, no email is sent.")
+    return redirect("subscriptions:digest_settings")
+
+
+# Mail clients POST here with no cookies and no CSRF token (RFC 8058 one-click): the signed token is the credential.
+@csrf_exempt
+def unsubscribe_view(request, token: str):
+    if request.method not in ("GET", "POST"):
+        return HttpResponse(status=405, headers={"Allow": "GET, POST"})
+    try:
+        target = unsubscribe(token=token) if request.method == "POST" else read_token(token)
+    except InvalidToken:
+        return render(request, "subscriptions/unsubscribe_invalid.html", status=400)
+    template = "subscriptions/unsubscribe_done.html" if request.method == "POST" else "subscriptions/unsubscribe.html"
+    return render(request, template, {"target": target, "token": token})

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from papers.models import Author, Bookmark, Paper, Tag, TagRule, Upvote
 from papers.text import normalize_name, normalize_title
+from subscriptions.models import Digest, DigestItem, DigestSettings, TagFollow
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -109,9 +110,39 @@ class PaperAuthorFactory(factory.django.DjangoModelFactory):
     position = factory.Sequence(lambda n: n)
 
 
+# --- subscriptions (issue 5: digests) ---------------------------------------
+
+
 class TagFollowFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = "subscriptions.TagFollow"
+        model = TagFollow
 
     user = factory.SubFactory(UserFactory)
     tag = factory.SubFactory(TagFactory)
+
+
+class DigestSettingsFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DigestSettings
+        django_get_or_create = ("user",)
+
+    user = factory.SubFactory(UserFactory)
+
+
+class DigestFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Digest
+
+    user = factory.SubFactory(UserFactory)
+    period_key = factory.Sequence(lambda n: f"2026-01-{n % 28 + 1:02d}-{n}")
+    message_id = factory.Sequence(lambda n: f"<digest-{n}@example.com>")
+
+
+class DigestItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DigestItem
+
+    digest = factory.SubFactory(DigestFactory)
+    paper = factory.SubFactory(PaperFactory)
+    rank = factory.Sequence(lambda n: n + 1)
+    reason = "Trending"

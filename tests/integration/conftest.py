@@ -101,3 +101,18 @@ def start_worker(transactional_db, tmp_path):
     for worker in workers:
         worker.kill(signal.SIGTERM if worker.process.poll() is None else signal.SIGKILL)
     celery_app.control.purge()
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server (aiosmtpd) on a free port of 127.0.0.1; see tests/integration/smtp.py.
+
+    `smtp_server.url` is an EMAIL_URL for workers, `.messages()` the parsed
+    messages it accepted, `.refuse(n)` answers 451 to the next n messages and
+    `.slow(seconds)` delays each commit.
+    """
+    from .smtp import SMTPServer
+
+    server = SMTPServer().start()
+    yield server
+    server.stop()

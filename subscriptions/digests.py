@@ -1,0 +1,275 @@
+"""Choosing what goes into a reader's digest. No email here: see delivery.py.
+
+For each followed tag the candidates are published papers with that tag,
+published or imported within the lookback window (7 days for daily and weekday
+digests, 30 for weekly ones), minus every paper already sent to the reader and
+minus what the reader upvoted or bookmarked. Each candidate scores
+
+    (1 - w) * trending + w * similarity
+
+with both terms normalized to 0..1 over the reader's candidates and w the
+reader's "popular vs. for me" slider. Similarity is the TF-IDF cosine between
+the candidate and the reader's own upvoted and bookmarked papers
+(papers/similarity.py). Papers are taken best first; a paper in several
+followed tags goes under the tag where it ranks highest that still has room
+(N papers per tag) and names the others.
+
+Everything is loaded for a whole chunk of readers at once, so the number of
+SQL queries does not grow with the number of readers in the chunk.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db.models import Count, Q
+
+from papers.models import Bookmark, Paper, Tag, Upvote
+from papers.similarity import best_matches, paper_text
+
+from .models import Digest, DigestItem, DigestSettings, TagFollow
+
+LOOKBACK = {
+    DigestSettings.Frequency.DAILY: timedelta(days=7),
+    DigestSettings.Frequency.WEEKDAYS: timedelta(days=7),
+    DigestSettings.Frequency.WEEKLY: timedelta(days=30),
+    DigestSettings.Frequency.OFF: timedelta(days=7),
+}
+# Papers sent in digests in these states count as "already sent": a digest in
+# `sending` may have gone out, so its papers are never offered again either.
+SENT_STATES = (Digest.Status.SENT, Digest.Status.SENDING)
+TITLE_IN_REASON = 40
+# Below this raw cosine a paper is not called "similar" in its reason, however it ranks.
+SIMILAR_REASON_MIN = 0.05
+PAPER_FIELDS = (
+    "id",
+    "title",
+    "slug",
+    "arxiv_id",
+    "abstract",
+    "authors_text",
+    "published_at",
+    "created_at",
+    "trending_week",
+    "upvote_count",
+)
+
+
+@dataclass(frozen=True)
+class ReaderPrefs:
+    """The settings that choosing needs; defaults for a reader without a DigestSettings row."""
+
+    frequency: str = DigestSettings.Frequency.DAILY
+    papers_per_tag: int = 5
+    personalization: float = 0.5
+
+    @property
+    def lookback(self) -> timedelta:
+        return LOOKBACK[self.frequency]
+
+
+@dataclass
+class ChosenItem:
+    paper: Paper
+    tag: Tag
+    score: float
+    reason: str
+    other_tags: list[Tag] = field(default_factory=list)
+
+    @property
+    def other_tags_text(self) -> str:
+        return ", ".join(f"#{tag.slug}" for tag in self.other_tags)
+
+
+@dataclass
+class _ReaderData:
+    prefs: ReaderPrefs = field(default_factory=ReaderPrefs)
+    tags: list[Tag] = field(default_factory=list)
+    excluded: set[int] = field(default_factory=set)
+    # paper id -> ("bookmarked" | "upvoted", title, abstract); bookmarks win over upvotes.
+    profile: dict[int, tuple[str, str, str]] = field(default_factory=dict)
+
+
+def shorten(title: str, limit: int = TITLE_IN_REASON) -> str:
+    """'SimANS: Simple Ambiguous Negatives Sampling…' style: cut at a word, add an ellipsis."""
+    if len(title) <= limit:
+        return title
+    cut = title[:limit].rsplit(" ", 1)[0].rstrip(" :,;.-")
+    return f"{cut or title[:limit]}…"
+
+
+def _normalized(values: Sequence[float]) -> list[float]:
+    top = max(values, default=0.0)
+    if top <= 0:
+        return [0.0] * len(values)
+    return [max(value, 0.0) / top for value in values]
+
+
+def _load_readers(user_ids: Sequence[int], *, exclude_digest_ids: Iterable[int]) -> dict[int, _ReaderData]:
+    """Settings, follows, sent papers and reactions of every reader: five queries for the whole chunk."""
+    readers: dict[int, _ReaderData] = {user_id: _ReaderData() for user_id in user_ids}
+    for row in DigestSettings.objects.filter(user_id__in=user_ids).values(
+        "user_id", "frequency", "papers_per_tag", "personalization"
+    ):
+        readers[row["user_id"]].prefs = ReaderPrefs(
+            frequency=row["frequency"], papers_per_tag=row["papers_per_tag"], personalization=row["personalization"]
+        )
+    for follow in TagFollow.objects.filter(user_id__in=user_ids, tag__active=True).select_related("tag"):
+        readers[follow.user_id].tags.append(follow.tag)
+    sent = (
+        DigestItem.objects.filter(digest__user_id__in=user_ids, digest__status__in=SENT_STATES)
+        .exclude(digest_id__in=list(exclude_digest_ids))
+        .values_list("digest__user_id", "paper_id")
+    )
+    for user_id, paper_id in sent:
+        readers[user_id].excluded.add(paper_id)
+    for model, relation in ((Upvote, "upvoted"), (Bookmark, "bookmarked")):
+        rows = model.objects.filter(user_id__in=user_ids).values_list(
+            "user_id", "paper_id", "paper__title", "paper__abstract"
+        )
+        for user_id, paper_id, title, abstract in rows:
+            readers[user_id].excluded.add(paper_id)
+            readers[user_id].profile[paper_id] = (relation, title, abstract)
+    return readers
+
+
+def _load_candidates(
+    readers: dict[int, _ReaderData], *, now: datetime
+) -> tuple[dict[int, Paper], dict[int, set[int]], dict[int, int]]:
+    """Recent published papers in any followed tag, their followed tags and upvotes this week: three queries."""
+    tag_ids = {tag.pk for data in readers.values() for tag in data.tags}
+    if not tag_ids:
+        return {}, {}, {}
+    since = now - max((data.prefs.lookback for data in readers.values()), default=timedelta(days=7))
+    papers = {
+        paper.pk: paper
+        for paper in Paper.objects.published()
+        .filter(Q(published_at__gte=since) | Q(created_at__gte=since), tags__in=tag_ids)
+        .filter(Q(published_at__lte=now) | Q(published_at__isnull=True))
+        .only(*PAPER_FIELDS)
+        .distinct()
+    }
+    paper_tags: dict[int, set[int]] = defaultdict(set)
+    for paper_id, tag_id in Paper.tags.through.objects.filter(
+        paper_id__in=list(papers), tag_id__in=tag_ids
+    ).values_list("paper_id", "tag_id"):
+        paper_tags[paper_id].add(tag_id)
+    weekly = dict(
+        Upvote.objects.filter(paper_id__in=list(papers), created_at__gt=now - timedelta(days=7), created_at__lte=now)
+        .values("paper_id")
+        .annotate(n=Count("id"))
+        .values_list("paper_id", "n")
+    )
+    return papers, paper_tags, weekly
+
+
+def _trending_reason(tag: Tag, upvotes: int) -> str:
+    if upvotes:
+        return f"Trending in #{tag.slug} · {upvotes} upvote{'s' if upvotes != 1 else ''} this week"
+    return f"New in #{tag.slug}"
+
+
+def _choose_for_reader(
+    data: _ReaderData,
+    *,
+    now: datetime,
+    papers: dict[int, Paper],
+    paper_tags: dict[int, set[int]],
+    weekly_upvotes: dict[int, int],
+) -> list[ChosenItem]:
+    if not data.tags:
+        return []
+    since = now - data.prefs.lookback
+    followed = {tag.pk: tag for tag in data.tags}
+    pool = [
+        paper
+        for paper in papers.values()
+        if paper.pk not in data.excluded
+        and paper_tags.get(paper.pk, set()) & followed.keys()
+        and ((paper.published_at and paper.published_at >= since) or paper.created_at >= since)
+    ]
+    if not pool:
+        return []
+    w = data.prefs.personalization
+    trending = _normalized([paper.trending_week for paper in pool])
+    profile_ids = list(data.profile)
+    matches = best_matches(
+        [paper_text(data.profile[pid][1], data.profile[pid][2]) for pid in profile_ids],
+        [paper_text(paper.title, paper.abstract) for paper in pool],
+    )
+    similarity = _normalized([score for score, _ in matches])
+    scored = sorted(
+        (
+            ((1 - w) * trending[i] + w * similarity[i], trending[i], similarity[i], matches[i], paper)
+            for i, paper in enumerate(pool)
+        ),
+        key=lambda row: (-row[0], -(row[4].published_at or row[4].created_at).timestamp(), row[4].pk),
+    )
+    # A paper's rank inside each of its tags decides which tag it is listed under.
+    rank_in_tag: dict[tuple[int, int], int] = {}
+    seen: dict[int, int] = defaultdict(int)
+    for *_, paper in scored:
+        for tag_id in sorted(paper_tags[paper.pk] & followed.keys()):
+            rank_in_tag[(paper.pk, tag_id)] = seen[tag_id]
+            seen[tag_id] += 1
+    room = dict.fromkeys(followed, data.prefs.papers_per_tag)
+    items: list[ChosenItem] = []
+    for score, trend, sim, (raw_sim, profile_index), paper in scored:
+        tag_ids = sorted(
+            paper_tags[paper.pk] & followed.keys(), key=lambda t: (rank_in_tag[(paper.pk, t)], followed[t].slug)
+        )
+        home = next((t for t in tag_ids if room[t] > 0), None)
+        if home is None:
+            continue
+        room[home] -= 1
+        tag = followed[home]
+        if raw_sim >= SIMILAR_REASON_MIN and w * sim > (1 - w) * trend and profile_index >= 0:
+            relation, title, _ = data.profile[profile_ids[profile_index]]
+            reason = f"Similar to '{shorten(title)}' which you {relation}"
+        else:
+            reason = _trending_reason(tag, weekly_upvotes.get(paper.pk, 0))
+        others = sorted((followed[t] for t in tag_ids if t != home), key=lambda t: t.slug)
+        items.append(ChosenItem(paper=paper, tag=tag, score=score, reason=reason, other_tags=others))
+    # Listed tag by tag (tags in the order of their best paper), best first within a tag.
+    tag_order: dict[int, int] = {}
+    for item in items:
+        tag_order.setdefault(item.tag.pk, len(tag_order))
+    items.sort(key=lambda item: tag_order[item.tag.pk])
+    return items
+
+
+def choose_items(
+    user_ids: Sequence[int], *, now: datetime, exclude_digest_ids: Iterable[int] = ()
+) -> dict[int, list[ChosenItem]]:
+    """The items of the next digest of each reader, in order, in a constant number of queries.
+
+    `exclude_digest_ids` names digests whose own items must not count as
+    "already sent" (the digests being built right now, when a retry rebuilds).
+    """
+    user_ids = list(dict.fromkeys(user_ids))
+    if not user_ids:
+        return {}
+    readers = _load_readers(user_ids, exclude_digest_ids=exclude_digest_ids)
+    papers, paper_tags, weekly = _load_candidates(readers, now=now)
+    return {
+        user_id: _choose_for_reader(data, now=now, papers=papers, paper_tags=paper_tags, weekly_upvotes=weekly)
+        for user_id, data in readers.items()
+    }
+
+
+def as_digest_items(digest: Digest, chosen: Sequence[ChosenItem]) -> list[DigestItem]:
+    """Unsaved DigestItem rows (rank 1..n) for `digest`."""
+    return [
+        DigestItem(
+            digest=digest,
+            paper=item.paper,
+            tag=item.tag,
+            rank=rank,
+            reason=item.reason[:300],
+            other_tags=item.other_tags_text[:300],
+        )
+        for rank, item in enumerate(chosen, start=1)
+    ]

@@ -1,0 +1,256 @@
+"""When digests go out: periods, due readers, Digest rows, chunks for the workers.
+
+A reader's *period* is a local calendar day (daily), a local weekday
+(weekdays: Saturday and Sunday still belong to Friday's period) or a local ISO
+week (weekly, due on Monday). Its *due instant* is the delivery hour on the
+period's first day, in the reader's timezone, converted to UTC with zoneinfo
+(so 08:00 in Berlin is 07:00 UTC in winter and 06:00 UTC in summer; a delivery
+hour that does not exist on a spring-forward day falls to the same wall-clock
+time with the earlier offset, which is still that day).
+
+A reader is due when the due instant of their current period has passed (by
+at most CATCH_UP) and no scheduled digest of theirs was created since that
+instant. Two guards make
+"one digest per period" hold even when a reader changes timezone mid-period:
+
+* the `(user, period_key)` unique constraint: the idempotency point, so
+  concurrent or repeated dispatches create each digest once;
+* "nothing created since the due instant": after moving west (Berlin -> Los
+  Angeles) the new timezone's current period may have a key that has no
+  digest yet although the reader got one hours ago; the digest created after
+  that period's due instant counts for it, so the reader is not mailed twice.
+  Moving east can only start a period whose due instant is later than the
+  last digest, so nobody is left without one.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from email.utils import make_msgid
+from urllib.parse import urlsplit
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Subquery
+
+from .models import Digest, DigestSettings, TagFollow
+
+Frequency = DigestSettings.Frequency
+CHUNK_SIZE = 100
+# Longer than the task hard time limit: a digest `sending` for longer than this
+# belongs to a worker that is dead (the task cannot still be running).
+SENDING_LEASE = timedelta(minutes=15)
+# Queued digests older than this whose task may have been lost are queued again
+# by the next dispatch; older than RECOVERY_HORIZON they are left alone.
+QUEUED_GRACE = timedelta(minutes=15)
+RECOVERY_HORIZON = timedelta(days=1)
+MAX_ATTEMPTS = 8
+# A period is only sent within this long after its due instant: a reader who
+# starts following at 18:00 gets no "yesterday's" digest, and after an outage
+# readers get today's digest, not a stale one.
+CATCH_UP = timedelta(hours=12)
+
+
+@dataclass(frozen=True)
+class Period:
+    key: str
+    due_at: datetime
+
+
+@dataclass
+class DispatchResult:
+    created: list[int] = field(default_factory=list)
+    recovered: list[int] = field(default_factory=list)
+
+    @property
+    def digest_ids(self) -> list[int]:
+        return sorted(set(self.created) | set(self.recovered))
+
+
+def new_message_id() -> str:
+    """A globally unique Message-ID on SITE_URL's host, recorded before the email is sent."""
+    host = urlsplit(settings.SITE_URL).hostname or "localhost"
+    return make_msgid(idstring="digest", domain=host)
+
+
+def _due_at(day: date, hour: int, tz: zoneinfo.ZoneInfo) -> datetime:
+    return datetime.combine(day, time(hour), tzinfo=tz).astimezone(zoneinfo.ZoneInfo("UTC"))
+
+
+def _period_start(day: date, frequency: str) -> date:
+    if frequency == Frequency.WEEKLY:
+        return day - timedelta(days=day.weekday())
+    if frequency == Frequency.WEEKDAYS and day.weekday() >= 5:
+        return day - timedelta(days=day.weekday() - 4)
+    return day
+
+
+def _previous_start(start: date, frequency: str) -> date:
+    if frequency == Frequency.WEEKLY:
+        return start - timedelta(days=7)
+    return _period_start(start - timedelta(days=1), frequency)
+
+
+def _key(start: date, frequency: str) -> str:
+    if frequency == Frequency.WEEKLY:
+        year, week, _ = start.isocalendar()
+        return f"{year}-W{week:02d}"
+    return start.isoformat()
+
+
+def current_period(*, frequency: str, delivery_hour: int, timezone_name: str, now: datetime) -> Period | None:
+    """The reader's latest period whose due instant is not after `now` (None when the digest is off)."""
+    if frequency == Frequency.OFF:
+        return None
+    try:
+        tz = zoneinfo.ZoneInfo(timezone_name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        tz = zoneinfo.ZoneInfo("UTC")
+    start = _period_start(now.astimezone(tz).date(), frequency)
+    due = _due_at(start, delivery_hour, tz)
+    if due > now:
+        start = _previous_start(start, frequency)
+        due = _due_at(start, delivery_hour, tz)
+    return Period(key=_key(start, frequency), due_at=due)
+
+
+def eligible_readers(user_ids: Iterable[int] | None = None):
+    """Active readers with a verified email address and at least one followed (active) tag."""
+    users = get_user_model().objects.filter(is_active=True)
+    if user_ids is not None:
+        users = users.filter(pk__in=list(user_ids))
+    return users.filter(
+        Exists(TagFollow.objects.filter(user=OuterRef("pk"), tag__active=True)),
+        Exists(EmailAddress.objects.filter(user=OuterRef("pk"), verified=True)),
+    )
+
+
+def due_readers(*, now: datetime, user_ids: Iterable[int] | None = None) -> list[tuple[int, Period]]:
+    """Readers whose current period has come and who have no scheduled digest since its due instant."""
+    last_scheduled = Digest.objects.filter(user=OuterRef("pk"), kind=Digest.Kind.SCHEDULED).order_by("-created_at")
+    rows = (
+        eligible_readers(user_ids)
+        .annotate(last_digest_at=Subquery(last_scheduled.values("created_at")[:1]))
+        .values_list(
+            "pk",
+            "digest_settings__frequency",
+            "digest_settings__delivery_hour",
+            "digest_settings__timezone",
+            "last_digest_at",
+        )
+    )
+    due = []
+    defaults = DigestSettings()
+    for user_id, frequency, hour, tz_name, last_digest_at in rows:
+        period = current_period(
+            frequency=frequency or defaults.frequency,
+            delivery_hour=defaults.delivery_hour if hour is None else hour,
+            timezone_name=tz_name or defaults.timezone,
+            now=now,
+        )
+        if period is None or now - period.due_at > CATCH_UP:
+            continue
+        if last_digest_at is not None and last_digest_at >= period.due_at:
+            continue
+        due.append((user_id, period))
+    return due
+
+
+def enqueue(digest_ids: Sequence[int]) -> None:
+    """Queue `send_digests` tasks in chunks, once the surrounding transaction has committed."""
+    from .tasks import send_digests  # tasks import this module
+
+    ids = sorted(digest_ids)
+    for start in range(0, len(ids), CHUNK_SIZE):
+        chunk = ids[start : start + CHUNK_SIZE]
+        transaction.on_commit(lambda chunk=chunk: send_digests.delay(chunk))
+
+
+def recover_stuck(*, now: datetime) -> list[int]:
+    """Digests a dead worker left behind: `sending` past the lease, or `queued` and never picked up.
+
+    A stale `sending` digest may or may not have reached the SMTP server. It goes
+    back to `queued` and is sent again *with the same Message-ID* (recorded when
+    the digest was created), so a receiving system that saw the first copy can
+    drop the second. See README "Digests" for why we prefer that to losing it.
+    """
+    horizon = now - RECOVERY_HORIZON
+    stale_sending = list(
+        Digest.objects.filter(
+            status=Digest.Status.SENDING, sending_started_at__lt=now - SENDING_LEASE, created_at__gte=horizon
+        ).values_list("pk", flat=True)
+    )
+    if stale_sending:
+        Digest.objects.filter(
+            pk__in=stale_sending, status=Digest.Status.SENDING, sending_started_at__lt=now - SENDING_LEASE
+        ).update(status=Digest.Status.QUEUED, last_error="Recovered after its worker stopped while sending.")
+    stale_queued = Digest.objects.filter(
+        status=Digest.Status.QUEUED,
+        created_at__lt=now - QUEUED_GRACE,
+        created_at__gte=horizon,
+        attempts__lt=MAX_ATTEMPTS,
+    ).values_list("pk", flat=True)
+    return sorted(set(stale_sending) | set(stale_queued))
+
+
+@transaction.atomic
+def dispatch_due_digests(
+    *, now: datetime, user_ids: Iterable[int] | None = None, enqueue_tasks: bool = True
+) -> DispatchResult:
+    """Create one queued Digest per due reader and queue them (with stuck ones) for sending.
+
+    Safe to run any number of times: the `(user, period_key)` unique constraint
+    turns a second dispatch for the same period into a no-op.
+    """
+    due = due_readers(now=now, user_ids=user_ids)
+    Digest.objects.bulk_create(
+        [
+            Digest(
+                user_id=user_id,
+                period_key=period.key,
+                kind=Digest.Kind.SCHEDULED,
+                message_id=new_message_id(),
+                created_at=now,
+            )
+            for user_id, period in due
+        ],
+        ignore_conflicts=True,
+        batch_size=1000,
+    )
+    result = DispatchResult()
+    if due:
+        keys = {(user_id, period.key) for user_id, period in due}
+        rows = Digest.objects.filter(
+            user_id__in=[user_id for user_id, _ in due],
+            period_key__in={key for _, key in keys},
+            status=Digest.Status.QUEUED,
+        ).values_list("pk", "user_id", "period_key")
+        result.created = sorted(pk for pk, user_id, key in rows if (user_id, key) in keys)
+    if user_ids is None:
+        result.recovered = [pk for pk in recover_stuck(now=now) if pk not in set(result.created)]
+    if enqueue_tasks:
+        enqueue(result.digest_ids)
+    return result
+
+
+@transaction.atomic
+def request_digest(*, user, now: datetime, enqueue_task: bool = True) -> Digest | None:
+    """A digest on request ("Send me a digest now", --force): outside the schedule, once a minute at most.
+
+    Returns None when the reader has no verified email address.
+    """
+    if not EmailAddress.objects.filter(user=user, verified=True).exists():
+        return None
+    digest, created = Digest.objects.get_or_create(
+        user=user,
+        period_key=f"now-{now:%Y%m%dT%H%M}",
+        defaults={"kind": Digest.Kind.MANUAL, "message_id": new_message_id(), "created_at": now},
+    )
+    if created and enqueue_task:
+        enqueue([digest.pk])
+    return digest

@@ -1,0 +1,32 @@
+"""Celery tasks: thin, take ids, safe to run twice (the database decides what is done)."""
+
+from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
+
+from .delivery import deliver_digests, mark_failed
+from .scheduling import dispatch_due_digests as dispatch
+
+
+@shared_task(name="subscriptions.dispatch_due_digests", acks_late=True, reject_on_worker_lost=True)
+def dispatch_due_digests() -> int:
+    """Create due digests and queue them in chunks (beat runs this every 15 minutes)."""
+    return len(dispatch(now=timezone.now()).digest_ids)
+
+
+@shared_task(
+    bind=True,
+    name="subscriptions.send_digests",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=settings.DIGEST_MAX_RETRIES,
+)
+def send_digests(self, digest_ids: list[int]) -> dict:
+    """Send one chunk; a temporary SMTP error retries the rest with exponential backoff, then fails them."""
+    report = deliver_digests(digest_ids, now=timezone.now())
+    if report.retry:
+        if self.request.retries >= self.max_retries:
+            mark_failed(report.retry, error=report.error)
+        else:
+            raise self.retry(args=[report.retry], countdown=settings.DIGEST_RETRY_DELAY * 2**self.request.retries)
+    return {"sent": len(report.sent), "skipped": len(report.skipped), "failed": len(report.failed)}

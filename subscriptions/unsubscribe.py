@@ -1,0 +1,72 @@
+"""Signed unsubscribe links: no login, no cookies, safe to follow twice.
+
+A token is `django.core.signing` data with its own salt naming the reader and
+optionally one tag. It does not expire: an unsubscribe link in a months-old
+email must still work (RFC 8058).
+"""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core import signing
+from django.db import transaction
+from django.urls import reverse
+
+from papers.models import Tag
+
+from .follows import unfollow_tag
+from .models import DigestSettings
+
+SALT = "paperhub.subscriptions.unsubscribe"
+
+
+class InvalidToken(Exception):
+    """The token was tampered with, truncated, or names nobody."""
+
+
+@dataclass(frozen=True)
+class UnsubscribeTarget:
+    user: object
+    tag: Tag | None
+
+
+def make_token(*, user_id: int, tag_id: int | None = None) -> str:
+    data = {"u": user_id} if tag_id is None else {"u": user_id, "t": tag_id}
+    return signing.dumps(data, salt=SALT)
+
+
+def unsubscribe_url(*, user_id: int, tag_id: int | None = None) -> str:
+    """Absolute URL (from SITE_URL) of the unsubscribe page for this reader (and tag)."""
+    path = reverse("subscriptions:unsubscribe", args=[make_token(user_id=user_id, tag_id=tag_id)])
+    return f"{settings.SITE_URL}{path}"
+
+
+def read_token(token: str) -> UnsubscribeTarget:
+    """Who (and which tag) the token names; InvalidToken if it is not one of ours."""
+    try:
+        data = signing.loads(token, salt=SALT)
+    except signing.BadSignature as exc:
+        raise InvalidToken("bad signature") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("u"), int):
+        raise InvalidToken("malformed")
+    user = get_user_model().objects.filter(pk=data["u"]).first()
+    if user is None:
+        raise InvalidToken("unknown reader")
+    tag = None
+    if "t" in data:
+        tag = Tag.objects.filter(pk=data["t"]).first() if isinstance(data["t"], int) else None
+        if tag is None:
+            raise InvalidToken("unknown tag")
+    return UnsubscribeTarget(user=user, tag=tag)
+
+
+@transaction.atomic
+def unsubscribe(*, token: str) -> UnsubscribeTarget:
+    """Turn the reader's digest off, or unfollow the named tag. Idempotent; InvalidToken changes nothing."""
+    target = read_token(token)
+    if target.tag is not None:
+        unfollow_tag(user=target.user, tag=target.tag)
+    else:
+        DigestSettings.objects.update_or_create(user=target.user, defaults={"frequency": DigestSettings.Frequency.OFF})
+    return target

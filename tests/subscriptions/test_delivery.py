@@ -1,0 +1,219 @@
+import re
+import smtplib
+from datetime import timedelta
+from email import message_from_bytes
+from email.policy import default as default_policy
+
+import pytest
+from django.core import mail
+from django.core.mail.backends.locmem import EmailBackend
+from django.utils import timezone
+
+from papers.models import Paper
+from subscriptions.delivery import deliver_digests, mark_failed, subject_for
+from subscriptions.models import Digest, DigestItem
+from subscriptions.scheduling import dispatch_due_digests, request_digest
+from subscriptions.tasks import send_digests
+from tests.factories import DigestSettingsFactory, PaperFactory, TagFactory, TagFollowFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def site(settings):
+    settings.SITE_URL = "https://paperhub.example"
+    settings.DIGEST_UNSUBSCRIBE_MAILTO = "unsubscribe@paperhub.example"
+    settings.DEFAULT_FROM_EMAIL = "paperhub <digest@paperhub.example>"
+
+
+def make_reader(now, *, papers=3, tags=("negation", "sentiment-analysis"), tz="Europe/Berlin"):
+    user = UserFactory()
+    tag_objects = [TagFactory(slug=slug, name=slug) for slug in tags]
+    for tag in tag_objects:
+        TagFollowFactory(user=user, tag=tag)
+    DigestSettingsFactory(user=user, timezone=tz, delivery_hour=8)
+    for i in range(papers):
+        paper = PaperFactory(
+            published_at=now - timedelta(days=1, hours=i),
+            trending_week=float(10 - i),
+            tags=[tag_objects[i % len(tag_objects)]],
+            authors_text="Ada Lovelace, Alan Turing",
+        )
+        Paper.objects.filter(pk=paper.pk).update(created_at=paper.published_at)
+    return user
+
+
+def parsed(message):
+    return message_from_bytes(message.message().as_bytes(), policy=default_policy)
+
+
+def test_a_digest_is_sent_once_with_both_parts_headers_and_absolute_links(now):
+    user = make_reader(now)
+    [digest_id] = dispatch_due_digests(now=now, enqueue_tasks=False).created
+    report = deliver_digests([digest_id], now=now)
+    assert report.sent == [digest_id] and len(mail.outbox) == 1
+    digest = Digest.objects.get(pk=digest_id)
+    assert digest.status == Digest.Status.SENT and digest.sent_at == now and digest.attempts == 1
+    # The sending lease runs on the wall clock even when `now` is pretended.
+    assert abs(digest.sending_started_at - timezone.now()) < timedelta(minutes=1)
+    message = parsed(mail.outbox[0])
+    assert message["To"] == user.email
+    # (the header is RFC 2047-encoded and folded: a mail client shows it without the leading space)
+    assert message["Subject"].strip() == "Trending in #negation, #sentiment-analysis · Mon 30 Nov"
+    assert message["Message-ID"] == digest.message_id
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert message["List-Id"] == "paperhub digest <digest.paperhub.example>"
+    assert re.fullmatch(
+        r"<https://paperhub\.example/unsubscribe/[^>]+/>, <mailto:unsubscribe@paperhub\.example\?subject=unsubscribe>",
+        message["List-Unsubscribe"].strip(),
+    )
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    for paper in Paper.objects.all():
+        assert paper.title in text and paper.title in html
+        assert f"https://paperhub.example{paper.get_absolute_url()}" in html
+    assert "Ada Lovelace" in html and "Ada Lovelace" in text
+    assert "New in #negation" in html and "Why: New in #negation" in text
+    assert "You get this email because you follow tags" in text and "Unsubscribe" in html
+    hrefs = re.findall(r'href="([^"]+)"', html)
+    assert hrefs and all(href.startswith("https://paperhub.example/") for href in hrefs)
+    assert "<img" not in html and "<script" not in html
+    assert DigestItem.objects.filter(digest=digest).count() == 3
+
+
+def test_delivering_twice_sends_once(now):
+    make_reader(now)
+    ids = dispatch_due_digests(now=now, enqueue_tasks=False).created
+    deliver_digests(ids, now=now)
+    second = deliver_digests(ids, now=now)
+    assert second.sent == [] and len(mail.outbox) == 1
+
+
+def test_a_digest_claimed_by_another_worker_is_not_sent(now):
+    make_reader(now)
+    ids = dispatch_due_digests(now=now, enqueue_tasks=False).created
+    Digest.objects.filter(pk__in=ids).update(status=Digest.Status.SENDING, sending_started_at=now)
+    assert deliver_digests(ids, now=now).sent == [] and mail.outbox == []
+
+
+def test_nothing_new_is_recorded_as_skipped_without_email(now):
+    make_reader(now, papers=0)
+    ids = dispatch_due_digests(now=now, enqueue_tasks=False).created
+    report = deliver_digests(ids, now=now)
+    assert report.skipped == ids and mail.outbox == []
+    assert Digest.objects.get(pk=ids[0]).status == Digest.Status.SKIPPED
+
+
+def test_the_next_days_digest_contains_none_of_yesterdays_papers(now):
+    user = make_reader(now, papers=4, tags=("negation",))
+    DigestSettingsFactory(user=user).__class__.objects.filter(user=user).update(papers_per_tag=2)
+    first = dispatch_due_digests(now=now, enqueue_tasks=False).created
+    deliver_digests(first, now=now)
+    tomorrow = now + timedelta(days=1)
+    second = dispatch_due_digests(now=tomorrow, enqueue_tasks=False).created
+    deliver_digests(second, now=tomorrow)
+    day1 = set(DigestItem.objects.filter(digest_id__in=first).values_list("paper_id", flat=True))
+    day2 = set(DigestItem.objects.filter(digest_id__in=second).values_list("paper_id", flat=True))
+    assert len(day1) == len(day2) == 2 and not day1 & day2
+
+
+def test_a_reader_whose_address_is_no_longer_verified_is_skipped(now):
+    user = make_reader(now)
+    ids = dispatch_due_digests(now=now, enqueue_tasks=False).created
+    user.emailaddress_set.update(verified=False)
+    assert deliver_digests(ids, now=now).skipped == ids and mail.outbox == []
+
+
+class FlakyBackend(EmailBackend):
+    """locmem, but the first `failures` sends raise the given SMTP error."""
+
+    failures = 0
+    error: Exception = smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+
+    def send_messages(self, messages):
+        if FlakyBackend.failures > 0:
+            FlakyBackend.failures -= 1
+            raise FlakyBackend.error
+        return super().send_messages(messages)
+
+
+@pytest.fixture
+def flaky(settings):
+    settings.EMAIL_BACKEND = "tests.subscriptions.test_delivery.FlakyBackend"
+    FlakyBackend.error = smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+    yield FlakyBackend
+    FlakyBackend.failures = 0
+
+
+def test_a_temporary_smtp_error_puts_the_rest_of_the_chunk_back_to_retry(now, flaky):
+    for _ in range(3):
+        make_reader(now, tags=("negation",))
+    ids = dispatch_due_digests(now=now, enqueue_tasks=False).created
+    flaky.failures = 1
+    report = deliver_digests(ids, now=now)
+    assert report.retry == ids and "SMTPServerDisconnected" in report.error
+    assert set(Digest.objects.values_list("status", flat=True)) == {Digest.Status.QUEUED}
+    again = deliver_digests(report.retry, now=now)
+    assert again.sent == ids and len(mail.outbox) == 3
+    assert Digest.objects.get(pk=ids[0]).attempts == 2
+
+
+def test_a_permanent_refusal_fails_that_digest_and_the_chunk_goes_on(now, flaky):
+    make_reader(now, tags=("negation",))
+    make_reader(now, tags=("negation",))
+    ids = dispatch_due_digests(now=now, enqueue_tasks=False).created
+    flaky.failures, flaky.error = 1, smtplib.SMTPRecipientsRefused({"x@example.com": (550, b"no such user")})
+    report = deliver_digests(ids, now=now)
+    assert report.failed == ids[:1] and report.sent == ids[1:]
+    failed = Digest.objects.get(pk=ids[0])
+    assert failed.status == Digest.Status.FAILED and "SMTPRecipientsRefused" in failed.last_error
+
+
+def test_the_task_retries_then_marks_failed(now, flaky, settings):
+    make_reader(now, tags=("negation",))
+    ids = dispatch_due_digests(now=now, enqueue_tasks=False).created
+    flaky.failures = 10
+    send_digests.max_retries, previous = 0, send_digests.max_retries
+    try:
+        send_digests.apply(args=[ids])
+    finally:
+        send_digests.max_retries = previous
+    digest = Digest.objects.get(pk=ids[0])
+    assert digest.status == Digest.Status.FAILED and "SMTPServerDisconnected" in digest.last_error
+    assert mark_failed(ids, error="again") == 0  # only queued digests are failed
+
+
+def test_the_task_sends_a_chunk(now):
+    make_reader(now)
+    ids = dispatch_due_digests(now=now, enqueue_tasks=False).created
+    assert send_digests.delay(ids).get() == {"sent": 1, "skipped": 0, "failed": 0}
+
+
+def test_subject_names_two_tags_and_counts_the_rest(now):
+    tags = [TagFactory(slug=slug) for slug in ("negation", "sentiment-analysis", "llm", "datasets")]
+    items = [DigestItem(tag=tag) for tag in tags + tags[:1]]
+    day = now.replace(day=30)
+    assert subject_for(items, local_day=day) == "Trending in #negation, #sentiment-analysis +2 · Mon 30 Nov"
+
+
+def test_the_subject_uses_the_readers_local_date(now):
+    user = make_reader(now, tz="Asia/Tokyo")
+    late = now.replace(hour=16)  # 01:00 on Tuesday 1 December in Tokyo
+    digest = request_digest(user=user, now=late, enqueue_task=False)
+    deliver_digests([digest.pk], now=late)
+    assert mail.outbox[0].subject.endswith("· Tue 1 Dec")
+
+
+def test_choosing_and_sending_a_chunk_of_100_costs_few_queries_per_digest(now, django_assert_max_num_queries):
+    tag = TagFactory(slug="negation")
+    for i in range(20):
+        paper = PaperFactory(published_at=now - timedelta(hours=i), trending_week=float(i), tags=[tag])
+        Paper.objects.filter(pk=paper.pk).update(created_at=paper.published_at)
+    for _ in range(100):
+        TagFollowFactory(user=UserFactory(), tag=tag)
+    ids = dispatch_due_digests(now=now, enqueue_tasks=False).created
+    assert len(ids) == 100
+    # Choosing and storing is a constant handful; each email costs its two conditional UPDATEs.
+    with django_assert_max_num_queries(2 * 100 + 20):
+        report = deliver_digests(ids, now=now)
+    assert len(report.sent) == 100

@@ -1,0 +1,195 @@
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from papers.models import Paper
+from subscriptions.digests import choose_items, shorten
+from subscriptions.models import Digest
+from tests.factories import (
+    BookmarkFactory,
+    DigestFactory,
+    DigestItemFactory,
+    DigestSettingsFactory,
+    PaperFactory,
+    TagFactory,
+    TagFollowFactory,
+    UpvoteFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def paper(now, *, tags, days_old=1, trending=0.0, **kwargs):
+    """A paper published (and imported) `days_old` days before `now`."""
+    published = now - timedelta(days=days_old)
+    created = PaperFactory(published_at=published, trending_week=trending, tags=tags, **kwargs)
+    Paper.objects.filter(pk=created.pk).update(created_at=published)
+    created.created_at = published
+    return created
+
+
+def titles(items):
+    return [item.paper.title for item in items]
+
+
+def test_candidates_are_recent_published_papers_of_followed_tags(now):
+    reader, tag, other = UserFactory(), TagFactory(slug="negation"), TagFactory(slug="other")
+    TagFollowFactory(user=reader, tag=tag)
+    fresh = paper(now, tags=[tag], title="Fresh", days_old=2)
+    paper(now, tags=[tag], title="Too old", days_old=8)
+    paper(now, tags=[tag], title="Draft", status=Paper.Status.DRAFT)
+    paper(now, tags=[other], title="Unfollowed tag")
+    old_but_new_here = paper(now, tags=[tag], title="Imported today", days_old=100)
+    Paper.objects.filter(pk=old_but_new_here.pk).update(created_at=now - timedelta(hours=3))
+    items = choose_items([reader.pk], now=now)[reader.pk]
+    assert set(titles(items)) == {fresh.title, "Imported today"}
+
+
+def test_weekly_readers_look_back_thirty_days(now):
+    reader, tag = UserFactory(), TagFactory()
+    TagFollowFactory(user=reader, tag=tag)
+    DigestSettingsFactory(user=reader, frequency="weekly")
+    paper(now, tags=[tag], title="Three weeks old", days_old=21)
+    paper(now, tags=[tag], title="Five weeks old", days_old=35)
+    assert titles(choose_items([reader.pk], now=now)[reader.pk]) == ["Three weeks old"]
+
+
+def test_excludes_papers_already_sent_upvoted_or_bookmarked(now):
+    reader, tag = UserFactory(), TagFactory()
+    TagFollowFactory(user=reader, tag=tag)
+    sent, upvoted, bookmarked, failed_before, new = (paper(now, tags=[tag], title=t) for t in "SUBFN")
+    DigestItemFactory(digest=DigestFactory(user=reader, status=Digest.Status.SENT), paper=sent)
+    DigestItemFactory(digest=DigestFactory(user=reader, status=Digest.Status.FAILED), paper=failed_before)
+    UpvoteFactory(user=reader, paper=upvoted)
+    BookmarkFactory(user=reader, paper=bookmarked)
+    # Another reader's digest does not count.
+    DigestItemFactory(digest=DigestFactory(status=Digest.Status.SENT), paper=new)
+    assert set(titles(choose_items([reader.pk], now=now)[reader.pk])) == {"F", "N"}
+
+
+def test_slider_zero_ranks_by_trending_and_one_by_similarity(now):
+    reader, tag = UserFactory(), TagFactory(slug="negation")
+    TagFollowFactory(user=reader, tag=tag)
+    liked = PaperFactory(title="Negation in vision language models", abstract="negation benchmark for CLIP models")
+    BookmarkFactory(user=reader, paper=liked)
+    popular = paper(now, tags=[tag], title="Popular paper about graphs", abstract="graph networks", trending=5.0)
+    similar = paper(
+        now, tags=[tag], title="Negation benchmark for vision language models", abstract="CLIP negation", trending=1.0
+    )
+    settings_row = DigestSettingsFactory(user=reader, personalization=0.0)
+    assert titles(choose_items([reader.pk], now=now)[reader.pk]) == [popular.title, similar.title]
+    settings_row.personalization = 1.0
+    settings_row.save()
+    items = choose_items([reader.pk], now=now)[reader.pk]
+    assert titles(items) == [similar.title, popular.title]
+    assert items[0].reason == "Similar to 'Negation in vision language models' which you bookmarked"
+
+
+def test_top_n_per_tag(now):
+    reader, tag = UserFactory(), TagFactory()
+    TagFollowFactory(user=reader, tag=tag)
+    DigestSettingsFactory(user=reader, papers_per_tag=3, personalization=0.0)
+    for score in range(6):
+        paper(now, tags=[tag], title=f"score {score}", trending=float(score))
+    assert titles(choose_items([reader.pk], now=now)[reader.pk]) == ["score 5", "score 4", "score 3"]
+
+
+def test_a_paper_in_several_tags_appears_once_under_its_best_tag_naming_the_others(now):
+    reader = UserFactory()
+    a, b = TagFactory(slug="negation"), TagFactory(slug="sentiment-analysis")
+    TagFollowFactory(user=reader, tag=a)
+    TagFollowFactory(user=reader, tag=b)
+    DigestSettingsFactory(user=reader, papers_per_tag=1, personalization=0.0)
+    both = paper(now, tags=[a, b], title="In both", trending=9.0)
+    paper(now, tags=[a], title="Only negation", trending=3.0)
+    paper(now, tags=[b], title="Only sentiment", trending=1.0)
+    items = choose_items([reader.pk], now=now)[reader.pk]
+    assert [item.paper.pk for item in items].count(both.pk) == 1
+    first = items[0]
+    assert first.paper == both and first.tag == a and first.other_tags_text == "#sentiment-analysis"
+    # Negation is full with one paper, so sentiment still gets its own best paper.
+    assert [(item.paper.title, item.tag.slug) for item in items] == [
+        ("In both", "negation"),
+        ("Only sentiment", "sentiment-analysis"),
+    ]
+
+
+def test_trending_reason_counts_this_weeks_upvotes(now):
+    reader, tag = UserFactory(), TagFactory(slug="negation")
+    TagFollowFactory(user=reader, tag=tag)
+    DigestSettingsFactory(user=reader, personalization=0.0)
+    hot = paper(now, tags=[tag], trending=3.0)
+    for _ in range(12):
+        UpvoteFactory(paper=hot)
+    old_vote = UpvoteFactory(paper=hot)
+    type(old_vote).objects.filter(pk=old_vote.pk).update(created_at=now - timedelta(days=8))
+    quiet = paper(now, tags=[tag], trending=1.0)
+    reasons = {item.paper.pk: item.reason for item in choose_items([reader.pk], now=now)[reader.pk]}
+    assert reasons == {hot.pk: "Trending in #negation · 12 upvotes this week", quiet.pk: "New in #negation"}
+
+
+def test_nothing_to_choose_gives_an_empty_list(now):
+    follower, lurker = UserFactory(), UserFactory()
+    TagFollowFactory(user=follower, tag=TagFactory())
+    assert choose_items([follower.pk, lurker.pk], now=now) == {follower.pk: [], lurker.pk: []}
+
+
+def test_inactive_tags_are_not_chosen_from(now):
+    reader, tag = UserFactory(), TagFactory(active=False)
+    TagFollowFactory(user=reader, tag=tag)
+    paper(now, tags=[tag])
+    assert choose_items([reader.pk], now=now)[reader.pk] == []
+
+
+def test_shorten_cuts_long_titles_at_a_word():
+    assert (
+        shorten("SimANS: Simple Ambiguous Negatives Sampling for Dense Text Retrieval")
+        == "SimANS: Simple Ambiguous Negatives…"
+    )
+    assert shorten("Short") == "Short"
+
+
+def _readers(count, now, tags):
+    readers = []
+    for _ in range(count):
+        reader = UserFactory()
+        for tag in tags:
+            TagFollowFactory(user=reader, tag=tag)
+        DigestSettingsFactory(user=reader)
+        UpvoteFactory(user=reader, paper=PaperFactory(tags=tags))
+        BookmarkFactory(user=reader, paper=PaperFactory(tags=tags))
+        DigestItemFactory(digest=DigestFactory(user=reader, status=Digest.Status.SENT), paper=PaperFactory(tags=tags))
+        readers.append(reader.pk)
+    return readers
+
+
+def test_choosing_costs_the_same_queries_for_one_reader_or_a_chunk(now):
+    tags = [TagFactory(), TagFactory()]
+    for i in range(30):
+        paper(now, tags=tags[: 1 + i % 2], trending=float(i))
+    one, many = _readers(1, now, tags), _readers(40, now, tags)
+    with CaptureQueriesContext(connection) as single:
+        choose_items(one, now=now)
+    with CaptureQueriesContext(connection) as chunk:
+        result = choose_items(many, now=now)
+    assert all(len(items) == 10 for items in result.values())
+    assert len(chunk) == len(single) <= 8
+
+
+def test_a_barely_related_profile_does_not_make_a_paper_similar(now):
+    reader, tag = UserFactory(), TagFactory(slug="negation")
+    TagFollowFactory(user=reader, tag=tag)
+    DigestSettingsFactory(user=reader, personalization=1.0)
+    # One shared word ("models") in a long unrelated abstract: a cosine of about 0.01.
+    unrelated = (
+        "Amino acids fold into proteins under thermal stress, chaperones assist folding kinetics, hydrophobic "
+        "collapse precedes secondary structure formation, molecular dynamics simulations reveal intermediate "
+        "states and misfolding pathways in cells models"
+    )
+    BookmarkFactory(user=reader, paper=PaperFactory(title="Protein folding dynamics", abstract=unrelated))
+    paper(now, tags=[tag], title="Negation in CLIP", abstract="Vision language models ignore negation.")
+    [item] = choose_items([reader.pk], now=now)[reader.pk]
+    assert item.reason == "New in #negation"
