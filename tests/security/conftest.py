@@ -5,7 +5,8 @@ from types import SimpleNamespace
 import pytest
 
 from papers.models import Paper
-from subscriptions.models import TagFollow
+from subscriptions.models import DigestSettings, TagFollow
+from subscriptions.unsubscribe import make_token
 from tests.factories import BookmarkFactory, PaperFactory, StaffFactory, TagFactory, UserFactory
 
 
@@ -20,6 +21,7 @@ def site(db):
     BookmarkFactory(user=reader, paper=paper)
     BookmarkFactory(user=other_reader, paper=paper_without_arxiv)
     TagFollow.objects.create(user=reader, tag=tag)
+    DigestSettings.objects.create(user=reader, delivery_hour=7)
     return SimpleNamespace(
         tag=tag,
         paper=paper,
@@ -28,6 +30,7 @@ def site(db):
         reader=reader,
         other_reader=other_reader,
         staff=StaffFactory(email="curator@example.org"),
+        unsubscribe_token=make_token(user_id=reader.pk),
     )
 
 

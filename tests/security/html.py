@@ -16,6 +16,7 @@ class InlineCode:
     scripts: list[str] = field(default_factory=list)  # bodies of executable inline <script>s
     style_elements: list[str] = field(default_factory=list)
     style_attributes: list[str] = field(default_factory=list)  # "tag: value"
+    style_attribute_values: list[str] = field(default_factory=list)  # the values, whole
     event_handlers: list[str] = field(default_factory=list)  # "tag onclick=..."
     javascript_urls: list[str] = field(default_factory=list)  # "a href=javascript:..."
 
@@ -43,6 +44,7 @@ class _Reader(HTMLParser):
                 self.found.event_handlers.append(f"<{tag} {name}={value[:60]!r}>")
             elif name == "style":
                 self.found.style_attributes.append(f"<{tag}>: {value[:60]!r}")
+                self.found.style_attribute_values.append(value)
             elif name in URL_ATTRIBUTES and _is_javascript_url(value):
                 self.found.javascript_urls.append(f"<{tag} {name}={value[:60]!r}>")
         if tag in ("script", "style"):

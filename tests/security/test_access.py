@@ -106,3 +106,74 @@ def test_reactions_need_a_reader_and_change_only_their_own_rows(client, site):
     client.post(f"/papers/{site.paper.pk}/bookmark/")
     assert Bookmark.objects.filter(user=site.reader, paper=site.paper).exists()
     assert Bookmark.objects.filter(user=site.other_reader, paper=site.paper).exists()
+
+
+def test_digest_settings_are_the_readers_own(client, site):
+    from subscriptions.models import DigestSettings
+
+    client.force_login(site.other_reader)
+    body = client.get(f"/settings/digest/?user={site.reader.pk}").content.decode()
+    assert "#negation" not in body  # the reader's follow is not shown to the other reader
+    response = client.post(
+        f"/settings/digest/?user={site.reader.pk}",
+        {
+            "user": site.reader.pk,
+            "frequency": "off",
+            "delivery_hour": "3",
+            "timezone": "UTC",
+            "papers_per_tag": "5",
+            "personalization": "0.5",
+        },
+    )
+    assert response.status_code == 302
+    assert DigestSettings.objects.get(user=site.reader).delivery_hour == 7  # untouched
+    assert DigestSettings.objects.get(user=site.other_reader).frequency == "off"  # their own, saved
+    # Unfollowing through the settings form only ever touches the requester's own follows.
+    client.post("/settings/digest/", {"unfollow": site.tag.slug})
+    assert site.reader.tag_follows.filter(tag=site.tag).exists()
+
+
+@pytest.mark.parametrize("path", ["/settings/digest/", "/settings/digest/preview/"])
+def test_visitors_get_no_digest_settings_or_preview(client, site, path):
+    response = client.get(path)
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_an_unsubscribe_token_only_ever_unsubscribes_its_own_reader(client, site):
+    from django.core import signing
+
+    from subscriptions.models import DigestSettings
+    from subscriptions.unsubscribe import SALT, make_token
+
+    DigestSettings.objects.create(user=site.other_reader)
+    token = make_token(user_id=site.reader.pk)
+    assert client.post(f"/unsubscribe/{token}/").status_code == 200
+    assert DigestSettings.objects.get(user=site.reader).frequency == "off"
+    assert DigestSettings.objects.get(user=site.other_reader).frequency == "daily"
+
+    payload, _, signature = token.partition(":")
+    other_payload = signing.dumps({"u": site.other_reader.pk}, salt=SALT).partition(":")[0]
+    forged = [
+        f"{other_payload}:{signature}",  # another reader's id under this token's signature
+        signing.dumps({"u": site.other_reader.pk}),  # signed, but not as an unsubscribe token (no salt)
+        signing.dumps({"u": site.other_reader.pk}, salt="another.salt"),
+        signing.dumps({"u": str(site.other_reader.pk)}, salt=SALT)[:-1] + "x",
+        token[:-2],
+        f"{payload}:",
+    ]
+    for bad in forged:
+        response = client.post(f"/unsubscribe/{bad}/")
+        assert response.status_code == 400, bad
+        assert "not valid" in response.content.decode()
+    assert DigestSettings.objects.get(user=site.other_reader).frequency == "daily"
+
+
+def test_a_tag_unsubscribe_token_unfollows_that_tag_for_its_reader_only(client, site):
+    from subscriptions.models import TagFollow
+    from subscriptions.unsubscribe import make_token
+
+    TagFollow.objects.create(user=site.other_reader, tag=site.tag)
+    token = make_token(user_id=site.reader.pk, tag_id=site.tag.pk)
+    assert client.post(f"/unsubscribe/{token}/").status_code == 200
+    assert not TagFollow.objects.filter(user=site.reader, tag=site.tag).exists()
+    assert TagFollow.objects.filter(user=site.other_reader, tag=site.tag).exists()

@@ -1,5 +1,6 @@
 """Hostile titles, abstracts, author names and URLs, imported like any paper, show as text everywhere."""
 
+from datetime import timedelta
 from xml.etree import ElementTree
 
 import pytest
@@ -119,3 +120,71 @@ def test_feeds_carry_hostile_fields_as_text(client, hostile_papers, path):
         for link in entry.findall(f"{ATOM}link"):
             assert link.get("href").startswith("http")
     assert titles == {hostile.squeeze(t) for t in hostile.TITLES}
+
+
+def test_both_parts_of_the_digest_show_hostile_fields_as_text(client, hostile_papers, settings):
+    """The HTML part escapes everything (its only inline code is its own style attributes); the text part is plain."""
+    from django.core import mail
+    from django.utils import timezone
+
+    from subscriptions.delivery import deliver_digests
+    from subscriptions.scheduling import dispatch_due_digests
+    from tests.factories import DigestSettingsFactory, TagFollowFactory
+
+    settings.SITE_URL = "https://paperhub.example"
+    now = timezone.now()
+    Paper.objects.filter(pk__in=[p.pk for p in hostile_papers]).update(
+        published_at=now - timedelta(hours=3), created_at=now - timedelta(hours=3)
+    )
+    reader = UserFactory()
+    TagFollowFactory(user=reader, tag=Tag.objects.get(slug="hostile"))
+    DigestSettingsFactory(user=reader, timezone="UTC", delivery_hour=now.hour, papers_per_tag=len(hostile.TITLES))
+    # The preview (before sending: a sent paper is never offered again) is the same HTML, under the site's policy.
+    client.force_login(reader)
+    preview = client.get("/settings/digest/preview/")
+    assert "'unsafe-inline'" not in preview["Content-Security-Policy"]
+    found = inline_code(preview.content.decode())
+    found.style_attributes.clear()
+    assert found.problems() == []
+    assert hostile.squeeze(hostile.TITLES[0]) in hostile.page_text(preview.content.decode())
+
+    [digest_id] = dispatch_due_digests(now=now, enqueue_tasks=False).created
+    assert deliver_digests([digest_id], now=now).sent == [digest_id]
+    [message] = mail.outbox
+
+    html = message.alternatives[0][0]
+    found = inline_code(html)
+    found.style_attributes.clear()  # email HTML carries its styles inline, as mail clients need
+    assert found.problems() == []
+    assert hostile.unsafe_links(html) == []
+    assert all(link.startswith("https://paperhub.example/") for link in hostile.page_links(html))
+    text = hostile.page_text(html)
+    for title in hostile.TITLES:
+        assert hostile.squeeze(title) in text
+    assert ", ".join(hostile.AUTHORS)[:100] in text
+    assert "<script>" not in html and "<img src=x" not in html and "<b onmouseover" not in html
+
+    # text/plain is never interpreted: the same characters, unescaped.
+    for title in hostile.TITLES:
+        assert hostile.squeeze(title) in message.body
+    assert "&lt;script&gt;" not in message.body and "&quot;" not in message.body  # no HTML escaping in plain text
+
+
+def test_the_digest_admin_shows_hostile_items_as_text(client, hostile_papers):
+    from subscriptions.models import Digest, DigestItem
+
+    reader = UserFactory()
+    digest = Digest.objects.create(user=reader, period_key="2026-11-30", subject=hostile.TITLES[0])
+    for rank, paper in enumerate(hostile_papers, start=1):
+        DigestItem.objects.create(digest=digest, paper=paper, rank=rank, reason=hostile.TITLES[1])
+    client.force_login(StaffFactory())
+    for url in [
+        reverse("admin:subscriptions_digest_changelist"),
+        reverse("admin:subscriptions_digest_change", args=[digest.pk]),
+    ]:
+        html = client.get(url).content.decode()
+        assert inline_code(html).problems() == []
+        assert hostile.unsafe_links(html) == []
+        assert hostile.squeeze(hostile.TITLES[0]) in hostile.page_text(html) + " ".join(
+            hostile.page_attribute_values(html)
+        )
