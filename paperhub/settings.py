@@ -218,6 +218,12 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # --- Catalogue -------------------------------------------------------------
 
 ARXIV_CATEGORIES = env.list("ARXIV_CATEGORIES", default=["cs.CL", "cs.IR", "cs.LG"])
+# The arXiv API (the `arxiv` client): endpoint, seconds between requests (arXiv asks for 3), request
+# timeout, and how many of the newest papers the daily import fetches.
+ARXIV_API_URL = env.str("ARXIV_API_URL", default="https://export.arxiv.org/api/query")
+ARXIV_API_DELAY_SECONDS = env.float("ARXIV_API_DELAY_SECONDS", default=3.0)
+ARXIV_API_TIMEOUT_SECONDS = env.float("ARXIV_API_TIMEOUT_SECONDS", default=30.0)
+ARXIV_DAILY_MAX = env.int("ARXIV_DAILY_MAX", default=200)
 
 # --- Static files ----------------------------------------------------------
 

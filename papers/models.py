@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.text import slugify
 
@@ -154,10 +155,13 @@ class Paper(models.Model):
             models.Index(fields=["status", "-trending_month"], name="paper_trending_month_idx"),
             models.Index(fields=["status", "-upvote_count"], name="paper_upvotes_idx"),
             models.Index(fields=["doi"], name="paper_doi_idx", condition=~Q(doi="")),
+            # The importers match DOIs case-insensitively, a whole batch at a time.
+            models.Index(Lower("doi"), name="paper_doi_lower_idx", condition=~Q(doi="")),
         ]
         constraints = [
             models.UniqueConstraint(fields=["arxiv_id"], condition=~Q(arxiv_id=""), name="paper_unique_arxiv_id"),
         ]
+        permissions = [("import_papers", "Can import papers (admin import page)")]
 
     def __str__(self):
         return self.title

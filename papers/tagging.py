@@ -39,13 +39,12 @@ def matching_tag_ids(paper: Paper, rules: list[CompiledRule]) -> set[int]:
     return {rule.tag_id for rule in rules if rule.matches(text=text, categories=categories)}
 
 
-def apply_tag_rules(papers: Iterable[Paper], rules: list[CompiledRule] | None = None) -> int:
-    """Add the tags the rules give each paper (never removes a tag). Returns tags added."""
-    rules = compiled_rules() if rules is None else rules
-    if not rules:
-        return 0
+def _apply(papers: Iterable[Paper], rules: list[CompiledRule]) -> list:
+    """Insert the paper-tag rows the rules call for and the papers lack; returns the rows inserted."""
     through = Paper.tags.through
     papers = list(papers)
+    if not rules or not papers:
+        return []
     existing = set(through.objects.filter(paper__in=papers).values_list("paper_id", "tag_id"))
     new_rows = []
     for paper in papers:
@@ -53,7 +52,30 @@ def apply_tag_rules(papers: Iterable[Paper], rules: list[CompiledRule] | None = 
             if (paper.pk, tag_id) not in existing:
                 new_rows.append(through(paper_id=paper.pk, tag_id=tag_id))
     through.objects.bulk_create(new_rows, ignore_conflicts=True)
-    return len(new_rows)
+    return new_rows
+
+
+def apply_tag_rules(papers: Iterable[Paper], rules: list[CompiledRule] | None = None) -> int:
+    """Add the tags the rules give each paper (never removes a tag). Returns tags added."""
+    rules = compiled_rules() if rules is None else rules
+    return len(_apply(papers, rules))
+
+
+def retag(papers, *, rules: list[CompiledRule] | None = None, chunk_size: int = 1000) -> int:
+    """Apply the rules to every paper of a queryset, a chunk at a time. Returns how many papers gained a tag."""
+    rules = compiled_rules() if rules is None else rules
+    if not rules:
+        return 0
+    changed: set[int] = set()
+    chunk: list[Paper] = []
+    fields = ("id", "title", "abstract", "categories", "primary_category")
+    for paper in papers.only(*fields).order_by("pk").iterator(chunk_size=chunk_size):
+        chunk.append(paper)
+        if len(chunk) >= chunk_size:
+            changed.update(row.paper_id for row in _apply(chunk, rules))
+            chunk = []
+    changed.update(row.paper_id for row in _apply(chunk, rules))
+    return len(changed)
 
 
 def tags_for_slugs(slugs: Iterable[str]) -> list[Tag]:

@@ -1,9 +1,65 @@
-"""Celery tasks of the catalogue: thin wrappers around papers/*.py functions."""
+"""Celery tasks of the catalogue. Thin: they call papers/*.py functions and log what happened."""
+
+import logging
+import random
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from . import trending
+from .importers import arxiv_api
+from .importers.service import ImportFailed
+
+logger = logging.getLogger(__name__)
+
+DAILY_IMPORT_RETRIES = 5
+BACKOFF_BASE_SECONDS = 60
+
+
+def backoff_seconds(retries: int, *, base: int = BACKOFF_BASE_SECONDS) -> int:
+    """Exponential backoff with a little jitter: about 1, 2, 4, 8, 16 minutes."""
+    return int(base * 2**retries + random.uniform(0, base / 2))
+
+
+@shared_task(bind=True, name="papers.import_newest_arxiv", max_retries=DAILY_IMPORT_RETRIES)
+def import_newest_arxiv(self) -> dict:
+    """Import the newest papers of settings.ARXIV_CATEGORIES (the daily beat entry).
+
+    Timeouts, HTTP errors (503 ...) and arXiv's Atom Error entry are retried
+    with exponential backoff; once retries run out the failure is logged and
+    the task returns normally, so neither beat nor the worker sees a crash.
+    Safe to run twice: the upsert makes a second run change nothing.
+    """
+    categories = list(settings.ARXIV_CATEGORIES)
+    try:
+        # The client's own immediate retries would defeat the backoff: Celery retries instead.
+        report = arxiv_api.import_newest(
+            categories=categories,
+            max_results=settings.ARXIV_DAILY_MAX,
+            client=arxiv_api.make_client(num_retries=0),
+            skip_invalid=True,
+            on_skip=lambda entry: logger.warning("daily arXiv import skipped %s", entry),
+        )
+    except arxiv_api.TRANSIENT_ERRORS as exc:
+        if self.request.retries >= self.max_retries:
+            logger.error("daily arXiv import of %s failed after %d retries: %s", categories, self.request.retries, exc)
+            return {"status": "failed", "error": str(exc)}
+        countdown = backoff_seconds(self.request.retries)
+        retry = self.request.retries + 1
+        logger.warning("daily arXiv import of %s failed (%s); retry %d in %ds", categories, exc, retry, countdown)
+        raise self.retry(exc=exc, countdown=countdown) from exc
+    except ImportFailed as exc:
+        logger.error("daily arXiv import of %s failed: %s", categories, exc)
+        return {"status": "failed", "error": str(exc)}
+    logger.info("daily arXiv import of %s: %s", categories, report.summary())
+    return {
+        "status": "ok",
+        "created": report.created,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "skipped": report.skipped,
+    }
 
 
 @shared_task(name="papers.refresh_trending")

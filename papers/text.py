@@ -16,8 +16,13 @@ def collapse_whitespace(value: str) -> str:
 
 def normalize_title(value: str) -> str:
     """A key that equal titles share whatever their case, accents, punctuation or spacing."""
-    folded = unicodedata.normalize("NFKD", value or "").casefold()
-    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    value = value or ""
+    if value.isascii():
+        # Most titles and names: nothing to decompose, and casefold() is lower() on ASCII.
+        folded = value.lower()
+    else:
+        folded = unicodedata.normalize("NFKD", value).casefold()
+        folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
     return collapse_whitespace(_NON_WORD.sub(" ", folded))[:500]
 
 

@@ -146,3 +146,17 @@ class DigestItemFactory(factory.django.DjangoModelFactory):
     paper = factory.SubFactory(PaperFactory)
     rank = factory.Sequence(lambda n: n + 1)
     reason = "Trending"
+
+
+class CuratorFactory(UserFactory):
+    """Staff in the "Curators" group (created by a data migration): no superuser powers."""
+
+    is_staff = True
+    username = factory.Sequence(lambda n: f"editor{n}")
+
+    @factory.post_generation
+    def curators_group(obj, create, extracted, **kwargs):
+        if create:
+            from django.contrib.auth.models import Group
+
+            obj.groups.add(Group.objects.get(name="Curators"))

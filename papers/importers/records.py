@@ -31,6 +31,10 @@ class PaperRecord:
     tags: list[str] = field(default_factory=list)
     source: str = "manual"
     position: str = ""
+    # Set by clean_record: the normalized title (identity of last resort) and the
+    # byline as {normalized name: name}, computed once per record.
+    title_key: str = field(default="", repr=False, compare=False)
+    byline: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
 
 class RecordError(ValueError):

@@ -30,3 +30,14 @@ def test_demo_counters_match_rows_and_scores_are_set():
     for paper in Paper.objects.filter(upvote_count__gt=0):
         assert paper.upvote_count == paper.upvotes.count()
         assert paper.trending_week > 0
+
+
+def test_demo_readers_follow_tags_and_have_digest_settings():
+    from subscriptions.models import DigestSettings, TagFollow
+
+    call_command("load_demo")
+    follows = TagFollow.objects.count()
+    assert follows == 6
+    assert DigestSettings.objects.filter(user__email="reader3@example.com", timezone="Asia/Kolkata").exists()
+    call_command("load_demo")
+    assert TagFollow.objects.count() == follows

@@ -1,0 +1,118 @@
+"""What curators do to papers in bulk: publish, hide, feature, tag. Admin actions call these.
+
+Each function takes a queryset of papers and returns how many papers actually
+changed, so a second run reports 0.
+"""
+
+from collections.abc import Iterable
+from typing import BinaryIO
+
+from django.db import transaction
+from django.db.models import QuerySet
+
+from .importers import arxiv_api
+from .importers.service import ImportFailed, ImportReport, import_records, import_stream
+from .models import Paper, Tag, TagRule
+from .tagging import CompiledRule, compiled_rules, retag
+
+
+def set_status(papers: QuerySet, *, status: str) -> int:
+    """Give the papers `status` (published, hidden, draft). Returns papers changed."""
+    return papers.exclude(status=status).update(status=status)
+
+
+def publish(papers: QuerySet) -> int:
+    return set_status(papers, status=Paper.Status.PUBLISHED)
+
+
+def hide(papers: QuerySet) -> int:
+    return set_status(papers, status=Paper.Status.HIDDEN)
+
+
+def set_featured(papers: QuerySet, *, featured: bool) -> int:
+    """Feature or unfeature the papers. Returns papers changed."""
+    return papers.exclude(featured=featured).update(featured=featured)
+
+
+@transaction.atomic
+def add_tags(papers: QuerySet, tags: Iterable[Tag]) -> int:
+    """Give every paper these tags. Returns how many papers gained at least one."""
+    through = Paper.tags.through
+    tag_ids = {tag.pk for tag in tags}
+    paper_ids = list(papers.values_list("pk", flat=True))
+    existing = set(through.objects.filter(paper_id__in=paper_ids, tag_id__in=tag_ids).values_list("paper_id", "tag_id"))
+    rows = [
+        through(paper_id=paper_id, tag_id=tag_id)
+        for paper_id in paper_ids
+        for tag_id in tag_ids
+        if (paper_id, tag_id) not in existing
+    ]
+    through.objects.bulk_create(rows, ignore_conflicts=True)
+    return len({row.paper_id for row in rows})
+
+
+@transaction.atomic
+def remove_tags(papers: QuerySet, tags: Iterable[Tag]) -> int:
+    """Take these tags off every paper. Returns how many papers lost at least one."""
+    rows = Paper.tags.through.objects.filter(paper__in=papers, tag__in=list(tags))
+    changed = rows.values("paper_id").distinct().count()
+    rows.delete()
+    return changed
+
+
+@transaction.atomic
+def reapply_tag_rules(papers: QuerySet, *, rules: list[CompiledRule] | None = None) -> int:
+    """Apply the active tag rules to the papers (tags are only added). Returns papers that gained a tag."""
+    return retag(papers, rules=compiled_rules() if rules is None else rules)
+
+
+@transaction.atomic
+def apply_rules_everywhere(rules: QuerySet) -> int:
+    """Apply these rules (active ones of active tags) to the whole catalogue. Returns papers that gained a tag."""
+    compiled = [CompiledRule(rule) for rule in rules.filter(active=True, tag__active=True).select_related("tag")]
+    return retag(Paper.objects.all(), rules=compiled)
+
+
+def apply_tag_rules_of(tags: QuerySet) -> int:
+    """Apply the rules of these tags to the whole catalogue. Returns papers that gained a tag."""
+    return apply_rules_everywhere(TagRule.objects.filter(tag__in=tags))
+
+
+def refresh_authors_text(paper: Paper) -> None:
+    """Rewrite the denormalized byline from the ordered authorships (after an edit in the admin)."""
+    names = paper.authorships.order_by("position").values_list("author__name", flat=True)
+    text = ", ".join(names)
+    if text != paper.authors_text:
+        paper.authors_text = text
+        Paper.objects.filter(pk=paper.pk).update(authors_text=text)
+
+
+def run_import(
+    *,
+    file: BinaryIO | None = None,
+    file_name: str = "",
+    format: str | None = None,
+    arxiv_ids: list[str] | None = None,
+    status: str = Paper.Status.PUBLISHED,
+    skip_invalid: bool = False,
+    dry_run: bool = False,
+    submitted_by=None,
+) -> tuple[list[ImportReport], str]:
+    """Import an uploaded file and/or arXiv ids (the admin import page). Returns (reports, error message).
+
+    Each source is its own transaction; the error names the source that
+    failed and nothing from it is written.
+    """
+    options = {"status": status, "skip_invalid": skip_invalid, "dry_run": dry_run, "submitted_by": submitted_by}
+    reports: list[ImportReport] = []
+    try:
+        if file is not None:
+            reports.append(import_stream(file, source=file_name or "upload", format=format, **options))
+        if arxiv_ids:
+            records = arxiv_api.fetch(ids=arxiv_ids)
+            reports.append(import_records(records, source="arXiv ids", format="arxiv", **options))
+    except ImportFailed as exc:
+        return reports, f"{exc} — nothing was imported from {exc.source}."
+    except arxiv_api.TRANSIENT_ERRORS as exc:
+        return reports, f"arXiv request failed, nothing imported from it: {exc}"
+    return reports, ""

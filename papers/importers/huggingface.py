@@ -1,0 +1,81 @@
+"""Hugging Face daily papers JSON (the /api/daily_papers list).
+
+Only `paper.id`, `paper.title`, `paper.summary` and `paper.authors[].name` are
+required; every other field (publishedAt, githubRepo, ...) is optional because
+the schema differs between years. Items without the `paper` wrapper (the
+/api/papers shape) are read the same way.
+"""
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+
+from ..models import Paper
+from ..text import split_arxiv_id
+from .records import PaperRecord, RecordError
+
+
+def _iso_datetime(value, *, position: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise RecordError(f"publishedAt is not an ISO date: {value!r}", position=position) from exc
+    if parsed.tzinfo is None:
+        raise RecordError(f"publishedAt has no timezone: {value!r}", position=position)
+    return parsed
+
+
+def record_from_item(item, *, position: str) -> PaperRecord:
+    """One list item as a PaperRecord; raises RecordError naming `position`."""
+    if not isinstance(item, dict):
+        raise RecordError("the entry is not a JSON object", position=position)
+    paper = item.get("paper") if isinstance(item.get("paper"), dict) else item
+    missing = [key for key in ("id", "title", "summary", "authors") if key not in paper]
+    if missing:
+        raise RecordError(f"missing required field(s): {', '.join(missing)}", position=position)
+    try:
+        arxiv_id, version = split_arxiv_id(str(paper["id"]))
+    except ValueError as exc:
+        raise RecordError(f"paper.id is not an arXiv id: {paper['id']!r}", position=position) from exc
+    authors = paper["authors"]
+    if not isinstance(authors, list) or not all(isinstance(a, dict) and "name" in a for a in authors):
+        raise RecordError("paper.authors must be a list of objects with a name", position=position)
+    if not isinstance(paper["title"], str) or not isinstance(paper["summary"], str):
+        raise RecordError("paper.title and paper.summary must be strings", position=position)
+    code_url = paper.get("githubRepo") or item.get("githubRepo") or ""
+    return PaperRecord(
+        title=paper["title"],
+        abstract=paper["summary"],
+        authors=[str(a["name"]) for a in authors],
+        arxiv_id=arxiv_id,
+        arxiv_version=version,
+        published_at=_iso_datetime(paper.get("publishedAt"), position=position),
+        abs_url=f"https://arxiv.org/abs/{arxiv_id}",
+        pdf_url=f"https://arxiv.org/pdf/{arxiv_id}",
+        code_url=code_url if isinstance(code_url, str) else "",
+        source=Paper.Source.HUGGINGFACE,
+        position=f"{position} ({arxiv_id})",
+    )
+
+
+def parse(stream) -> Iterator[PaperRecord | RecordError]:
+    """Yield a record (or the RecordError of a bad one) per item; positions are "index N" (0-based).
+
+    Raises RecordError when the document is not a JSON list.
+    """
+    raw = stream.read()
+    try:
+        data = json.loads(raw)
+    except UnicodeDecodeError as exc:
+        raise RecordError(f"not UTF-8 text: {exc}") from exc
+    except json.JSONDecodeError as exc:
+        raise RecordError(f"invalid JSON: {exc.msg}", position=f"line {exc.lineno}, column {exc.colno}") from exc
+    if not isinstance(data, list):
+        raise RecordError("expected a JSON list of daily papers")
+    for index, item in enumerate(data):
+        try:
+            yield record_from_item(item, position=f"index {index}")
+        except RecordError as exc:
+            yield exc
