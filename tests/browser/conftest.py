@@ -21,7 +21,7 @@ from django.conf import settings as django_settings
 from django.db import connection
 
 from tests.integration.conftest import start_worker  # noqa: F401  (a fixture, shared)
-from tests.smtp_sink import SmtpSink
+from tests.integration.smtp import SMTPServer
 
 # Playwright's sync API runs an event loop in the test's thread; Django's ORM calls
 # made by the test itself (fixtures, assertions) are still synchronous and safe.
@@ -49,7 +49,8 @@ BLOCKING_IMPACTS = {"serious", "critical"}
 
 @pytest.fixture
 def smtp_sink():
-    sink = SmtpSink().start()
+    """A real SMTP server (tests/integration/smtp.py) that the live server and the worker both send to."""
+    sink = SMTPServer().start()
     yield sink
     sink.stop()
 
@@ -190,7 +191,9 @@ class Browser:
 
 @pytest.fixture
 def browser(chromium, site_url):
-    context = chromium.new_context(base_url=site_url, viewport={"width": 1280, "height": 900}, locale="en-GB")
+    context = chromium.new_context(
+        base_url=site_url, viewport={"width": 1280, "height": 900}, locale="en-GB", timezone_id="Europe/Berlin"
+    )
     context.set_default_timeout(15_000)
     page = context.new_page()
     yield Browser(page, site_url)
