@@ -54,6 +54,29 @@ def records() -> list[dict]:
     ]
 
 
+def jsonl() -> str:
+    """The corpus as a paperhub JSON Lines file (`import_papers` reads it)."""
+    import json
+
+    lines = []
+    for record in records():
+        lines.append(
+            json.dumps(
+                {
+                    "title": record["title"],
+                    "abstract": record["abstract"],
+                    "authors": record["authors"],
+                    "arxiv_id": record["arxiv_id"] + "v1",
+                    "url": record["abs_url"],
+                    "pdf_url": record["pdf_url"],
+                    "code_url": record["code_url"],
+                    "tags": record["tags"],
+                }
+            )
+        )
+    return "\n".join(lines) + "\n"
+
+
 class _Text(HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)

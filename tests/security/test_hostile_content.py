@@ -1,13 +1,13 @@
 """Hostile titles, abstracts, author names and URLs, imported like any paper, show as text everywhere."""
 
 from datetime import timedelta
+from io import StringIO
 from xml.etree import ElementTree
 
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 
-from papers.importers.records import PaperRecord
-from papers.importers.upsert import upsert_paper
 from papers.models import Paper, Tag
 from subscriptions.models import TagFollow
 from tests.factories import StaffFactory, TagFactory, UserFactory
@@ -18,9 +18,15 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def hostile_papers():
+def hostile_papers(tmp_path):
+    """The corpus imported as curators import papers: `manage.py import_papers` on a JSON Lines file."""
     TagFactory(name="hostile", slug="hostile")
-    papers = [upsert_paper(PaperRecord(**record, source="jsonl")).paper for record in hostile.records()]
+    source = tmp_path / "hostile.jsonl"
+    source.write_text(hostile.jsonl())
+    out = StringIO()
+    call_command("import_papers", str(source), stdout=out)
+    assert f"created {len(hostile.TITLES)}," in out.getvalue()
+    papers = list(Paper.objects.filter(arxiv_id__startswith="2601.").order_by("arxiv_id"))
     assert len(papers) == len(hostile.TITLES)
     return papers
 
