@@ -34,7 +34,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "var" / "bench"
 LOCUST = ROOT / ".venv-bench" / "bin" / "locust"
-UPVOTE_PATH = "/papers/{key}/upvote/"
+UPVOTE_PATH = "/papers/{pk}/upvote/"
 
 
 def parse_args():
@@ -109,10 +109,10 @@ def prepare_readers(args, env) -> dict:
     return {
         "upvote_path": UPVOTE_PATH,
         "sessions": sessions,
-        "papers": [p.arxiv_id or p.slug for p in papers],
+        "papers": [{"pk": p.pk, "key": p.arxiv_id or p.slug} for p in papers],
         "tags": list(Tag.objects.filter(active=True).values_list("slug", flat=True)),
         "words": ["negation", "retrieval", "language", "model", "learning", "attention", "graph"],
-        "before": {p.arxiv_id or p.slug: p.upvote_count for p in papers},
+        "before": {str(p.pk): p.upvote_count for p in papers},
         "upvote_rows_before": Upvote.objects.count(),
     }
 
@@ -165,13 +165,17 @@ def locust_summary(stats_file: Path) -> dict:
 
 
 def check_counts(fixture: dict, accepted: list[dict]) -> dict:
+    from django.db import connections
+
     from papers.models import Paper, Upvote
 
-    sent = Counter(a["paper"] for a in accepted)
+    connections.close_all()  # the connection opened before the run sat idle for a minute: start afresh
+
+    sent = Counter(str(a["paper"]) for a in accepted)
     duplicates = len(accepted) - len({(a["session"], a["paper"]) for a in accepted})
     mismatched = {}
     for paper in Paper.objects.published():
-        key = paper.arxiv_id or paper.slug
+        key = str(paper.pk)
         expected = fixture["before"][key] + sent[key]
         rows = Upvote.objects.filter(paper=paper).count()
         if not (paper.upvote_count == expected == rows):

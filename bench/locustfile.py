@@ -13,7 +13,7 @@ import random
 from locust import HttpUser, between, events, task
 
 FIXTURE = json.loads(open(os.environ["BENCH_FIXTURE"]).read())
-UPVOTE_PATH = FIXTURE["upvote_path"]  # e.g. "/papers/{key}/upvote/"
+UPVOTE_PATH = FIXTURE["upvote_path"]  # "/papers/{pk}/upvote/"
 SESSIONS = itertools.cycle(FIXTURE["sessions"])
 ACCEPTED: list[dict] = []
 
@@ -43,23 +43,23 @@ class Reader(HttpUser):
 
     @task(3)
     def paper(self):
-        self.client.get(f"/papers/{random.choice(FIXTURE['papers'])}/", name="/papers/[key]/")
+        self.client.get(f"/papers/{random.choice(FIXTURE['papers'])['key']}/", name="/papers/[key]/")
 
     @task(2)
     def upvote(self):
         if not self.not_upvoted:
             return
-        key = self.not_upvoted.pop()
+        paper = self.not_upvoted.pop()
         headers = {"X-CSRFToken": self.client.cookies.get("csrftoken", ""), "HX-Request": "true"}
         with self.client.post(
-            UPVOTE_PATH.format(key=key),
+            UPVOTE_PATH.format(pk=paper["pk"]),
             headers=headers,
             name="upvote",
             allow_redirects=False,
             catch_response=True,
         ) as response:
             if response.status_code in (200, 204, 302, 303):
-                ACCEPTED.append({"session": self.session_key, "paper": key})
+                ACCEPTED.append({"session": self.session_key, "paper": paper["pk"]})
                 response.success()
             else:
                 response.failure(f"upvote answered {response.status_code}")
