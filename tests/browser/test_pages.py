@@ -68,3 +68,30 @@ def test_curator_pages(browser, catalogue):
     page.get_by_role("link", name="Negation study 1").click()
     expect(page.get_by_role("heading", name="Change paper")).to_be_visible()
     browser.check("admin-paper-change", known=DJANGO_ADMIN_KNOWN, known_console=DJANGO_ADMIN_KNOWN_CONSOLE)
+
+
+def test_reader_pages_and_the_rate_limit_message(browser, catalogue, settings):
+    from subscriptions.models import TagFollow
+    from tests.factories import UserFactory
+
+    reader = UserFactory(email="fast.reader@example.org")
+    TagFollow.objects.create(user=reader, tag=catalogue["tag"])
+    browser.page.context.add_cookies([browser.session_cookie(reader)])
+    page = browser.page
+    browser.visit("/about/", "about")
+    browser.visit("/for-you/", "for-you")
+    expect(page.get_by_role("link", name="Negation study 1")).to_be_visible()
+
+    # Over the per-reader limit, htmx swaps the 429 message into the status region; the button stays.
+    settings.READER_RATE_LIMIT = "2/m"
+    page.get_by_role("link", name="Negation study 1").click()
+    upvote = page.get_by_role("button", name="Upvote")
+    upvote.click()
+    expect(upvote).to_have_attribute("aria-pressed", "true")
+    upvote.click()
+    expect(upvote).to_have_attribute("aria-pressed", "false")
+    upvote.click()
+    expect(page.get_by_role("status")).to_contain_text("Too many requests")
+    expect(upvote).to_have_attribute("aria-pressed", "false")
+    browser.problems = [p for p in browser.problems if "429" not in p]  # the refused POST itself
+    browser.check("paper-rate-limited")
