@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from . import reactions
+from .charts import paper_upvote_chart
 from .forms import SearchForm
 from .models import TRENDING_PERIODS, Paper, Tag
 from .redirects import ask_to_log_in, safe_next
@@ -90,6 +91,7 @@ def paper_detail(request: HttpRequest, key: str) -> HttpResponse:
         "paper": paper,
         "tags": [t for t in paper.tags.all() if t.active],
         "similar": similar_papers(paper),
+        "upvote_chart": paper_upvote_chart(paper, now=timezone.now()),
         "canonical_url": request.build_absolute_uri(paper.get_absolute_url()),
     }
     return render(request, "papers/detail.html", context)

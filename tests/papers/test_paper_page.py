@@ -127,3 +127,26 @@ def test_similar_papers_of_a_lonely_paper_is_empty():
     paper = PaperFactory(title="Quantum gravity", abstract="loops")
     PaperFactory(title="Sentiment of movie reviews", abstract="opinion polarity")
     assert similar_papers(paper) == []
+
+
+def test_paper_page_draws_its_upvotes_of_the_last_30_days(client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from papers.models import Upvote
+    from tests.factories import PaperFactory, UpvoteFactory
+
+    paper = PaperFactory()
+    quiet = PaperFactory()
+    for days_ago in (0, 0, 3, 40):
+        upvote = UpvoteFactory(paper=paper)
+        Upvote.objects.filter(pk=upvote.pk).update(created_at=timezone.now() - timedelta(days=days_ago))
+
+    body = client.get(paper.get_absolute_url()).content.decode()
+    assert "Upvotes per day, last 30 days" in body
+    assert 'role="img"' in body
+    assert "3 in the last 30 days, at most 2 on one day." in body  # the 40-day-old upvote is outside
+    assert body.count("<rect ") == 2
+
+    assert "Upvotes per day" not in client.get(quiet.get_absolute_url()).content.decode()
