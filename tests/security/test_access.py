@@ -21,6 +21,7 @@ def admin_urls(site) -> list[str]:
             pk = objects[meta.model_name].pk
             for view in ("change", "delete", "history"):
                 urls.append(reverse(f"admin:{meta.app_label}_{meta.model_name}_{view}", args=[pk]))
+    urls.append(reverse("admin:papers_paper_import"))
     return sorted(set(urls))
 
 

@@ -194,3 +194,28 @@ def test_the_digest_admin_shows_hostile_items_as_text(client, hostile_papers):
         assert hostile.squeeze(hostile.TITLES[0]) in hostile.page_text(html) + " ".join(
             hostile.page_attribute_values(html)
         )
+
+
+def test_the_admin_import_page_reports_hostile_entries_as_text(client, db):
+    """A curator uploads the corpus, plus lines whose error messages quote hostile values, through the admin."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    TagFactory(name="hostile", slug="hostile")
+    bad_lines = "\n".join(
+        [
+            '{"title": "<img src=x onerror=alert(9)>", "arxiv_id": "<script>alert(10)</script>"}',
+            '{"title": "x", "published": "<svg onload=alert(11)>"}',
+        ]
+    )
+    client.force_login(StaffFactory())
+    for upload, skip_invalid in [(hostile.jsonl() + bad_lines, "on"), (bad_lines, "")]:
+        response = client.post(
+            reverse("admin:papers_paper_import"),
+            {"file": SimpleUploadedFile("hostile.jsonl", upload.encode()), "skip_invalid": skip_invalid},
+        )
+        assert response.status_code == 200
+        html = response.content.decode()
+        assert inline_code(html).problems() == []
+        assert hostile.unsafe_links(html) == []
+        assert "alert(10)" in hostile.page_text(html)  # the reason quotes the value, as text
+    assert Paper.objects.filter(arxiv_id__startswith="2601.").count() == len(hostile.TITLES)
