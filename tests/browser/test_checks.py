@@ -8,11 +8,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 def test_axe_finds_a_serious_violation(browser):
     browser.page.set_content('<html lang="en"><body><main><img src="/static/img/favicon.svg"></main></body></html>')
     with pytest.raises(AssertionError, match="image-alt"):
-        browser.check("axe-self-test")
+        browser.check("selftest-axe")
 
 
 def test_the_browser_enforces_the_policy_and_the_check_reports_it(browser):
-    browser.visit("/", "csp-self-test")
+    browser.visit("/", "selftest-csp-before")
     page = browser.page
     page.evaluate(
         """() => {
@@ -26,4 +26,4 @@ def test_the_browser_enforces_the_policy_and_the_check_reports_it(browser):
     )
     assert page.evaluate("window.injected === undefined")  # blocked by script-src 'self'
     with pytest.raises(AssertionError, match="Content Security Policy"):
-        browser.check("csp-self-test")
+        browser.check("selftest-csp")
