@@ -49,6 +49,20 @@ def worker(start_worker, smtp_server, settings):
     return start
 
 
+def wait_until_quiet(*, quiet: float = 3, timeout: float = 90) -> None:
+    """Until no digest is `sending` and none has changed status for `quiet` seconds: the worker is done."""
+    deadline = time.monotonic() + timeout
+    last, since = None, time.monotonic()
+    while time.monotonic() < deadline:
+        state = sorted(Digest.objects.values_list("pk", "status"))
+        if state != last:
+            last, since = state, time.monotonic()
+        elif time.monotonic() - since >= quiet and all(status != Digest.Status.SENDING for _, status in state):
+            return
+        time.sleep(0.3)
+    pytest.fail(f"digests still moving after {timeout}s: {last}")
+
+
 def next_dispatch(now):
     """What beat runs a quarter of an hour later (the grace after which a lost task's digests are queued again)."""
     return dispatch_due_digests(now=now + QUEUED_GRACE + timedelta(minutes=1))
@@ -73,10 +87,9 @@ def test_postgresql_restarting_in_the_middle_of_a_chunk(worker, smtp_server):
         assert not services.postgres_is_up()
         time.sleep(3)
     # The worker either rode out the restart (a sent message is recorded as sent once the database is
-    # back) or its task stopped at the next query; then the next dispatch queues what is left.
-    wait_until(
-        lambda: not Digest.objects.filter(status=Digest.Status.SENDING).exists(), timeout=90, what="no digest sending"
-    )
+    # back) or its task stopped at the next query; then the next dispatch queues what is left. It must
+    # not run while the task still works: it would take the digest being sent for a stuck one.
+    wait_until_quiet()
     if not settled():
         next_dispatch(now)
     wait_until(lambda: settled() and len(smtp_server.messages()) >= 12, timeout=120, what="all twelve")
