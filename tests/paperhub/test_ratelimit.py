@@ -10,6 +10,12 @@ from tests.factories import UserFactory
 T0 = 1_800_000_000.0  # the start of a minute window (divisible by 60)
 
 
+@pytest.fixture(autouse=True)
+def limiter_clock(monkeypatch):
+    """The limiter's clock stands still in the middle of a window: no test straddles a window boundary."""
+    monkeypatch.setattr("paperhub.ratelimit.clock", lambda: 1_800_000_030.0)
+
+
 def request_as(user=None, *, method="post", ip="10.0.0.1", htmx=False):
     headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
     request = getattr(RequestFactory(), method)("/papers/x/upvote/", REMOTE_ADDR=ip, **headers)
@@ -45,8 +51,19 @@ def test_a_reader_gets_exactly_the_budget_per_window():
     decisions = [hit(request_as(reader), scope="reactions", rate="60/m", now=T0 + i * 0.5) for i in range(61)]
     assert [d.allowed for d in decisions] == [True] * 60 + [False]
     assert decisions[-1].retry_after == 30  # the window ends at T0 + 60
-    # The next window starts afresh.
-    assert hit(request_as(reader), scope="reactions", rate="60/m", now=T0 + 60).allowed
+
+
+@pytest.mark.django_db
+def test_a_window_boundary_does_not_double_the_budget():
+    """60 at the end of one window leave no room at the start of the next; the budget comes back as they age."""
+    reader = UserFactory()
+    for i in range(60):
+        assert hit(request_as(reader), scope="reactions", rate="60/m", now=T0 + 59 + i / 100).allowed
+    assert not hit(request_as(reader), scope="reactions", rate="60/m", now=T0 + 60.5).allowed
+    # Half-way through the next window, half of the previous window's count still weighs: 30 more fit.
+    later = [hit(request_as(reader), scope="reactions", rate="60/m", now=T0 + 90).allowed for _ in range(31)]
+    assert later == [True] * 30 + [False]  # the refused hit at T0 + 60.5 spent nothing
+    assert hit(request_as(reader), scope="reactions", rate="60/m", now=T0 + 180).allowed
 
 
 @pytest.mark.django_db
