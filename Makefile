@@ -56,5 +56,12 @@ format: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+## bench: build (or reuse) the synthetic PostgreSQL data set and measure paperhub against its floors.
+## BENCH_SCALE=0.01 for a quick run; BENCH_DATABASE_URL names the bench's own database. Never part of test or CI.
+bench: $(VENV)/.dev-installed
+	@command -v wrk >/dev/null || { if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq wrk; fi; }
+	$(PY) -m bench.run
+
 clean-var:
 	rm -rf var

@@ -66,3 +66,32 @@ def similar_papers(paper: Paper, *, limit: int = 5) -> list[Paper]:
         cache.set(key, ids, SIMILAR_CACHE_SECONDS)
     by_id = {p.pk: p for p in Paper.objects.published().filter(pk__in=ids).for_cards()}
     return [by_id[pk] for pk in ids if pk in by_id]
+
+
+class SimilarityIndex:
+    """One TF-IDF model fitted once over many papers' texts; cosine similarities between any of them.
+
+    For batch work (a digest chunk): fitting a model per reader costs about half
+    a second for a thousand candidates; fitting one over the whole chunk's
+    candidates and reader profiles, then slicing its rows, costs that once.
+    """
+
+    def __init__(self, texts: dict[int, str]):
+        self._rows = {key: row for row, key in enumerate(texts)}
+        self._matrix = None
+        if texts:
+            vectorizer = TfidfVectorizer(stop_words="english", sublinear_tf=True, ngram_range=(1, 2), min_df=1)
+            try:
+                self._matrix = vectorizer.fit_transform(list(texts.values()))
+            except ValueError:  # nothing but stop words
+                self._matrix = None
+
+    def best_matches(self, profile: Sequence[int], candidates: Sequence[int]) -> list[tuple[float, int]]:
+        """For each candidate key, (best similarity, index in `profile` of the closest); zeros and -1 if none."""
+        if self._matrix is None or not profile or not candidates:
+            return [(0.0, -1)] * len(candidates)
+        sims = linear_kernel(
+            self._matrix[[self._rows[key] for key in candidates]], self._matrix[[self._rows[key] for key in profile]]
+        )
+        best = sims.argmax(axis=1)
+        return [(float(sims[i, j]), int(j)) for i, j in enumerate(best)]

@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from django.db.models import Count, Q
 
 from papers.models import Bookmark, Paper, Tag, Upvote
-from papers.similarity import best_matches, paper_text
+from papers.similarity import SimilarityIndex, paper_text
 
 from .models import Digest, DigestItem, DigestSettings, TagFollow
 
@@ -179,6 +179,7 @@ def _choose_for_reader(
     papers: dict[int, Paper],
     paper_tags: dict[int, set[int]],
     weekly_upvotes: dict[int, int],
+    similarity: SimilarityIndex,
 ) -> list[ChosenItem]:
     if not data.tags:
         return []
@@ -196,14 +197,11 @@ def _choose_for_reader(
     w = data.prefs.personalization
     trending = _normalized([paper.trending_week for paper in pool])
     profile_ids = list(data.profile)
-    matches = best_matches(
-        [paper_text(data.profile[pid][1], data.profile[pid][2]) for pid in profile_ids],
-        [paper_text(paper.title, paper.abstract) for paper in pool],
-    )
-    similarity = _normalized([score for score, _ in matches])
+    matches = similarity.best_matches(profile_ids, [paper.pk for paper in pool])
+    similarity_scores = _normalized([score for score, _ in matches])
     scored = sorted(
         (
-            ((1 - w) * trending[i] + w * similarity[i], trending[i], similarity[i], matches[i], paper)
+            ((1 - w) * trending[i] + w * similarity_scores[i], trending[i], similarity_scores[i], matches[i], paper)
             for i, paper in enumerate(pool)
         ),
         key=lambda row: (-row[0], -(row[4].published_at or row[4].created_at).timestamp(), row[4].pk),
@@ -254,8 +252,16 @@ def choose_items(
         return {}
     readers = _load_readers(user_ids, exclude_digest_ids=exclude_digest_ids)
     papers, paper_tags, weekly = _load_candidates(readers, now=now)
+    # One TF-IDF model for the whole chunk: candidates and every reader's own papers.
+    texts = {pk: paper_text(paper.title, paper.abstract) for pk, paper in papers.items()}
+    for data in readers.values():
+        for pk, (_, title, abstract) in data.profile.items():
+            texts.setdefault(pk, paper_text(title, abstract))
+    similarity = SimilarityIndex(texts)
     return {
-        user_id: _choose_for_reader(data, now=now, papers=papers, paper_tags=paper_tags, weekly_upvotes=weekly)
+        user_id: _choose_for_reader(
+            data, now=now, papers=papers, paper_tags=paper_tags, weekly_upvotes=weekly, similarity=similarity
+        )
         for user_id, data in readers.items()
     }
 

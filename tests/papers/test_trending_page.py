@@ -4,6 +4,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -56,12 +57,24 @@ def test_reader_page_issues_a_constant_number_of_queries(client, django_assert_m
 
 def test_query_count_does_not_grow_with_the_catalogue(client):
     make_catalogue(5)
+    cache.clear()  # both requests cold: the paginator's count and the chips are cached
     with CaptureQueriesContext(connection) as small:
         client.get("/")
     make_catalogue(45)
+    cache.clear()
     with CaptureQueriesContext(connection) as large:
         client.get("/")
     assert len(large) == len(small)
+
+
+def test_counts_and_chips_are_cached_for_every_visitor(client):
+    make_catalogue(5)
+    client.get("/")
+    with CaptureQueriesContext(connection) as warm:
+        response = client.get("/")
+    assert response.status_code == 200
+    sql = " ".join(query["sql"] for query in warm.captured_queries)
+    assert "COUNT(" not in sql.upper()
 
 
 def test_period_tabs_order_and_mark_the_current_tab(client):

@@ -54,9 +54,12 @@ def test_lists_show_hostile_titles_as_text(client, hostile_papers):
     for paper in hostile_papers:
         client.force_login(reader)
         client.post(f"/papers/{paper.pk}/bookmark/")
-    for path in ["/", "/?period=all", "/tags/hostile/", "/search/?q=title", "/for-you/", "/me/bookmarks/"]:
+    # PostgreSQL's text parser reads `<script>…</script>` as markup and indexes none of its words,
+    # so the search looks for a word of the first title that stands outside the tags.
+    search = "/search/?q=attention"
+    for path in ["/", "/?period=all", "/tags/hostile/", search, "/for-you/", "/me/bookmarks/"]:
         html = client.get(path).content.decode()
-        titles = hostile.TITLES if path != "/search/?q=title" else [hostile.TITLES[0]]
+        titles = hostile.TITLES if path != search else [hostile.TITLES[0]]
         assert_safe(html, expect_texts=titles)
 
 

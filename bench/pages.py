@@ -1,0 +1,254 @@
+"""Pages under gunicorn (production settings, DEBUG off) with load from wrk, and search latency.
+
+The floor is a bare view rendering a small template (bench/floor_urls.py),
+served by the same gunicorn, settings, middleware and worker count. It is
+measured before and after the pages and averaged, so drift during the run
+shows up in neither ratio. wrk runs as a second process on loopback with a
+fixed duration and connection count.
+"""
+
+import http.client
+import json
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from . import vocab
+
+ROOT = Path(__file__).resolve().parent.parent
+LUA = Path(__file__).resolve().parent / "wrk_report.lua"
+DURATION = int(os.environ.get("BENCH_DURATION", "10"))
+WARMUP = 2
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "4"))
+WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", str(os.cpu_count() or 2)))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def collectstatic() -> None:
+    from django.core.management import call_command
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+
+
+@contextmanager
+def gunicorn(tmp: Path, *, workers: int = WORKERS):
+    """gunicorn paperhub.wsgi on a free loopback port; yields its base URL."""
+    port = _free_port()
+    log = (tmp / "gunicorn.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "paperhub.wsgi", "--workers", str(workers)]
+        + ["--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--timeout", "60"],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                status, _ = get(port, "/bench/floor/")
+                if status == 200:
+                    break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"gunicorn did not start:\n{(tmp / 'gunicorn.log').read_text()[-3000:]}")
+            time.sleep(0.3)
+        yield port
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def get(port: int, path: str, conn: http.client.HTTPConnection | None = None) -> tuple[int, bytes]:
+    own = conn is None
+    conn = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        if own:
+            conn.close()
+
+
+def wrk(port: int, paths: list[str], tmp: Path, *, duration: int = DURATION) -> dict:
+    """requests/s and latency percentiles of GETs cycling through `paths` for `duration` seconds."""
+    if shutil.which("wrk") is None:
+        raise RuntimeError("wrk is not installed (make bench installs it: apt-get install -y wrk)")
+    paths_file = tmp / f"paths-{abs(hash(tuple(paths)))}.txt"
+    paths_file.write_text("\n".join(paths) + "\n")
+    command = ["wrk", "-t1", f"-c{CONNECTIONS}", "--timeout", "30s", "-s", str(LUA)]
+    base = f"http://127.0.0.1:{port}"
+    subprocess.run([*command, f"-d{WARMUP}s", base, "--", str(paths_file)], capture_output=True, check=True)
+    done = subprocess.run(
+        [*command, f"-d{duration}s", base, "--", str(paths_file)], capture_output=True, text=True, check=True
+    )
+    line = next(line for line in done.stdout.splitlines() if line.startswith("{"))
+    report = json.loads(line)
+    seconds = report["duration_us"] / 1e6
+    return {
+        "rps": report["requests"] / seconds,
+        "requests": report["requests"],
+        "errors": report["errors"],
+        "non2xx": report["non2xx"],
+        "p50_ms": report["p50_us"] / 1000,
+        "p95_ms": report["p95_us"] / 1000,
+        "p99_ms": report["p99_us"] / 1000,
+    }
+
+
+def sample_paths() -> dict[str, list[str]]:
+    """The URLs each page measure cycles through: popular tags, random published papers."""
+    from django.db.models import Count
+
+    from papers.models import Paper, Tag
+
+    rng = random.Random(6)
+    tags = list(
+        Tag.objects.filter(active=True).annotate(n=Count("papers")).order_by("-n").values_list("slug", flat=True)[:20]
+    )
+    published = Paper.objects.published()
+    ids = list(published.values_list("pk", flat=True))
+    chosen = rng.sample(ids, min(300, len(ids)))
+    papers = [
+        Paper(pk=pk, arxiv_id=a, slug=s).get_absolute_url()
+        for pk, a, s in published.filter(pk__in=chosen).values_list("pk", "arxiv_id", "slug")
+    ]
+    rng.shuffle(papers)
+    return {
+        "floor": ["/bench/floor/"],
+        "trending": ["/"],
+        "tag": [f"/tags/{slug}/" for slug in tags],
+        "paper": papers,
+    }
+
+
+def _check(port: int, paths: list[str]) -> None:
+    for path in paths[:3]:
+        status, _ = get(port, path)
+        if status != 200:
+            raise RuntimeError(f"GET {path} answered {status}, not 200")
+
+
+def clear_cache() -> None:
+    """Start every page measure cold: nothing cached from an earlier run."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+def measure_pages(results, context) -> None:
+    collectstatic()
+    clear_cache()
+    tmp = context["tmp"]
+    paths = sample_paths()
+    with gunicorn(tmp) as port:
+        for name in ("floor", "trending", "tag", "paper"):
+            _check(port, paths[name])
+        runs = {"floor_before": wrk(port, paths["floor"], tmp)}
+        for name in ("trending", "tag", "paper"):
+            runs[name] = wrk(port, paths[name], tmp)
+        runs["floor_after"] = wrk(port, paths["floor"], tmp)
+    floor_rps = (runs["floor_before"]["rps"] + runs["floor_after"]["rps"]) / 2
+    floor_p95 = (runs["floor_before"]["p95_ms"] + runs["floor_after"]["p95_ms"]) / 2
+    results.add("floor_rps", floor_rps, "req/s")
+    results.add("floor_p95_ms", floor_p95, "ms")
+    for name in ("trending", "tag", "paper"):
+        run = runs[name]
+        if run["errors"] or run["non2xx"]:
+            results.notes[f"{name}_errors"] = f"{run['errors']} socket errors, {run['non2xx']} non-2xx answers"
+        results.add(f"{name}_rps", run["rps"], "req/s")
+        results.add(f"{name}_rps_vs_floor", run["rps"] / floor_rps)
+        results.add(f"{name}_p50_ms", run["p50_ms"], "ms")
+        results.add(f"{name}_p95_ms", run["p95_ms"], "ms")
+        results.add(f"{name}_p95_vs_floor", run["p95_ms"] / floor_p95)
+    context["pages"] = runs
+
+
+# --- search -------------------------------------------------------------------
+
+
+def search_queries(n: int = 100) -> list[str]:
+    """Realistic queries: common and rare single words, pairs, quoted phrases, exclusions, `or`."""
+    rng = random.Random(100)
+    counts = vocab.word_frequencies()
+    content = vocab.content_words(counts)
+    common = content[:150]
+    rare = [w for w, c in counts.items() if c == 1 and len(w) > 5]
+    phrases = []
+    for text in vocab.seed_texts():
+        words = [w for w in text.split() if w.isalpha() and len(w) > 3]
+        for i in range(0, len(words) - 1, 7):
+            phrases.append(f"{words[i].lower()} {words[i + 1].lower()}")
+    queries = (
+        rng.sample(common, 25)
+        + rng.sample(rare, 15)
+        + [f"{a} {b}" for a, b in zip(rng.sample(common, 20), rng.sample(content[:600], 20), strict=True)]
+        + [f'"{p}"' for p in rng.sample(phrases, 15)]
+        + [" ".join(rng.sample(content[:400], 3)) for _ in range(10)]
+        + [f"{a} -{b}" for a, b in zip(rng.sample(common, 10), rng.sample(common, 10), strict=True)]
+        + [f"{a} or {b}" for a, b in zip(rng.sample(content[:800], 5), rng.sample(rare, 5), strict=True)]
+    )
+    return queries[:n]
+
+
+def _latencies(port: int, paths: list[str]) -> list[float]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    timings = []
+    try:
+        for path in paths:
+            started = time.perf_counter()
+            status, _ = get(port, path, conn)
+            timings.append((time.perf_counter() - started) * 1000)
+            if status != 200:
+                raise RuntimeError(f"GET {path} answered {status}, not 200")
+    finally:
+        conn.close()
+    return timings
+
+
+def _percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
+
+
+def measure_search(results, context) -> None:
+    from urllib.parse import quote_plus
+
+    collectstatic()
+    clear_cache()
+    queries = search_queries()
+    paths = sample_paths()["paper"]
+    search_paths = [f"/search/?q={quote_plus(q)}" for q in queries]
+    with gunicorn(context["tmp"]) as port:
+        # Warm each worker's code paths and the database's caches with other requests first.
+        _latencies(port, [f"/search/?q={quote_plus(q)}" for q in ("model", "language", "data")] * 4)
+        _latencies(port, paths[-20:])
+        search = _latencies(port, search_paths)
+        paper = _latencies(port, paths[:100])
+    results.add("search_p50_ms", _percentile(search, 50), "ms")
+    results.add("search_p95_ms", _percentile(search, 95), "ms")
+    results.add("paper_by_pk_p50_ms", _percentile(paper, 50), "ms")
+    results.add("paper_by_pk_p95_ms", _percentile(paper, 95), "ms")
+    results.add("search_p95_vs_paper", _percentile(search, 95) / _percentile(paper, 95))
+    slowest = sorted(zip(search, queries, strict=True), reverse=True)[:5]
+    results.notes["search_slowest"] = "; ".join(f"{q!r} {ms:.0f} ms" for ms, q in slowest)
