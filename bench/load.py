@@ -1,6 +1,6 @@
 """Bounded load test on loopback: gunicorn on PostgreSQL, locust's simulated readers.
 
-    make bench                     # 100 readers for 60 s (needs PostgreSQL and Redis running)
+    make load                      # 100 readers for 60 s (needs PostgreSQL and Redis running)
     .venv/bin/python bench/load.py --users 20 --seconds 15
 
 It recreates a database of its own (paperhub_bench), loads the demo catalogue,
@@ -12,7 +12,7 @@ locust headless (bench/locustfile.py) and then checks:
 - every upvote the site accepted is in the database once, and each paper's
   upvote_count equals its upvotes before the run plus those accepted.
 
-Figures go to bench/results.json (not committed); the exit status is 0 only if
+Figures go to var/load/results.json (not committed); the exit status is 0 only if
 both checks pass. Not part of `make test` or CI.
 """
 
@@ -32,7 +32,7 @@ from pathlib import Path
 import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
-WORK = ROOT / "var" / "bench"
+WORK = ROOT / "var" / "load"
 LOCUST = ROOT / ".venv-bench" / "bin" / "locust"
 UPVOTE_PATH = "/papers/{pk}/upvote/"
 
@@ -193,7 +193,7 @@ def check_counts(fixture: dict, accepted: list[dict]) -> dict:
 def main() -> int:
     args = parse_args()
     if not LOCUST.exists():
-        raise SystemExit("locust is missing: make bench (it creates .venv-bench from bench/requirements.txt)")
+        raise SystemExit("locust is missing: make load (it creates .venv-bench from bench/requirements.txt)")
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
     env = app_environment(args)
@@ -246,10 +246,14 @@ def main() -> int:
         "server_errors_logged": len(errors),
         "locust_exit_status": locust.returncode,
     }
-    (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (WORK / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps({k: v for k, v in results.items() if k != "by_endpoint"}, indent=2))
     ok = summary["failures"] == 0 and counts["counts_match"] and not errors and locust.returncode == 0
-    print("== PASS: zero errors, upvote counts match" if ok else "== FAIL (see bench/results.json, var/bench/)")
+    print(
+        "== PASS: zero errors, upvote counts match"
+        if ok
+        else "== FAIL (see var/load/results.json and the logs beside it)"
+    )
     return 0 if ok else 1
 
 
