@@ -3,7 +3,7 @@
     make load                      # 100 readers for 60 s (needs PostgreSQL and Redis running)
     .venv/bin/python bench/load.py --users 20 --seconds 15
 
-It recreates a database of its own (paperhub_bench), loads the demo catalogue,
+It recreates a database of its own (paperhub_load), loads the demo catalogue,
 prepares one logged-in session per simulated reader, starts gunicorn with
 production settings (DEBUG off, Redis cache so rate limits are shared), runs
 locust headless (bench/locustfile.py) and then checks:
@@ -45,7 +45,7 @@ def parse_args():
     parser.add_argument("--port", type=int, default=8799)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432", help="PostgreSQL server URL")
-    parser.add_argument("--database", default="paperhub_bench")
+    parser.add_argument("--database", default="paperhub_load", help="dropped and created again on each run")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379", help="Redis server URL")
     parser.add_argument("--redis-db", type=int, default=12, help="cache in this DB, broker in the next")
     return parser.parse_args()
