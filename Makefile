@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test lint format bench clean-var
+.PHONY: run test lint format bench load clean-var
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,15 @@ test: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest
+
+## load: the bounded load test (100 readers x 60 s, locust against gunicorn + PostgreSQL + Redis); see README. Not in `make test`.
+.venv-bench/bin/locust: bench/requirements.txt
+	$(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/pip install -q -r bench/requirements.txt
+	touch $@
+
+load: $(VENV)/.runtime-installed .venv-bench/bin/locust
+	$(PY) bench/load.py $(LOAD_ARGS)
 
 lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .

@@ -11,6 +11,7 @@ import secrets
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -60,6 +61,8 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_htmx",
     "template_partials",
+    "csp",
+    "paperhub",
     "papers",
     "subscriptions",
 ]
@@ -73,8 +76,12 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "paperhub.ratelimit.RateLimitMiddleware",
+    # Innermost, so that its 400 still passes the CSP and security middleware above.
+    "paperhub.middleware.RejectOddRequestsMiddleware",
 ]
 
 ROOT_URLCONF = "paperhub.urls"
@@ -143,6 +150,22 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[paperhub] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https") else "http"
+# allauth's own limits (allauth keeps its counters in the default cache: see CACHE_URL).
+# "ip" counts per client address, "key" per email address asked about.
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/5m/key",
+    "signup": "20/m/ip",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "confirm_email": "1/3m/key",
+    "change_password": "5/m/user",
+    "manage_email": "10/m/user",
+}
+# A reader's reactions (upvote, bookmark, follow): paperhub/ratelimit.py. "N/s|m|h", or "off".
+READER_RATE_LIMIT = env.str("READER_RATE_LIMIT", default="60/m")
+# The views whose POSTs share that budget (URL names, counted by RateLimitMiddleware).
+READER_RATE_LIMITED_VIEWS = ["papers:upvote", "papers:bookmark", "subscriptions:follow"]
 
 # --- Email -----------------------------------------------------------------
 
@@ -226,6 +249,23 @@ USE_I18N = True
 USE_TZ = True
 
 # --- Security (production) -------------------------------------------------
+
+# Content Security Policy (django-csp 4): every script and stylesheet is a
+# static file of our own, so no page needs 'unsafe-inline' or 'unsafe-eval'.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    },
+}
 
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"

@@ -12,3 +12,7 @@ urlpatterns = [
     path("", include("subscriptions.urls")),
     path("", include("papers.urls")),
 ]
+
+# Looked up by allauth when one of its rate limits is hit (Django itself has no 429 handler):
+# the same page as paperhub.ratelimit's own limits give.
+handler429 = "paperhub.ratelimit.too_many_requests"

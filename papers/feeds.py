@@ -5,6 +5,7 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
+from django.utils.html import escape
 
 from .models import Paper, Tag
 from .trending import trending_papers
@@ -30,7 +31,9 @@ class TrendingFeed(Feed):
         return item.title
 
     def item_description(self, item: Paper) -> str:
-        return item.abstract
+        # Atom's <summary type="html"> is HTML to feed readers: the abstract is text, so escape it
+        # (an abstract holding "<script>" or a javascript: link must reach them as those characters).
+        return escape(item.abstract)
 
     def item_author_name(self, item: Paper) -> str:
         return item.authors_text

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import time
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Sequence
@@ -22,6 +23,8 @@ from urllib.parse import urlsplit
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import InterfaceError, OperationalError
+from django.db import connection as db_connection
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -29,11 +32,13 @@ from django.utils import timezone
 
 from .digests import as_digest_items, choose_items
 from .models import Digest, DigestItem, DigestSettings
-from .scheduling import MAX_ATTEMPTS, new_message_id
+from .scheduling import MAX_ATTEMPTS, TEMPORARY_FAILURE, new_message_id
 from .unsubscribe import unsubscribe_url
 
 logger = logging.getLogger(__name__)
 EXCERPT_CHARS = 220
+# How long a worker keeps trying to record "sent" for a message the SMTP server accepted (a database restart).
+RECORD_SENT_PATIENCE = 60
 SUBJECT_TAGS = 2
 
 
@@ -249,9 +254,7 @@ def deliver_digests(digest_ids: Sequence[int], *, now: datetime, connection=None
                 report.error = error
                 logger.warning("digest chunk stopped at %s, %d to retry: %s", digest.pk, len(remaining), error)
                 break
-            Digest.objects.filter(pk=digest.pk, status=Digest.Status.SENDING).update(
-                status=Digest.Status.SENT, sent_at=now, last_error=""
-            )
+            _record_sent(digest.pk, now=now)
             report.sent.append(digest.pk)
     finally:
         try:
@@ -261,10 +264,34 @@ def deliver_digests(digest_ids: Sequence[int], *, now: datetime, connection=None
     return report
 
 
+def _record_sent(digest_pk: int, *, now: datetime) -> None:
+    """Mark a digest the SMTP server accepted as sent, waiting out a database restart.
+
+    The message is already out: if this UPDATE were lost the digest would stay
+    `sending` and be recovered (sent a second time) by a later dispatch. So a
+    lost database connection is retried on a fresh one for RECORD_SENT_PATIENCE
+    seconds before the error is let through.
+    """
+    deadline = time.monotonic() + RECORD_SENT_PATIENCE
+    while True:
+        try:
+            Digest.objects.filter(pk=digest_pk, status=Digest.Status.SENDING).update(
+                status=Digest.Status.SENT, sent_at=now, last_error=""
+            )
+            return
+        except (OperationalError, InterfaceError):
+            if time.monotonic() >= deadline or db_connection.in_atomic_block:
+                raise
+            logger.warning("digest %s was sent but the database is away: recording it again", digest_pk)
+            db_connection.close()
+            time.sleep(1)
+
+
 def mark_failed(digest_ids: Sequence[int], *, error: str) -> int:
-    """Give up on digests still queued after the last retry."""
+    """Give up on digests still queued after the last retry, for now: the next dispatch tries them again
+    (scheduling.recover_stuck), within MAX_ATTEMPTS and a day."""
     return Digest.objects.filter(pk__in=list(digest_ids), status=Digest.Status.QUEUED).update(
-        status=Digest.Status.FAILED, last_error=error[:2000] or "Gave up after retries."
+        status=Digest.Status.FAILED, last_error=f"{TEMPORARY_FAILURE}{error or 'gave up after retries'}"[:2000]
     )
 
 

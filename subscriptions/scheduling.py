@@ -50,6 +50,9 @@ SENDING_LEASE = timedelta(minutes=15)
 QUEUED_GRACE = timedelta(minutes=15)
 RECOVERY_HORIZON = timedelta(days=1)
 MAX_ATTEMPTS = 8
+# The reason mark_failed gives a digest whose chunk ran out of retries on temporary errors: such a
+# digest is `failed` (with the error, for the admin) and the next dispatch tries it again.
+TEMPORARY_FAILURE = "Temporary failure, tried again by the next dispatch: "
 # A period is only sent within this long after its due instant: a reader who
 # starts following at 18:00 gets no "yesterday's" digest, and after an outage
 # readers get today's digest, not a stale one.
@@ -172,7 +175,8 @@ def enqueue(digest_ids: Sequence[int]) -> None:
 
 
 def recover_stuck(*, now: datetime) -> list[int]:
-    """Digests a dead worker left behind: `sending` past the lease, or `queued` and never picked up.
+    """Digests a dead worker left behind: `sending` past the lease, or `queued` and never picked up;
+    and digests `failed` on temporary errors only (see delivery.mark_failed).
 
     A stale `sending` digest may or may not have reached the SMTP server. It goes
     back to `queued` and is sent again *with the same Message-ID* (recorded when
@@ -195,7 +199,18 @@ def recover_stuck(*, now: datetime) -> list[int]:
         created_at__gte=horizon,
         attempts__lt=MAX_ATTEMPTS,
     ).values_list("pk", flat=True)
-    return sorted(set(stale_sending) | set(stale_queued))
+    # Failed on temporary errors only (an SMTP server away longer than the task's retries): queued again.
+    failed_for_now = list(
+        Digest.objects.filter(
+            status=Digest.Status.FAILED,
+            last_error__startswith=TEMPORARY_FAILURE,
+            created_at__gte=horizon,
+            attempts__lt=MAX_ATTEMPTS,
+        ).values_list("pk", flat=True)
+    )
+    if failed_for_now:
+        Digest.objects.filter(pk__in=failed_for_now, status=Digest.Status.FAILED).update(status=Digest.Status.QUEUED)
+    return sorted(set(stale_sending) | set(stale_queued) | set(failed_for_now))
 
 
 @transaction.atomic

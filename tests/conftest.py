@@ -5,6 +5,7 @@ talk to a real worker instead (see tests/integration/conftest.py).
 """
 
 import pytest
+from django.core.cache import cache
 
 from paperhub.celery import app as celery_app
 
@@ -24,3 +25,11 @@ def eager_celery(request):
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Rate-limit counters live in the cache: each test starts with none (SQLite reuses user ids)."""
+    cache.clear()
+    yield
+    cache.clear()

@@ -74,7 +74,8 @@ def test_empty_query_shows_a_hint(client):
 @pytest.mark.parametrize("query", HOSTILE)
 def test_hostile_queries_return_a_page(client, catalogue, query):
     response = client.get("/search/", {"q": query})
-    assert response.status_code == 200
+    # A NUL character in any address is refused before any view (paperhub.middleware): 400, the "Bad request" page.
+    assert response.status_code == (400 if "\x00" in query else 200)
     assert "<script>alert" not in response.content.decode()
 
 
