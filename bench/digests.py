@@ -191,7 +191,11 @@ def measure(results, context) -> None:
             statuses[status] = statuses.get(status, 0) + 1
         sent = statuses[Digest.Status.SENT]
         # The sink writes its counts a few times a second: let the last messages show.
-        _wait(lambda: sink.state()["messages"] - warm >= sent, "the sink to count every message", timeout=10)
+        try:
+            _wait(lambda: sink.state()["messages"] - warm >= sent, "the sink to count every message", timeout=10)
+        except RuntimeError:
+            pass  # fewer messages than sent digests: reported below
+
         mailed = sink.state()
         mailed["messages"] -= warm
         mailed["bytes"] -= warm_state["bytes"]
