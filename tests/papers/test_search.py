@@ -219,3 +219,19 @@ def test_the_stored_document_follows_every_write_path(catalogue):
     assert list(search_papers("lovelace")) == [paper]
     Paper.objects.bulk_create([Paper(title="Bulk ambiguous", slug="bulk", status=Paper.Status.PUBLISHED)])
     assert "Bulk ambiguous" in {p.title for p in search_papers("ambiguous")}
+
+
+@pytest.mark.django_db
+def test_search_counts_at_most_the_cap_and_says_so(client, monkeypatch):
+    from papers import views
+
+    monkeypatch.setattr(views.CappedCountPaginator, "cap", 3)
+    for n in range(5):
+        PaperFactory(title=f"Capped counting study {n}")
+    body = client.get("/search/?q=capped").content.decode()
+    assert "More than 3 results for “capped”; the best 3 are shown." in body
+    assert body.count('class="paper-card"') == 3
+
+    monkeypatch.setattr(views.CappedCountPaginator, "cap", 10)
+    body = client.get("/search/?q=capped").content.decode()
+    assert "5 results for “capped”." in body
