@@ -103,6 +103,20 @@ def _fill_value(field: models.Field, now: datetime):
     return field.get_db_prep_save(value, connection)
 
 
+def copy_reactions(model, users, papers, timestamps, *, desc: str) -> None:
+    """COPY upvote-like rows (reader, paper, time) from parallel arrays of 0-based indexes and epoch seconds."""
+    copy_rows(
+        model,
+        ["user_id", "paper_id", "created_at"],
+        (
+            (int(u) + 1, int(p) + 1, datetime.fromtimestamp(float(ts), UTC))
+            for u, p, ts in zip(users, papers, timestamps, strict=True)
+        ),
+        total=len(users),
+        desc=desc,
+    )
+
+
 def copy_rows(
     model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence], *, total: int, desc: str
 ) -> None:
@@ -441,26 +455,8 @@ def build(scale: float, *, anchor: datetime | None = None) -> dict:
         total=R * FOLLOWS_PER_READER,
         desc="tag follows",
     )
-    copy_rows(
-        Upvote,
-        ["user_id", "paper_id", "created_at"],
-        (
-            (int(u) + 1, int(p) + 1, datetime.fromtimestamp(float(ts), UTC))
-            for u, p, ts in zip(up_users, up_papers, up_ts, strict=True)
-        ),
-        total=len(up_users),
-        desc="upvotes",
-    )
-    copy_rows(
-        Bookmark,
-        ["user_id", "paper_id", "created_at"],
-        (
-            (int(u) + 1, int(p) + 1, datetime.fromtimestamp(float(ts), UTC))
-            for u, p, ts in zip(bm_users, bm_papers, bm_ts, strict=True)
-        ),
-        total=len(bm_users),
-        desc="bookmarks",
-    )
+    copy_reactions(Upvote, up_users, up_papers, up_ts, desc="upvotes")
+    copy_reactions(Bookmark, bm_users, bm_papers, bm_ts, desc="bookmarks")
 
     # A month of sent digests: one per reader and day, one item per followed tag.
     recent = np.flatnonzero((anchor_ts - published_ts < 45 * day) & (statuses == "published"))
