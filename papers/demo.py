@@ -144,8 +144,7 @@ def load_demo(*, now: datetime, with_curator: bool = True) -> DemoReport:
             continue
         for paper in rng.sample(papers, 18):
             upvoted_at = max(now - timedelta(hours=rng.uniform(0, 24 * 10)), paper.published_at)
-            Upvote.objects.create(user=reader, paper=paper)
-            Upvote.objects.filter(user=reader, paper=paper).update(created_at=upvoted_at)
+            Upvote.objects.create(user=reader, paper=paper, created_at=upvoted_at)
             report.upvotes_created += 1
         for paper in rng.sample(papers, 4):
             Bookmark.objects.create(user=reader, paper=paper)

@@ -1,10 +1,12 @@
-"""Content similarity: TF-IDF cosine over title and abstract (scikit-learn)."""
+"""Content similarity: TF-IDF cosine over title and abstract (scikit-learn).
+
+scikit-learn is imported inside the functions that use it: it costs seconds to
+import, and most processes (every web worker, every management command) never do.
+"""
 
 from collections.abc import Sequence
 
 from django.core.cache import cache
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.metrics.pairwise import linear_kernel
 
 from .models import Paper
 
@@ -27,6 +29,9 @@ def best_matches(profile: Sequence[str], candidates: Sequence[str]) -> list[tupl
     """
     if not profile or not candidates:
         return [(0.0, -1)] * len(candidates)
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.metrics.pairwise import linear_kernel
+
     vectorizer = TfidfVectorizer(stop_words="english", sublinear_tf=True, ngram_range=(1, 2), min_df=1)
     try:
         matrix = vectorizer.fit_transform(list(candidates) + list(profile))
@@ -80,6 +85,8 @@ class SimilarityIndex:
         self._rows = {key: row for row, key in enumerate(texts)}
         self._matrix = None
         if texts:
+            from sklearn.feature_extraction.text import TfidfVectorizer
+
             vectorizer = TfidfVectorizer(stop_words="english", sublinear_tf=True, ngram_range=(1, 2), min_df=1)
             try:
                 self._matrix = vectorizer.fit_transform(list(texts.values()))
@@ -90,6 +97,8 @@ class SimilarityIndex:
         """For each candidate key, (best similarity, index in `profile` of the closest); zeros and -1 if none."""
         if self._matrix is None or not profile or not candidates:
             return [(0.0, -1)] * len(candidates)
+        from sklearn.metrics.pairwise import linear_kernel
+
         sims = linear_kernel(
             self._matrix[[self._rows[key] for key in candidates]], self._matrix[[self._rows[key] for key in profile]]
         )

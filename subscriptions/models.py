@@ -18,7 +18,7 @@ def validate_timezone(value: str) -> None:
 class TagFollow(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tag_follows")
     tag = models.ForeignKey("papers.Tag", on_delete=models.CASCADE, related_name="follows")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["tag__name"]

@@ -1,30 +1,58 @@
-"""Suite-wide fixtures.
+"""Suite-wide fixtures and the suite's clock.
 
-Unit tests run Celery tasks eagerly in-process. Tests marked `integration`
-talk to a real worker instead (see tests/integration/conftest.py).
+Test settings live in paperhub/settings_test.py. Unit tests run Celery tasks
+eagerly in-process; tests marked `integration` or `browser` talk to a real
+worker instead (see tests/integration/conftest.py).
+
+The clock: a test that depends on "now" freezes it (the `now` fixture, or
+time-machine's `time_machine` fixture). To prove that no test depends on the
+real date, run the suite with the clock moved ahead, as CI does:
+
+    PAPERHUB_TEST_CLOCK_SHIFT_DAYS=365 .venv/bin/pytest
+
+The whole session then travels that many days ahead and keeps ticking.
 """
 
+import os
+from datetime import UTC, datetime, timedelta
+
 import pytest
+import time_machine
 from django.core.cache import cache
 
-from paperhub.celery import app as celery_app
+# The instant that tests using the `now` fixture live at (the clock is frozen there).
+NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+
+CLOCK_SHIFT_VARIABLE = "PAPERHUB_TEST_CLOCK_SHIFT_DAYS"
 
 
-@pytest.fixture(autouse=True)
-def eager_celery(request):
-    if request.node.get_closest_marker("integration") or request.node.get_closest_marker("browser"):
-        yield
+def pytest_configure(config):
+    days = os.environ.get(CLOCK_SHIFT_VARIABLE, "").strip()
+    if not days:
         return
-    previous = celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates
-    celery_app.conf.task_always_eager = True
-    celery_app.conf.task_eager_propagates = True
-    yield
-    celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = previous
+    try:
+        shift = timedelta(days=int(days))
+    except ValueError:
+        raise pytest.UsageError(f"{CLOCK_SHIFT_VARIABLE} must be a whole number of days, not {days!r}") from None
+    traveller = time_machine.travel(datetime.now(UTC) + shift, tick=True)
+    traveller.start()
+    config.add_cleanup(traveller.stop)
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def pytest_report_header(config):
+    days = os.environ.get(CLOCK_SHIFT_VARIABLE, "").strip()
+    if days:
+        return (
+            f"clock: shifted {days} days ahead ({CLOCK_SHIFT_VARIABLE}); now is {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+        )
+    return None
+
+
+@pytest.fixture
+def now(time_machine):
+    """A fixed "now" (NOW), with the clock frozen there so that model defaults agree with it."""
+    time_machine.move_to(NOW, tick=False)
+    return NOW
 
 
 @pytest.fixture(autouse=True)

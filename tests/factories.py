@@ -74,6 +74,8 @@ class PaperFactory(factory.django.DjangoModelFactory):
     arxiv_version = 1
     status = Paper.Status.PUBLISHED
     published_at = factory.LazyFunction(timezone.now)
+    # Imported when it was published, unless a test says otherwise.
+    created_at = factory.LazyAttribute(lambda o: o.published_at or timezone.now())
     source = Paper.Source.MANUAL
 
     @factory.post_generation

@@ -20,7 +20,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 
-from tests.integration.conftest import start_worker  # noqa: F401  (a fixture, shared)
+from tests.integration.conftest import start_worker, tasks_go_to_the_broker  # noqa: F401  (fixtures, shared)
 from tests.integration.smtp import SMTPServer
 
 # Playwright's sync API runs an event loop in the test's thread; Django's ORM calls

@@ -44,7 +44,6 @@ def catalogue(transactional_db):
             trending_week=10.0 - i,
             authors_text="Ada Lovelace, Alan Turing",
         )
-        Paper.objects.filter(pk=paper.pk).update(created_at=paper.published_at)
         papers.append(paper)
     return {"tags": [negation, retrieval], "papers": papers}
 

@@ -47,6 +47,15 @@ class Worker:
         return self.log.read_text(errors="replace")
 
 
+@pytest.fixture(autouse=True)
+def tasks_go_to_the_broker():
+    """Unlike unit tests (eager Celery, paperhub/settings_test.py), these send tasks to a real worker."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
 @pytest.fixture
 def start_worker(transactional_db, tmp_path):
     """Start real Celery workers (`celery -A paperhub worker`) against the test database."""
@@ -58,6 +67,8 @@ def start_worker(transactional_db, tmp_path):
     def start(*, name: str = "w1", concurrency: int = 2, extra_env: dict | None = None) -> Worker:
         env = {
             **os.environ,
+            # The worker runs the production settings module, not the suite's (eager Celery).
+            "DJANGO_SETTINGS_MODULE": "paperhub.settings",
             "DATABASE_URL": database_url_for_tests(),
             "CELERY_TASK_ALWAYS_EAGER": "off",
             "PYTHONUNBUFFERED": "1",

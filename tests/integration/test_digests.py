@@ -50,13 +50,12 @@ def catalogue(papers=6, tags=("negation", "sentiment-analysis")):
     now = timezone.now()
     tag_objects = [TagFactory(slug=slug, name=slug) for slug in tags]
     for i in range(papers):
-        paper = PaperFactory(
+        PaperFactory(
             published_at=now - timedelta(hours=2 + i),
             trending_week=float(papers - i),
             tags=[tag_objects[i % len(tag_objects)]],
             authors_text="Ada Lovelace",
         )
-        Paper.objects.filter(pk=paper.pk).update(created_at=paper.published_at)
     return tag_objects
 
 

@@ -1,33 +1,26 @@
-import os
-import subprocess
-import sys
-from pathlib import Path
+"""What paperhub/settings.py makes of its environment (evaluated in-process: tests/paperhub/production.py)."""
 
-ROOT = Path(__file__).resolve().parents[2]
-LOAD = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"
+import pytest
+from django.core.exceptions import ImproperlyConfigured
 
-
-def run_settings(tmp_path, **env):
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PAPERHUB_"))}
-    environment.update({"DJANGO_SETTINGS_MODULE": "paperhub.settings", "PAPERHUB_VAR_DIR": str(tmp_path), **env})
-    return subprocess.run([sys.executable, "-c", LOAD], cwd=ROOT, env=environment, capture_output=True, text=True)
+from .production import load_settings
 
 
-def test_production_refuses_to_start_without_secret_key(tmp_path):
-    result = run_settings(tmp_path, DJANGO_DEBUG="off")
-    assert result.returncode != 0
-    assert "DJANGO_SECRET_KEY is not set" in result.stderr
+def test_production_refuses_to_start_without_secret_key(monkeypatch, tmp_path):
+    with pytest.raises(ImproperlyConfigured, match="DJANGO_SECRET_KEY is not set"):
+        load_settings(monkeypatch, tmp_path, DJANGO_DEBUG="off")
 
 
-def test_production_starts_with_a_secret_key(tmp_path):
-    result = run_settings(tmp_path, DJANGO_DEBUG="off", DJANGO_SECRET_KEY="x" * 60)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "False"
+def test_production_starts_with_a_secret_key(monkeypatch, tmp_path):
+    values = load_settings(monkeypatch, tmp_path, DJANGO_DEBUG="off", DJANGO_SECRET_KEY="x" * 60)
+    assert values["DEBUG"] is False
+    assert values["SECRET_KEY"] == "x" * 60
 
 
-def test_development_generates_a_key_once_into_var(tmp_path):
-    assert run_settings(tmp_path).returncode == 0
+def test_development_generates_a_key_once_into_var(monkeypatch, tmp_path):
+    first = load_settings(monkeypatch, tmp_path)
     key = (tmp_path / "secret_key").read_text()
     assert len(key) > 40
-    assert run_settings(tmp_path).returncode == 0
+    assert first["SECRET_KEY"] == key
+    assert load_settings(monkeypatch, tmp_path)["SECRET_KEY"] == key
     assert (tmp_path / "secret_key").read_text() == key

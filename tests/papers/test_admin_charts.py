@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from papers.admin_charts import DAYS, admin_charts
-from papers.models import Paper, Upvote
+from papers.models import Upvote
 from subscriptions.models import Digest
 from tests.factories import CuratorFactory, PaperFactory, UpvoteFactory, UserFactory
 
@@ -22,9 +22,11 @@ def by_key(now):
 
 def test_counts_per_day_for_papers_upvotes_and_digests():
     now = timezone.now()
-    papers = PaperFactory.create_batch(3)
-    Paper.objects.filter(pk=papers[0].pk).update(created_at=now - timedelta(days=2))
-    Paper.objects.filter(pk=papers[1].pk).update(created_at=now - timedelta(days=40))  # outside the window
+    papers = [
+        PaperFactory(created_at=now - timedelta(days=2)),
+        PaperFactory(created_at=now - timedelta(days=40)),  # outside the window
+        PaperFactory(created_at=now),
+    ]
     UpvoteFactory.create_batch(2, paper=papers[2])
     user = UserFactory()
     Digest.objects.create(user=user, period_key="a", status="sent", sent_at=now)

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from papers.models import Bookmark, Paper
+from papers.models import Paper
 from tests.factories import BookmarkFactory, PaperFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -18,8 +18,7 @@ def titles(response) -> list[str]:
 def test_lists_the_readers_bookmarks_newest_first(client):
     reader = UserFactory()
     for day, title in [(1, "Oldest"), (3, "Newest"), (2, "Middle")]:
-        bookmark = BookmarkFactory(user=reader, paper=PaperFactory(title=title))
-        Bookmark.objects.filter(pk=bookmark.pk).update(created_at=datetime(2026, 11, day, tzinfo=UTC))
+        BookmarkFactory(user=reader, paper=PaperFactory(title=title), created_at=datetime(2026, 11, day, tzinfo=UTC))
     BookmarkFactory(paper=PaperFactory(title="Someone else's"))
     BookmarkFactory(user=reader, paper=PaperFactory(title="Now hidden", status=Paper.Status.HIDDEN))
     client.force_login(reader)

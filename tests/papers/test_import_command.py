@@ -2,14 +2,11 @@
 
 import io
 import json
-import os
-import subprocess
 import sys
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError, call_command, execute_from_command_line
 
 from papers.models import Author, Paper, PaperAuthor
 from tests.factories import PaperFactory
@@ -163,16 +160,16 @@ def test_progress_bar_on_a_terminal_only(data_dir, monkeypatch):
     assert pipe.getvalue() == ""
 
 
-def test_real_process_exits_non_zero_on_bad_input(tmp_path):
-    """The command line itself: exit status, the message on stderr, the summary on stdout."""
-    env = {**os.environ, "PAPERHUB_VAR_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
-    manage = [sys.executable, str(Path(__file__).resolve().parents[2] / "manage.py")]
-    subprocess.run([*manage, "migrate", "-v0"], env=env, check=True, capture_output=True)
+def test_command_line_exits_non_zero_on_bad_input(tmp_path, capsys):
+    """The command line itself (manage.py's entry point): exit status, the message on stderr, the summary on stdout."""
     bad = tmp_path / "bad.jsonl"
     bad.write_bytes(b'{"title": "One"}\n{"title": \n{"title": "Three"}\n')
-    result = subprocess.run([*manage, "import_papers", str(bad)], env=env, capture_output=True, text=True)
-    assert result.returncode == 1
-    assert f"{bad}: line 2: invalid JSON" in result.stderr
-    assert result.stdout.strip().splitlines()[-1] == "created 0, updated 0, unchanged 0, skipped 0"
-    ok = subprocess.run([*manage, "import_papers", str(bad), "--skip-invalid"], env=env, capture_output=True, text=True)
-    assert ok.returncode == 0 and ok.stdout.strip().endswith("created 2, updated 0, unchanged 0, skipped 1")
+    with pytest.raises(SystemExit) as exit_status:
+        execute_from_command_line(["manage.py", "import_papers", str(bad)])
+    assert exit_status.value.code == 1
+    result = capsys.readouterr()
+    assert f"{bad}: line 2: invalid JSON" in result.err
+    assert result.out.strip().splitlines()[-1] == "created 0, updated 0, unchanged 0, skipped 0"
+    assert not Paper.objects.exists()
+    execute_from_command_line(["manage.py", "import_papers", str(bad), "--skip-invalid"])
+    assert capsys.readouterr().out.strip().endswith("created 2, updated 0, unchanged 0, skipped 1")

@@ -134,14 +134,12 @@ def test_paper_page_draws_its_upvotes_of_the_last_30_days(client):
 
     from django.utils import timezone
 
-    from papers.models import Upvote
     from tests.factories import PaperFactory, UpvoteFactory
 
     paper = PaperFactory()
     quiet = PaperFactory()
     for days_ago in (0, 0, 3, 40):
-        upvote = UpvoteFactory(paper=paper)
-        Upvote.objects.filter(pk=upvote.pk).update(created_at=timezone.now() - timedelta(days=days_ago))
+        UpvoteFactory(paper=paper, created_at=timezone.now() - timedelta(days=days_ago))
 
     body = client.get(paper.get_absolute_url()).content.decode()
     assert "Upvotes per day, last 30 days" in body

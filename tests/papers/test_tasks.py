@@ -16,13 +16,15 @@ SAMPLE = "arxiv_atom_2026_all_testing_m15.xml"
 
 
 @pytest.fixture
-def daily(settings, arxiv_server, eager_celery):
+def daily(settings, arxiv_server):
     settings.ARXIV_CATEGORIES = ["cs.SE", "cs.LG"]
     settings.ARXIV_DAILY_MAX = 15
-    # Eager Celery runs a retry in-process only when it does not propagate the Retry
-    # (eager_celery restores the setting afterwards). Countdowns are not waited for.
+    # Eager Celery runs a retry in-process only when it does not propagate the Retry.
+    # Countdowns are not waited for.
+    propagates = celery_app.conf.task_eager_propagates
     celery_app.conf.task_eager_propagates = False
-    return arxiv_server
+    yield arxiv_server
+    celery_app.conf.task_eager_propagates = propagates
 
 
 def test_imports_newest_papers_of_the_categories(daily, data_dir):

@@ -9,7 +9,7 @@ from django.apps import apps as django_apps
 from django.db import connection
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from papers.models import Paper, Upvote
+from papers.models import Paper
 from papers.tasks import refresh_trending_scores
 from papers.trending import parse_period, refresh_paper, refresh_trending, scores_for, trending_papers
 from tests.factories import PaperFactory, TagFactory, UpvoteFactory
@@ -21,8 +21,7 @@ NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
 def upvote_at(paper: Paper, when: datetime, n: int = 1) -> None:
     for _ in range(n):
-        upvote = UpvoteFactory(paper=paper)
-        Upvote.objects.filter(pk=upvote.pk).update(created_at=when)
+        UpvoteFactory(paper=paper, created_at=when)
     Paper.objects.filter(pk=paper.pk).update(upvote_count=paper.upvotes.count())
 
 
@@ -117,8 +116,8 @@ def test_refresh_task_recomputes_scores():
 @pytest.fixture
 def migration():
     """The schedule migration's module, its row present (a transactional test's flush may have removed it)."""
-    module = importlib.import_module("papers.migrations.0002_browsing_trending_schedule")
-    module.create_schedule(django_apps, SimpleNamespace(connection=connection))
+    module = importlib.import_module("papers.migrations.0002_curators_and_schedules")
+    module.create_trending_schedule(django_apps, SimpleNamespace(connection=connection))
     return module
 
 
@@ -135,7 +134,7 @@ def test_rerunning_the_schedule_migration_keeps_admin_edits(migration):
     task.interval = hourly
     task.enabled = False
     task.save()
-    migration.create_schedule(django_apps, SimpleNamespace(connection=connection))
+    migration.create_trending_schedule(django_apps, SimpleNamespace(connection=connection))
     assert PeriodicTask.objects.filter(name="Refresh trending scores").count() == 1
     task.refresh_from_db()
     assert (task.interval.every, task.interval.period, task.enabled) == (1, IntervalSchedule.HOURS, False)
@@ -143,5 +142,5 @@ def test_rerunning_the_schedule_migration_keeps_admin_edits(migration):
 
 def test_schedule_migration_recreates_a_deleted_entry(migration):
     PeriodicTask.objects.filter(name="Refresh trending scores").delete()
-    migration.create_schedule(django_apps, SimpleNamespace(connection=connection))
+    migration.create_trending_schedule(django_apps, SimpleNamespace(connection=connection))
     assert PeriodicTask.objects.get(name="Refresh trending scores").interval.every == 10

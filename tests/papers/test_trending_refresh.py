@@ -16,8 +16,7 @@ NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
 
 def upvote(paper, user, *, ago: timedelta) -> None:
-    vote = Upvote.objects.create(paper=paper, user=user)
-    Upvote.objects.filter(pk=vote.pk).update(created_at=NOW - ago)
+    Upvote.objects.create(paper=paper, user=user, created_at=NOW - ago)
 
 
 @pytest.fixture
@@ -30,8 +29,7 @@ def catalogue(db):
     week_old_vote = PaperFactory(published_at=NOW - timedelta(days=20))
     upvote(week_old_vote, readers[0], ago=timedelta(days=7))
     ancient = PaperFactory(published_at=NOW - timedelta(days=3000))
-    no_date = PaperFactory(published_at=None)
-    Paper.objects.filter(pk=no_date.pk).update(created_at=NOW - timedelta(days=2))
+    no_date = PaperFactory(published_at=None, created_at=NOW - timedelta(days=2))
     future_vote = PaperFactory(published_at=NOW - timedelta(days=1))
     upvote(future_vote, readers[1], ago=-timedelta(minutes=5))
     return {

@@ -6,7 +6,6 @@ from django.core import mail
 from django.core.management import CommandError, call_command
 from django_celery_beat.models import PeriodicTask
 
-from papers.models import Paper
 from subscriptions.models import Digest, DigestSettings
 from tests.factories import (
     DigestFactory,
@@ -25,8 +24,7 @@ NOW = "2026-11-30T09:00:00+00:00"
 @pytest.fixture
 def readers(now):
     tag = TagFactory(slug="negation")
-    paper = PaperFactory(title="Negation paper", tags=[tag], published_at=now - timedelta(days=1))
-    Paper.objects.filter(pk=paper.pk).update(created_at=paper.published_at)
+    PaperFactory(title="Negation paper", tags=[tag], published_at=now - timedelta(days=1))
     users = [UserFactory(), UserFactory()]
     for user in users:
         TagFollowFactory(user=user, tag=tag)

@@ -24,11 +24,7 @@ pytestmark = pytest.mark.django_db
 
 def paper(now, *, tags, days_old=1, trending=0.0, **kwargs):
     """A paper published (and imported) `days_old` days before `now`."""
-    published = now - timedelta(days=days_old)
-    created = PaperFactory(published_at=published, trending_week=trending, tags=tags, **kwargs)
-    Paper.objects.filter(pk=created.pk).update(created_at=published)
-    created.created_at = published
-    return created
+    return PaperFactory(published_at=now - timedelta(days=days_old), trending_week=trending, tags=tags, **kwargs)
 
 
 def titles(items):
@@ -42,8 +38,7 @@ def test_candidates_are_recent_published_papers_of_followed_tags(now):
     paper(now, tags=[tag], title="Too old", days_old=8)
     paper(now, tags=[tag], title="Draft", status=Paper.Status.DRAFT)
     paper(now, tags=[other], title="Unfollowed tag")
-    old_but_new_here = paper(now, tags=[tag], title="Imported today", days_old=100)
-    Paper.objects.filter(pk=old_but_new_here.pk).update(created_at=now - timedelta(hours=3))
+    paper(now, tags=[tag], title="Imported today", days_old=100, created_at=now - timedelta(hours=3))
     items = choose_items([reader.pk], now=now)[reader.pk]
     assert set(titles(items)) == {fresh.title, "Imported today"}
 
@@ -124,8 +119,7 @@ def test_trending_reason_counts_this_weeks_upvotes(now):
     hot = paper(now, tags=[tag], trending=3.0)
     for _ in range(12):
         UpvoteFactory(paper=hot)
-    old_vote = UpvoteFactory(paper=hot)
-    type(old_vote).objects.filter(pk=old_vote.pk).update(created_at=now - timedelta(days=8))
+    UpvoteFactory(paper=hot, created_at=now - timedelta(days=8))
     quiet = paper(now, tags=[tag], trending=1.0)
     reasons = {item.paper.pk: item.reason for item in choose_items([reader.pk], now=now)[reader.pk]}
     assert reasons == {hot.pk: "Trending in #negation · 12 upvotes this week", quiet.pk: "New in #negation"}

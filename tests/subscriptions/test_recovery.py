@@ -26,8 +26,9 @@ def test_a_digest_failed_on_temporary_errors_is_queued_again_by_the_next_dispatc
     refused = DigestFactory(created_at=now, status=Digest.Status.FAILED, last_error="SMTPRecipientsRefused: 550")
     exhausted = DigestFactory(created_at=now, status=Digest.Status.FAILED, last_error=TEMPORARY_FAILURE + "x")
     Digest.objects.filter(pk=exhausted.pk).update(attempts=MAX_ATTEMPTS)
-    old = DigestFactory(status=Digest.Status.FAILED, last_error=TEMPORARY_FAILURE + "x")
-    Digest.objects.filter(pk=old.pk).update(created_at=now - timedelta(days=2))
+    old = DigestFactory(
+        status=Digest.Status.FAILED, last_error=TEMPORARY_FAILURE + "x", created_at=now - timedelta(days=2)
+    )
 
     assert recover_stuck(now=now + timedelta(minutes=15)) == [failed.pk]
     failed.refresh_from_db()

@@ -4,7 +4,6 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from papers.models import Paper
 from subscriptions.models import Digest, DigestSettings, TagFollow
 from tests.factories import DigestSettingsFactory, PaperFactory, TagFactory, TagFollowFactory, UserFactory
 
@@ -107,8 +106,7 @@ def test_preview_renders_the_email_html(client, reader):
 def test_send_now_queues_one_digest(client, reader, django_capture_on_commit_callbacks):
     tag = TagFactory()
     TagFollowFactory(user=reader, tag=tag)
-    paper = PaperFactory(tags=[tag], published_at=timezone.now() - timedelta(hours=2))
-    Paper.objects.filter(pk=paper.pk).update(created_at=paper.published_at)
+    PaperFactory(tags=[tag], published_at=timezone.now() - timedelta(hours=2))
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post("/settings/digest/send/")
     assert response.status_code == 302

@@ -1,12 +1,18 @@
-"""The "Curators" group and the daily arXiv import schedule (created disabled).
+"""What the catalogue starts with: the "Curators" group and its beat schedule.
 
-Both are upserted by name: running this against a database where they exist
-(an admin edited the group or enabled the task) leaves those edits alone.
+- the Curators group, with the permissions to change the catalogue and run imports;
+- "Refresh trending scores", every 10 minutes (papers/trending.py);
+- "Import the newest arXiv papers", daily at 05:30 UTC, created disabled.
+
+Each is upserted by name: running this against a database where one exists (an
+operator edited the group or enabled a task in the admin) leaves the edit alone.
 """
 
 from django.db import migrations
 from django.utils import timezone
 
+TRENDING_NAME = "Refresh trending scores"
+TRENDING_TASK = "papers.refresh_trending"
 CURATORS = "Curators"
 DAILY_IMPORT_NAME = "Import the newest arXiv papers"
 DAILY_IMPORT_TASK = "papers.import_newest_arxiv"
@@ -83,9 +89,31 @@ def remove_daily_import(apps, schema_editor):
     apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=DAILY_IMPORT_NAME).delete()
 
 
+def create_trending_schedule(apps, schema_editor):
+    IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
+    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
+    PeriodicTasks = apps.get_model("django_celery_beat", "PeriodicTasks")
+    every_10_minutes, _ = IntervalSchedule.objects.get_or_create(every=10, period="minutes")
+    _, created = PeriodicTask.objects.get_or_create(
+        name=TRENDING_NAME,
+        defaults={
+            "task": TRENDING_TASK,
+            "interval": every_10_minutes,
+            "description": "Recomputes the trending scores from recent upvotes (papers/trending.py).",
+        },
+    )
+    if created:
+        # Tell a running beat (DatabaseScheduler) that the schedule changed.
+        PeriodicTasks.objects.update_or_create(ident=1, defaults={"last_update": timezone.now()})
+
+
+def remove_trending_schedule(apps, schema_editor):
+    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=TRENDING_NAME).delete()
+
+
 class Migration(migrations.Migration):
     dependencies = [
-        ("papers", "0002_curation_import_permission_doi_index"),
+        ("papers", "0001_initial"),
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
@@ -93,5 +121,6 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunPython(create_curators, remove_curators),
+        migrations.RunPython(create_trending_schedule, remove_trending_schedule),
         migrations.RunPython(create_daily_import, remove_daily_import),
     ]
