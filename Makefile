@@ -33,13 +33,14 @@ run: $(VENV)/.runtime-installed
 	$(PY) manage.py runserver $(HOST):$(PORT) --noreload & \
 	wait
 
-## test: set up and run lint and the unit suite (SQLite, eager Celery; no server needed).
+## test: set up and run lint and the unit suite (SQLite, eager Celery; no server needed), one pytest process per core.
+## PAPERHUB_TEST_CLOCK_SHIFT_DAYS=365 runs it with the clock a year ahead (docs/testing.md).
 test: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n auto
 
-## load: the bounded load test (100 readers x 60 s, locust against gunicorn + PostgreSQL + Redis); see README. Not in `make test`.
+## load: the bounded load test (100 readers x 60 s, locust against gunicorn + PostgreSQL + Redis); see bench/README.md. Not in `make test`.
 .venv-bench/bin/locust: bench/requirements.txt
 	$(PYTHON) -m venv .venv-bench
 	.venv-bench/bin/pip install -q -r bench/requirements.txt

@@ -61,7 +61,7 @@ def configure_environment(tmp: Path, scale: float) -> None:
             "PAPERHUB_VAR_DIR": str(tmp / "var"),
             "CELERY_BROKER_URL": os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/9"),
             "CELERY_RESULT_BACKEND": "",
-            # Production shares one cache between web workers (README "Settings"); Redis DB 8 is the bench's.
+            # Production shares one cache between web workers (docs/settings.md); Redis DB 8 is the bench's.
             "CACHE_URL": os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6379/8"),
             "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",

@@ -3,7 +3,7 @@ paperhub settings: every value comes from the environment (django-environ).
 
 Each variable has a development default so that `make run` works on a fresh
 clone with no server running: SQLite in var/, kombu's filesystem broker in
-var/broker/, emails written as .eml files to var/mail/. The README documents
+var/broker/, emails written as .eml files to var/mail/. docs/settings.md documents
 each variable and the production values.
 """
 

@@ -18,7 +18,7 @@ class CompiledRule:
         self.kind = rule.kind
         # For keyword rules: the words each keyword needs in a text before its regex can match.
         # Checking those against the text's words first skips most regex scans (200 rules made
-        # tagging most of an import's time; README "Benchmarks"). None: always run the regex.
+        # tagging most of an import's time; bench/README.md). None: always run the regex.
         self.required: list[frozenset[str]] | None = None
         if rule.kind == TagRule.Kind.KEYWORDS:
             words = [w.strip() for w in rule.pattern.split(",") if w.strip()]

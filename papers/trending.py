@@ -12,7 +12,7 @@ paper right after an upvote.
 
 On PostgreSQL `refresh_trending` runs UPDATEs (one per 1,000 paper ids) that sum the decayed upvotes
 in SQL: iterating a million upvotes in Python took 100 s at 100,000 papers
-(bench/, README "Benchmarks"). Other databases (SQLite in development and the
+(bench/, bench/README.md). Other databases (SQLite in development and the
 unit tests) take the Python path; both compute the same formula.
 """
 

@@ -26,7 +26,7 @@ TAG_CHIPS = 15
 
 
 # Counting every published paper (the trending page's paginator) or the tags' paper counts
-# (the chips) scans the catalogue: 140 ms and 240 ms at 100,000 papers (README "Benchmarks").
+# (the chips) scans the catalogue: 140 ms and 240 ms at 100,000 papers (bench/README.md).
 # Both are public and may be a few minutes old; the ranking itself is always read fresh.
 PUBLIC_COUNT_SECONDS = 60
 CHIPS_SECONDS = 5 * 60
@@ -44,7 +44,7 @@ class CachedCountPaginator(Paginator):
 
 
 # A common word matches most of the catalogue: counting every match costs more than ranking the
-# first page (0.4-1.2 s at 100,000 papers, README "Benchmarks"). Search counts up to this many and
+# first page (0.4-1.2 s at 100,000 papers, bench/README.md). Search counts up to this many and
 # pages through the best ones; nobody reads past page 50.
 SEARCH_RESULT_CAP = 1000
 

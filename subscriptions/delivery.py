@@ -5,7 +5,7 @@ Each digest moves queued -> sending -> sent through conditional UPDATEs
 the send, so a duplicated or redelivered task finds nothing left to do. The
 Message-ID is recorded on the Digest row before anything is sent, and a
 digest recovered from a dead worker is sent again with that same Message-ID
-(see scheduling.recover_stuck and README "Digests").
+(see scheduling.recover_stuck and docs/digests.md).
 """
 
 from __future__ import annotations

@@ -181,7 +181,7 @@ def recover_stuck(*, now: datetime) -> list[int]:
     A stale `sending` digest may or may not have reached the SMTP server. It goes
     back to `queued` and is sent again *with the same Message-ID* (recorded when
     the digest was created), so a receiving system that saw the first copy can
-    drop the second. See README "Digests" for why we prefer that to losing it.
+    drop the second. See docs/digests.md for why we prefer that to losing it.
     """
     horizon = now - RECOVERY_HORIZON
     stale_sending = list(

@@ -2,9 +2,10 @@
 an SMTP sink that both of them send through, and Debian's Chromium driven by Playwright.
 
 Every page the journey opens goes through `Browser.visit`/`Browser.check`: a full-page
-screenshot to var/screenshots/<page>.png, axe-core (vendored, static/vendor/axe-core/)
-with no serious or critical violation allowed, and no Content Security Policy
-violation or script error in the console.
+screenshot to var/screenshots/<page>.png, axe-core (vendored with the tests in
+tests/browser/vendor/axe-core/, so collectstatic never ships it) with no serious
+or critical violation allowed, and no Content Security Policy violation or script
+error in the console.
 
 Run with `.ci/run`, or by hand:
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/paperhub CELERY_BROKER_URL=redis://127.0.0.1:6379/15 \
@@ -29,7 +30,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "var" / "screenshots"
-AXE = ROOT / "static" / "vendor" / "axe-core" / "axe.min.js"
+AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",

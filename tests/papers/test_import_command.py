@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.core.management import CommandError, call_command, execute_from_command_line
+from django.db import connections
 
 from papers.models import Author, Paper, PaperAuthor
 from tests.factories import PaperFactory
@@ -160,8 +161,10 @@ def test_progress_bar_on_a_terminal_only(data_dir, monkeypatch):
     assert pipe.getvalue() == ""
 
 
-def test_command_line_exits_non_zero_on_bad_input(tmp_path, capsys):
+def test_command_line_exits_non_zero_on_bad_input(tmp_path, capsys, monkeypatch):
     """The command line itself (manage.py's entry point): exit status, the message on stderr, the summary on stdout."""
+    # The entry point closes every database connection when the command ends: keep the test's transaction open.
+    monkeypatch.setattr(connections, "close_all", lambda: None)
     bad = tmp_path / "bad.jsonl"
     bad.write_bytes(b'{"title": "One"}\n{"title": \n{"title": "Three"}\n')
     with pytest.raises(SystemExit) as exit_status:
