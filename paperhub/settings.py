@@ -79,7 +79,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "paperhub.ratelimit.RateLimitMiddleware",
+    # Turns django-ratelimit's Ratelimited into RATELIMIT_VIEW's 429 answer.
+    "django_ratelimit.middleware.RatelimitMiddleware",
     # Innermost, so that its 400 still passes the CSP and security middleware above.
     "paperhub.middleware.RejectOddRequestsMiddleware",
 ]
@@ -162,10 +163,17 @@ ACCOUNT_RATE_LIMITS = {
     "change_password": "5/m/user",
     "manage_email": "10/m/user",
 }
-# A reader's reactions (upvote, bookmark, follow): paperhub/ratelimit.py. "N/s|m|h", or "off".
+ACCOUNT_ADAPTER = "paperhub.accounts.AccountAdapter"
+# How many proxies in front of gunicorn append to X-Forwarded-For (the TLS proxy of
+# docs/deployment.md is one). 0: X-Forwarded-For is ignored and the client is REMOTE_ADDR.
+# Every limit keyed on the client address reads it through paperhub.clientip.client_ip.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+# A reader's reactions (upvote, bookmark, follow): papers/rate_limits.py, django-ratelimit's
+# @ratelimit with one group for all three. "N/s|m|h|d" (or "N/5m"), or "off".
 READER_RATE_LIMIT = env.str("READER_RATE_LIMIT", default="60/m")
-# The views whose POSTs share that budget (URL names, counted by RateLimitMiddleware).
-READER_RATE_LIMITED_VIEWS = ["papers:upvote", "papers:bookmark", "subscriptions:follow"]
+RATELIMIT_IP_META_KEY = "paperhub.clientip.client_ip"
+RATELIMIT_VIEW = "papers.rate_limits.too_many_requests"
 
 # --- Email -----------------------------------------------------------------
 

@@ -14,5 +14,5 @@ urlpatterns = [
 ]
 
 # Looked up by allauth when one of its rate limits is hit (Django itself has no 429 handler):
-# the same page as paperhub.ratelimit's own limits give.
-handler429 = "paperhub.ratelimit.too_many_requests"
+# the same page as the reaction limits give (papers/rate_limits.py).
+handler429 = "papers.rate_limits.too_many_requests"

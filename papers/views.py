@@ -14,6 +14,7 @@ from . import reactions
 from .charts import paper_upvote_chart
 from .forms import SearchForm
 from .models import TRENDING_PERIODS, Paper, Tag
+from .rate_limits import reader_limit
 from .redirects import ask_to_log_in, safe_next
 from .search import SearchFilters, add_highlights, search_papers
 from .similarity import similar_papers
@@ -221,6 +222,7 @@ def _react(request: HttpRequest, pk: int, partial: str, toggle) -> HttpResponse:
 
 
 @require_POST
+@reader_limit
 def upvote(request: HttpRequest, pk: int) -> HttpResponse:
     """Toggle the reader's upvote."""
     return _react(
@@ -229,6 +231,7 @@ def upvote(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+@reader_limit
 def bookmark(request: HttpRequest, pk: int) -> HttpResponse:
     """Toggle the reader's bookmark."""
     return _react(request, pk, "bookmark", lambda paper: reactions.toggle_bookmark(user=request.user, paper=paper))

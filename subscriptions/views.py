@@ -17,6 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from papers.models import Tag
+from papers.rate_limits import reader_limit
 from papers.redirects import ask_to_log_in, safe_next
 from papers.trending import parse_period
 from papers.views import paper_page, period_tabs
@@ -30,6 +31,7 @@ from .unsubscribe import InvalidToken, read_token, unsubscribe
 
 
 @require_POST
+@reader_limit
 def toggle_follow(request: HttpRequest, slug: str) -> HttpResponse:
     """Follow or unfollow the tag, as the pressed button's `action` says (toggle without one)."""
     tag = get_object_or_404(Tag, slug=slug, active=True)

@@ -1,5 +1,7 @@
 """Each page type a visitor, a reader or a curator meets, outside the journey: screenshot, axe, CSP."""
 
+import time
+
 import pytest
 from playwright.sync_api import expect
 
@@ -84,8 +86,9 @@ def test_reader_pages_and_the_rate_limit_message(browser, catalogue, settings, m
 
     # Over the per-reader limit, htmx swaps the 429 message into the status region; the button stays.
     settings.READER_RATE_LIMIT = "2/m"
-    # The live server is a thread of this process: stop the limiter's clock mid-window for it.
-    monkeypatch.setattr("paperhub.ratelimit.clock", lambda: 1_800_000_030.0)
+    # The live server is a thread of this process: pin django-ratelimit's window so the clicks share one.
+    window_end = int(time.time()) + 600
+    monkeypatch.setattr("django_ratelimit.core._get_window", lambda value, period: window_end)
     page.get_by_role("link", name="Negation study 1").click()
     upvote = page.get_by_role("button", name="Upvote")
     upvote.click()

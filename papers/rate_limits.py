@@ -1,0 +1,60 @@
+"""The per-reader limit on reactions (upvote, bookmark, follow), with django-ratelimit.
+
+One group, "reactions", shared by every view decorated with `reader_limit`
+(subscriptions' Follow view too): READER_RATE_LIMIT POSTs per reader and
+window ("60/m" by default, or "off"), a reader being their user id and an
+anonymous client its address (paperhub.clientip, through
+RATELIMIT_IP_META_KEY). Counts live in the default cache, so with CACHE_URL on
+Redis every web worker shares them. Windows are django-ratelimit's fixed
+windows (each key's window starts at its own offset).
+
+Over the limit, django-ratelimit raises Ratelimited; its middleware answers
+with RATELIMIT_VIEW, `too_many_requests` here: the 429 page with Retry-After,
+or for htmx a message swapped into the page's status region. allauth's own
+limits use the same answer (handler429 in paperhub/urls.py).
+"""
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
+from django_ratelimit.core import get_usage
+from django_ratelimit.decorators import ratelimit
+from django_ratelimit.exceptions import Ratelimited
+
+GROUP = "reactions"
+KEY = "user_or_ip"
+METHOD = "POST"
+OFF = ("", "off", "none")
+
+
+def reader_rate(group: str, request: HttpRequest) -> str | None:
+    """settings.READER_RATE_LIMIT, read on every request (tests change it); None when it is "off"."""
+    text = settings.READER_RATE_LIMIT.strip().lower()
+    return None if text in OFF else text
+
+
+reader_limit = ratelimit(group=GROUP, key=KEY, rate=reader_rate, method=METHOD, block=True)
+"""Decorate a view with this to count its POSTs against the reader's reaction budget."""
+
+
+def _retry_after(request: HttpRequest) -> int | None:
+    usage = get_usage(request, group=GROUP, key=KEY, rate=reader_rate, method=METHOD, increment=False)
+    if not usage or usage["time_left"] < 0:
+        return None
+    return max(1, usage["time_left"])
+
+
+def too_many_requests(request: HttpRequest, exception: Exception | None = None, *, retry_after=None) -> HttpResponse:
+    """The 429 answer: the full page, or for htmx a message swapped into the status region."""
+    if retry_after is None and isinstance(exception, Ratelimited):
+        retry_after = _retry_after(request)
+    context = {"retry_after": retry_after}
+    if getattr(request, "htmx", False):
+        response = HttpResponse(render_to_string("includes/rate_limited.html", context, request=request), status=429)
+        response["HX-Retarget"] = "#status"
+        response["HX-Reswap"] = "innerHTML"
+    else:
+        response = HttpResponse(render_to_string("429.html", context, request=request), status=429)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
