@@ -13,7 +13,7 @@ from django.db.models.functions import Coalesce
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from . import curation
+from . import curation, search
 from .importers.service import FORMAT_CHOICES
 from .models import Author, Bookmark, Paper, PaperAuthor, Tag, TagRule, Upvote
 
@@ -40,7 +40,9 @@ class TagChoiceForm(forms.Form):
 class PaperAdmin(admin.ModelAdmin):
     list_display = ["title", "arxiv_id", "status", "featured", "upvote_count", "published_at", "tag_list"]
     list_filter = ["status", "featured", "tags", "published_at", "source"]
+    # Searched by papers.search.filter_matching (get_search_results), not by icontains over these.
     search_fields = ["title", "abstract", "arxiv_id", "authors__name"]
+    search_help_text = "Words of the title, authors or abstract (as the site's search), or an arXiv id."
     autocomplete_fields = ["tags"]
     raw_id_fields = ["submitted_by"]
     date_hierarchy = "published_at"
@@ -62,6 +64,10 @@ class PaperAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         tags = Prefetch("tags", queryset=Tag.objects.order_by("name").only("id", "name"))
         return super().get_queryset(request).prefetch_related(tags)
+
+    def get_search_results(self, request, queryset, search_term):
+        """The site's full-text search (bounded words), not icontains over 60,000 abstracts."""
+        return search.filter_matching(queryset, search_term), False
 
     @admin.display(description="tags")
     def tag_list(self, paper: Paper) -> str:

@@ -1,9 +1,32 @@
 """Forms of catalogue pages."""
 
+from datetime import date
+
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 
 from .models import Tag
 from .search import clean_query
+
+# Dates a filter may name: wide enough for any paper, narrow enough that a day
+# more or less never leaves Python's date range (9999-12-31 + 1 day overflows).
+EARLIEST_DATE = date(1800, 1, 1)
+LATEST_DATE = date(2199, 12, 31)
+_DATE_RANGE = f"Give a date between {EARLIEST_DATE:%Y-%m-%d} and {LATEST_DATE:%Y-%m-%d}."
+
+
+def bounded_date_field(label: str) -> forms.DateField:
+    return forms.DateField(
+        label=label,
+        required=False,
+        widget=forms.DateInput(
+            attrs={"type": "date", "min": f"{EARLIEST_DATE:%Y-%m-%d}", "max": f"{LATEST_DATE:%Y-%m-%d}"}
+        ),
+        validators=[
+            MinValueValidator(EARLIEST_DATE, message=_DATE_RANGE),
+            MaxValueValidator(LATEST_DATE, message=_DATE_RANGE),
+        ],
+    )
 
 
 class SearchForm(forms.Form):
@@ -17,8 +40,8 @@ class SearchForm(forms.Form):
         required=False,
         empty_label="Any tag",
     )
-    date_from = forms.DateField(label="Published from", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label="Published until", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = bounded_date_field("Published from")
+    date_to = bounded_date_field("Published until")
 
     def clean_q(self) -> str:
         return clean_query(self.cleaned_data.get("q"))

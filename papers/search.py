@@ -21,6 +21,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from .models import Paper, PaperQuerySet, Tag
+from .text import split_arxiv_id
 
 MAX_QUERY_CHARS = 500
 MAX_WORDS = 12
@@ -187,3 +188,34 @@ def add_highlights(papers: list[Paper], query: str) -> list[Paper]:
         paper.title_html = render_marked(title)
         paper.snippet_html = render_marked(snippet)
     return papers
+
+
+def filter_matching(papers: PaperQuerySet, raw_query: str) -> PaperQuerySet:
+    """The papers of `papers` (whatever their status) that a curator's search names: by the same
+    full-text document as the site's search (title, authors, abstract; the GIN index on PostgreSQL),
+    at most MAX_WORDS words, or by arXiv id. No ranking: the admin keeps its own ordering.
+    """
+    words = clean_query(raw_query).split()[:MAX_WORDS]
+    if not words:
+        return papers
+    query = " ".join(words)
+    by_id = Q(pk__in=[])
+    if len(words) == 1:
+        try:
+            arxiv_id, _ = split_arxiv_id(words[0])
+        except ValueError:
+            pass
+        else:
+            by_id = Q(arxiv_id=arxiv_id)
+    if is_postgresql():
+        tsquery = SearchQuery(query, search_type="websearch", config=CONFIG)
+        return papers.annotate(document=search_document()).filter(Q(document=tsquery) | by_id)
+    wanted, excluded = query_words(query)
+    matching = Q()
+    for word in wanted:
+        matching &= Q(title__icontains=word) | Q(authors_text__icontains=word) | Q(abstract__icontains=word)
+    for word in excluded:
+        matching &= ~(Q(title__icontains=word) | Q(abstract__icontains=word))
+    if not wanted:
+        return papers.filter(by_id)
+    return papers.filter(matching | by_id)

@@ -235,3 +235,13 @@ def test_search_counts_at_most_the_cap_and_says_so(client, monkeypatch):
     monkeypatch.setattr(views.CappedCountPaginator, "cap", 10)
     body = client.get("/search/?q=capped").content.decode()
     assert "5 results for “capped”." in body
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("date_to", "9999-12-31"), ("date_from", "9999-12-31"), ("date_from", "0001-01-01")]
+)
+def test_dates_out_of_range_are_reported_not_a_500(client, catalogue, field, value):
+    response = client.get("/search/", {"q": "sampling", field: value})
+    assert response.status_code == 200
+    assert "Give a date between 1800-01-01 and 2199-12-31." in response.content.decode()
+    assert len(titles(response)) == 2  # the filter is ignored, the query still runs

@@ -26,6 +26,8 @@ ODD_QUERIES = [
     "tag=%ff",
     "%ff=%ff&%00=1",
     "q[]=a&page[]=1",
+    "date_from=9999-12-31&date_to=9999-12-31",
+    "date_to=0001-01-01",
 ]
 # Raw bytes that are not UTF-8 (a WSGI environ holds them as latin-1 text).
 RAW_QUERIES = ["q=\xff\xfe", "page=\xc3\x28", "period=\xe2\x82"]
@@ -67,3 +69,27 @@ def test_an_admin_search_of_thousands_of_words_is_a_bad_request(client, site):
     response = client.get("/admin/papers/paper/?q=" + "+".join(["negation"] * 31))
     assert response.status_code == 400
     assert client.get("/admin/papers/author/?q=" + "a+" * 3000).status_code == 400
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "published_at__year=9999",
+        "published_at__year=9999&published_at__month=12",
+        "published_at__year=9999&published_at__month=12&published_at__day=31",
+        "published_at__year=99999999999999999999",
+        "published_at__year=-5",
+    ],
+)
+def test_admin_date_hierarchy_years_out_of_range_are_a_bad_request(client, site, query):
+    client.force_login(site.staff)
+    response = client.get(f"/admin/papers/paper/?{query}")
+    assert response.status_code == 400
+    assert client.get(f"/admin/papers/upvote/?{query.replace('published_at', 'created_at')}").status_code == 400
+
+
+def test_admin_date_hierarchy_in_range_still_works(client, site):
+    client.force_login(site.staff)
+    query = "published_at__year=2199&published_at__month=12&published_at__day=31"
+    assert client.get(f"/admin/papers/paper/?{query}").status_code == 200
+    assert client.get("/admin/papers/paper/?published_at__year=abc").status_code in (200, 302)
