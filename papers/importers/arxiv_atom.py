@@ -1,4 +1,4 @@
-"""arXiv API Atom XML (export.arxiv.org/api/query), parsed with feedparser from bytes.
+"""arXiv API Atom XML (export.arxiv.org/api/query): files streamed with lxml, API pages with feedparser.
 
 Handles the older responses (namespace declared on each arxiv: element, titles
 and abstracts hard-wrapped with indentation) and the current ones, old-style
@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import feedparser
+from lxml import etree
 
 from ..models import Paper
 from ..text import split_arxiv_id
@@ -23,7 +24,7 @@ class ArxivAPIError(RecordError):
     """arXiv answered with its Atom "Error" entry (bad id, bad query)."""
 
 
-def _datetime(parsed: time.struct_time | None) -> datetime | None:
+def _datetime_of(parsed: time.struct_time | None) -> datetime | None:
     if not parsed:
         return None
     return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
@@ -78,8 +79,8 @@ def record_from_entry(entry, *, position: str) -> PaperRecord:
         arxiv_id=arxiv_id,
         arxiv_version=version,
         doi=entry.get("arxiv_doi", ""),
-        published_at=_datetime(entry.get("published_parsed")),
-        updated_at=_datetime(entry.get("updated_parsed")),
+        published_at=entry["published_at"] if "published_at" in entry else _datetime_of(entry.get("published_parsed")),
+        updated_at=entry["updated_at"] if "updated_at" in entry else _datetime_of(entry.get("updated_parsed")),
         primary_category=primary,
         categories=categories,
         journal_ref=entry.get("arxiv_journal_ref", ""),
@@ -91,16 +92,91 @@ def record_from_entry(entry, *, position: str) -> PaperRecord:
     )
 
 
-def parse(stream) -> Iterator[PaperRecord | RecordError]:
-    """Yield a record (or the RecordError of a bad one) per entry of an Atom document.
+ATOM = "{http://www.w3.org/2005/Atom}"
+ARXIV = "{http://arxiv.org/schemas/atom}"
 
-    An API page holds at most a few thousand entries, so the document is read
-    whole; each record's position is "entry N" (1-based) with its arXiv id.
-    Raises RecordError when the document itself is unreadable.
+
+def _text(entry, tag: str) -> str:
+    element = entry.find(tag)
+    return (element.text or "") if element is not None else ""
+
+
+def _iso(value: str, *, position: str) -> datetime | None:
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise RecordError(f"not an ISO date: {value[:40]!r}", position=position) from exc
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def entry_as_dict(entry, *, position: str) -> dict:
+    """An <entry> element read into the shape `record_from_entry` takes (feedparser's names)."""
+    links = [
+        {"href": link.get("href", ""), "rel": link.get("rel", "alternate"), "title": link.get("title")}
+        for link in entry.iter(f"{ATOM}link")
+    ]
+    primary = entry.find(f"{ARXIV}primary_category")
+    published = _text(entry, f"{ATOM}published")
+    return {
+        "id": _text(entry, f"{ATOM}id").strip(),
+        "title": _text(entry, f"{ATOM}title"),
+        "summary": _text(entry, f"{ATOM}summary"),
+        "published": published,
+        "published_at": _iso(published, position=position),
+        "updated_at": _iso(_text(entry, f"{ATOM}updated"), position=position),
+        "authors": [{"name": _text(author, f"{ATOM}name")} for author in entry.iter(f"{ATOM}author")],
+        "links": links,
+        "tags": [{"term": category.get("term", "")} for category in entry.iter(f"{ATOM}category")],
+        "arxiv_primary_category": {"term": primary.get("term", "")} if primary is not None else None,
+        "arxiv_doi": _text(entry, f"{ARXIV}doi"),
+        "arxiv_journal_ref": _text(entry, f"{ARXIV}journal_ref"),
+        "arxiv_comment": _text(entry, f"{ARXIV}comment"),
+    }
+
+
+def parse(stream) -> Iterator[PaperRecord | RecordError]:
+    """Yield a record (or the RecordError of a bad one) per entry of an Atom document, as it is read.
+
+    lxml's iterparse reads the stream in chunks and each entry is dropped once
+    yielded, so memory stays flat whatever the file's size. Entities are not
+    resolved, no DTD or network is fetched. Each record's position is
+    "entry N" (1-based) with its arXiv id. Raises RecordError when the
+    document itself is unreadable (at the point where it stops being XML).
     """
-    feed = parse_feed(stream.read())
-    for index, entry in enumerate(feed.entries, start=1):
-        try:
-            yield record_from_entry(entry, position=f"entry {index}")
-        except RecordError as exc:
-            yield exc
+    events = etree.iterparse(
+        stream,
+        events=("start", "end"),
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
+    index = 0
+    root = None
+    try:
+        for event, element in events:
+            if root is None:
+                root = element
+                if element.tag != f"{ATOM}feed":
+                    raise RecordError(f"not an Atom feed (the document starts with <{etree.QName(element).localname}>)")
+                continue
+            if event != "end" or element.tag != f"{ATOM}entry" or element.getparent() is not root:
+                continue
+            index += 1
+            position = f"entry {index}"
+            try:
+                yield record_from_entry(entry_as_dict(element, position=position), position=position)
+            except RecordError as exc:
+                yield exc
+            # Drop what has been read: the entry and everything before it.
+            element.clear(keep_tail=False)
+            while element.getprevious() is not None:
+                del root[0]
+    except etree.XMLSyntaxError as exc:
+        line, column = exc.position if exc.position else (exc.lineno, 0)
+        raise RecordError(f"malformed XML: {exc.msg}", position=f"line {line}, column {column}") from exc

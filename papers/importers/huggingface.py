@@ -2,17 +2,22 @@
 
 Only `paper.id`, `paper.title`, `paper.summary` and `paper.authors[].name` are
 required; every other field (publishedAt, githubRepo, ...) is optional because
-the schema differs between years. Items without the `paper` wrapper (the
+the schema differs between years. The file is streamed with ijson. Items without the `paper` wrapper (the
 /api/papers shape) are read the same way.
 """
 
-import json
 from collections.abc import Iterator
 from datetime import datetime
+
+import ijson
+from ijson.common import ObjectBuilder
 
 from ..models import Paper
 from ..text import split_arxiv_id
 from .records import PaperRecord, RecordError
+
+# An item of the list is a paper: a few levels deep. Deeper is not a daily papers file.
+MAX_DEPTH = 32
 
 
 def _iso_datetime(value, *, position: str) -> datetime | None:
@@ -60,22 +65,55 @@ def record_from_item(item, *, position: str) -> PaperRecord:
     )
 
 
-def parse(stream) -> Iterator[PaperRecord | RecordError]:
-    """Yield a record (or the RecordError of a bad one) per item; positions are "index N" (0-based).
+def _items(stream) -> Iterator[object]:
+    """The items of a top-level JSON list, one at a time (ijson), refusing nesting deeper than MAX_DEPTH."""
+    depth = 0
+    builder = None
+    index = 0
+    for event, value in ijson.basic_parse(stream, use_float=True):
+        if event in ("start_map", "start_array"):
+            depth += 1
+            if depth == 1 and event != "start_array":
+                raise RecordError("expected a JSON list of daily papers")
+            if depth > MAX_DEPTH:
+                raise RecordError(f"JSON nested deeper than {MAX_DEPTH} levels", position=f"index {index}")
+        elif event in ("end_map", "end_array"):
+            depth -= 1
+        if depth == 0:
+            if event not in ("start_array", "end_array"):
+                raise RecordError("expected a JSON list of daily papers")
+            continue
+        if builder is None:
+            if depth == 1 and event == "start_array":
+                continue
+            builder = ObjectBuilder()
+        builder.event(event, value)
+        if depth == 1:
+            yield builder.value
+            builder = None
+            index += 1
 
-    Raises RecordError when the document is not a JSON list.
+
+def parse(stream) -> Iterator[PaperRecord | RecordError]:
+    """Yield a record (or the RecordError of a bad one) per item, as the file is read; positions are "index N"
+    (0-based).
+
+    ijson reads the stream in chunks, so one item is in memory at a time whatever the file's size. Raises
+    RecordError when the document is not a JSON list, is not JSON or UTF-8 (at the point where it stops
+    being valid), or nests deeper than MAX_DEPTH.
     """
-    raw = stream.read()
+    index = -1
     try:
-        data = json.loads(raw)
+        for index, item in enumerate(_items(stream)):  # noqa: B007 (index names the failing item below)
+            try:
+                yield record_from_item(item, position=f"index {index}")
+            except RecordError as exc:
+                yield exc
+    except ijson.IncompleteJSONError as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else "truncated"
+        if reason.startswith("b'") or reason.startswith('b"'):
+            reason = reason[2:]
+        where = f"after index {index}" if index >= 0 else ""
+        raise RecordError(f"invalid JSON: {reason.strip()}", position=where) from exc
     except UnicodeDecodeError as exc:
-        raise RecordError(f"not UTF-8 text: {exc}") from exc
-    except json.JSONDecodeError as exc:
-        raise RecordError(f"invalid JSON: {exc.msg}", position=f"line {exc.lineno}, column {exc.colno}") from exc
-    if not isinstance(data, list):
-        raise RecordError("expected a JSON list of daily papers")
-    for index, item in enumerate(data):
-        try:
-            yield record_from_item(item, position=f"index {index}")
-        except RecordError as exc:
-            yield exc
+        raise RecordError(f"not UTF-8 text: {exc.reason}") from exc

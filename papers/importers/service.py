@@ -101,7 +101,7 @@ def detect_format(head: bytes) -> str:
         first_line = text.split(b"\n", 1)[0]
         try:
             first = json.loads(first_line)
-        except ValueError:
+        except (ValueError, RecursionError):
             # A line longer than the head, or broken JSON: the JSON Lines parser names the line.
             return "snapshot" if any(f'"{k}"'.encode() in first_line for k in _SNAPSHOT_KEYS) else "jsonl"
         if isinstance(first, dict) and _SNAPSHOT_KEYS & first.keys():

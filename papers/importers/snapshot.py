@@ -99,6 +99,9 @@ def parse_json_lines(stream, to_record) -> Iterator[PaperRecord | RecordError]:
         except json.JSONDecodeError as exc:
             yield RecordError(f"invalid JSON: {exc.msg} (column {exc.colno})", position=position)
             continue
+        except RecursionError:
+            yield RecordError("JSON nested too deeply", position=position)
+            continue
         try:
             yield to_record(data, position=position)
         except RecordError as exc:

@@ -60,6 +60,10 @@ def test_stdin_and_draft(data_dir, monkeypatch):
         (None, "truncated.json", "invalid JSON"),
         (b'{"title": "One"}\n{"title": "Two", \n{"title": "Three"}\n', "middle.jsonl", "line 2: invalid JSON"),
         (b'{"title": "One"}\n{"abstract": "x"}\n{"title": "Three"}\n', "notitle.jsonl", "line 2: the entry has no"),
+        (b"[" + b"[" * 3000 + b"]" * 3000 + b"]", "deep.json", "JSON nested deeper than 32 levels"),
+        (b'[{"paper": ' + b'{"x": ' * 3000 + b"1" + b"}" * 3001 + b"]", "deep-object.json", "nested deeper than"),
+        (b'{"title": ' + b"[" * 3000 + b"]" * 3000 + b"}\n", "deep.jsonl", "line 1: JSON nested too deeply"),
+        (b'<?xml version="1.0"?>\n<rss><channel/></rss>', "rss.xml", "not an Atom feed"),
     ],
 )
 def test_bad_input_fails_names_file_and_entry_and_changes_nothing(tmp_path, data_dir, content, name, message):

@@ -333,3 +333,63 @@ def test_format_detected_on_a_trickling_pipe_and_nothing_lost(data_dir):
     content = b"\n\n" + (data_dir / SNAPSHOT).read_bytes()
     report = import_stream(io.BufferedReader(Trickle(content), buffer_size=16), source="-")
     assert report.format == "snapshot" and report.created == 25
+
+
+class CountingStream(io.RawIOBase):
+    """A binary stream that says how much of it has been read."""
+
+    def __init__(self, data: bytes):
+        self.data = io.BytesIO(data)
+        self.read_so_far = 0
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        chunk = self.data.read(len(buffer))
+        buffer[: len(chunk)] = chunk
+        self.read_so_far += len(chunk)
+        return len(chunk)
+
+
+def atom_of(n: int) -> bytes:
+    entry = (
+        "<entry><id>http://arxiv.org/abs/2401.{n:05d}v1</id><published>2024-01-01T00:00:00Z</published>"
+        "<title>Paper {n}</title><summary>{abstract}</summary><author><name>A. Author</name></author>"
+        '<arxiv:primary_category term="cs.CL"/><category term="cs.CL"/></entry>'
+    )
+    body = "".join(entry.format(n=n, abstract="words " * 200) for n in range(n))
+    return (
+        '<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom" xmlns:arxiv="http://arxiv.org/schemas/atom">'
+        + body
+        + "</feed>"
+    ).encode()
+
+
+def hf_of(n: int, data_dir) -> bytes:
+    item = json.loads((data_dir / HF).read_bytes())[0]
+    return json.dumps([{**item, "paper": {**item["paper"], "id": f"2401.{i:05d}"}} for i in range(n)]).encode()
+
+
+@pytest.mark.parametrize("make", ["atom", "hf"])
+def test_files_are_parsed_as_a_stream(make, data_dir):
+    """The first record comes out after reading a small part of a large file (the whole file was read first)."""
+    data = atom_of(3000) if make == "atom" else hf_of(3000, data_dir)
+    stream = CountingStream(data)
+    parse = arxiv_atom.parse if make == "atom" else huggingface.parse
+    items = parse(stream)
+    first = next(items)
+    assert first.arxiv_id == "2401.00000"
+    assert stream.read_so_far < len(data) / 4, (stream.read_so_far, len(data))
+    assert sum(1 for _ in items) == 2999
+
+
+def test_atom_entities_are_not_expanded():
+    document = (
+        b'<?xml version="1.0"?><!DOCTYPE feed [<!ENTITY xxe SYSTEM "file:///etc/passwd">'
+        b'<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>http://arxiv.org/abs/2401.00001v1</id>'
+        b"<title>T &xxe; &b;</title><summary>S</summary></entry></feed>"
+    )
+    (record,) = list(arxiv_atom.parse(io.BytesIO(document)))
+    assert "root:" not in record.title and "aaaaaaaaaa" not in record.title
