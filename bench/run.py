@@ -1,6 +1,6 @@
 """`make bench`: build or reuse the data set, run every measure against its floor, print and save.
 
-    python -m bench.run [--scale 0.01] [--only pages,search,trending,digests,import] [--rebuild]
+    python -m bench.run [--scale 0.01] [--only pages,search,trending,digests,import,import_stream] [--rebuild]
 
 Each figure is printed as `BENCH <name> <value> [unit]` as soon as it is
 measured, and all of them are written to bench/results.json with the scale and
@@ -24,7 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results.json"
-MEASURES = ["trending", "pages", "search", "digests", "import"]
+MEASURES = ["trending", "pages", "search", "digests", "import", "import_stream"]
 
 
 class Results:
@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.build_only:
         return 0
 
-    from . import digests, importing, pages, trending
+    from . import digests, import_stream, importing, pages, trending
 
     runners = {
         "trending": trending.measure,
@@ -144,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         "search": pages.measure_search,
         "digests": digests.measure,
         "import": importing.measure,
+        "import_stream": import_stream.measure,
     }
     results = Results()
     failed = []

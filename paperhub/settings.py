@@ -232,8 +232,14 @@ ARXIV_API_URL = env.str("ARXIV_API_URL", default="https://export.arxiv.org/api/q
 ARXIV_API_DELAY_SECONDS = env.float("ARXIV_API_DELAY_SECONDS", default=3.0)
 ARXIV_API_TIMEOUT_SECONDS = env.float("ARXIV_API_TIMEOUT_SECONDS", default=30.0)
 ARXIV_DAILY_MAX = env.int("ARXIV_DAILY_MAX", default=200)
+# The admin's "Import papers" page refuses uploads above this many megabytes (before reading them).
+IMPORT_UPLOAD_MAX_MB = env.int("IMPORT_UPLOAD_MAX_MB", default=300)
 
 # --- Static files ----------------------------------------------------------
+
+# Uploads waiting for their import task. Every Celery worker must see the same folder (a shared volume).
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+MEDIA_URL = "media/"
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

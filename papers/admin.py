@@ -1,21 +1,23 @@
 """Catalogue admin: the curators' editorial tool.
 
-Bulk actions call papers.curation; the "Import papers" page calls the import
-service; the admin index charts come from papers.admin_charts.
+Bulk actions call papers.curation; the "Import papers" page queues an import
+task (papers.import_runs) and shows its progress; the admin index charts come from papers.admin_charts.
 """
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from . import curation, search
+from . import curation, import_runs, search
 from .importers.service import FORMAT_CHOICES
-from .models import Author, Bookmark, Paper, PaperAuthor, Tag, TagRule, Upvote
+from .models import Author, Bookmark, ImportRun, Paper, PaperAuthor, Tag, TagRule, Upvote
 
 IMPORT_PERMISSION = "papers.import_papers"
 
@@ -138,7 +140,14 @@ class PaperAdmin(admin.ModelAdmin):
     # --- the import page -----------------------------------------------------
 
     def get_urls(self):
-        urls = [path("import/", self.admin_site.admin_view(self.import_view), name="papers_paper_import")]
+        urls = [
+            path("import/", self.admin_site.admin_view(self.import_view), name="papers_paper_import"),
+            path(
+                "import/<int:run_id>/",
+                self.admin_site.admin_view(self.import_run_view),
+                name="papers_paper_import_run",
+            ),
+        ]
         return urls + super().get_urls()
 
     def changelist_view(self, request, extra_context=None):
@@ -146,33 +155,70 @@ class PaperAdmin(admin.ModelAdmin):
         return super().changelist_view(request, extra_context=extra_context)
 
     def import_view(self, request):
+        """The form; a valid POST stores the upload, queues the import task and shows its progress page."""
         if not request.user.has_perm(IMPORT_PERMISSION):
             raise PermissionDenied
-        form = ImportForm(request.POST, request.FILES) if request.method == "POST" else ImportForm()
-        reports, error = [], ""
-        if request.method == "POST" and form.is_valid():
-            data = form.cleaned_data
-            upload = data["file"]
-            reports, error = curation.run_import(
-                file=upload.file if upload else None,
-                file_name=upload.name if upload else "",
-                format=data["format"] or None,
-                arxiv_ids=data["arxiv_ids"],
-                status=Paper.Status.DRAFT if data["draft"] else Paper.Status.PUBLISHED,
-                skip_invalid=data["skip_invalid"],
-                dry_run=data["dry_run"],
-                submitted_by=request.user,
-            )
+        limit = settings.IMPORT_UPLOAD_MAX_MB * 1024 * 1024
+        too_big = _content_length(request) > limit + 1024 * 1024  # room for the other fields
+        if request.method == "POST" and not too_big:
+            form = ImportForm(request.POST, request.FILES)
+            if form.is_valid():
+                data = form.cleaned_data
+                run = import_runs.queue_import(
+                    upload=data["file"],
+                    format=data["format"],
+                    arxiv_ids=data["arxiv_ids"],
+                    draft=data["draft"],
+                    skip_invalid=data["skip_invalid"],
+                    dry_run=data["dry_run"],
+                    created_by=request.user,
+                )
+                return redirect("admin:papers_paper_import_run", run_id=run.pk)
+        else:
+            form = ImportForm()
         context = {
             **self.admin_site.each_context(request),
             "title": "Import papers",
             "opts": self.model._meta,
             "form": form,
-            "reports": reports,
-            "error": error,
+            "error": _too_big_message() if too_big else "",
+            "max_mb": settings.IMPORT_UPLOAD_MAX_MB,
+            "recent_runs": ImportRun.objects.select_related("created_by")[:10],
             "changelist_url": reverse("admin:papers_paper_changelist"),
         }
-        return TemplateResponse(request, "admin/papers/paper/import.html", context)
+        # The body of a refused upload is never read: the answer says why at once.
+        return TemplateResponse(request, "admin/papers/paper/import.html", context, status=413 if too_big else 200)
+
+    def import_run_view(self, request, run_id: int):
+        """One import's progress: it reloads itself every 2 seconds until the run has finished."""
+        if not request.user.has_perm(IMPORT_PERMISSION):
+            raise PermissionDenied
+        run = get_object_or_404(ImportRun, pk=run_id)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Import {run.pk}: {run.file_name or 'arXiv ids'}",
+            "opts": self.model._meta,
+            "run": run,
+            "progress": import_runs.progress_of(run),
+            "refresh_seconds": 2,
+            "import_url": reverse("admin:papers_paper_import"),
+            "changelist_url": reverse("admin:papers_paper_changelist"),
+        }
+        return TemplateResponse(request, "admin/papers/paper/import_run.html", context)
+
+
+def _content_length(request) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+def _too_big_message() -> str:
+    return (
+        f"The upload is larger than {settings.IMPORT_UPLOAD_MAX_MB} MB (IMPORT_UPLOAD_MAX_MB), so it was refused: "
+        "split the file, or import it with `manage.py import_papers`."
+    )
 
 
 class ImportForm(forms.Form):
@@ -192,6 +238,12 @@ class ImportForm(forms.Form):
     draft = forms.BooleanField(required=False, label="Create new papers as drafts")
     skip_invalid = forms.BooleanField(required=False, label="Skip invalid entries (and list them)")
     dry_run = forms.BooleanField(required=False, label="Dry run: show what would change, write nothing")
+
+    def clean_file(self):
+        upload = self.cleaned_data.get("file")
+        if upload and upload.size > settings.IMPORT_UPLOAD_MAX_MB * 1024 * 1024:
+            raise forms.ValidationError(_too_big_message())
+        return upload
 
     def clean_arxiv_ids(self) -> list[str]:
         return [part for part in self.cleaned_data["arxiv_ids"].replace(",", " ").split() if part]

@@ -5,13 +5,10 @@ changed, so a second run reports 0.
 """
 
 from collections.abc import Iterable
-from typing import BinaryIO
 
 from django.db import transaction
 from django.db.models import QuerySet
 
-from .importers import arxiv_api
-from .importers.service import ImportFailed, ImportReport, import_records, import_stream
 from .models import Paper, Tag, TagRule
 from .tagging import CompiledRule, compiled_rules, retag
 
@@ -85,34 +82,3 @@ def refresh_authors_text(paper: Paper) -> None:
     if text != paper.authors_text:
         paper.authors_text = text
         Paper.objects.filter(pk=paper.pk).update(authors_text=text)
-
-
-def run_import(
-    *,
-    file: BinaryIO | None = None,
-    file_name: str = "",
-    format: str | None = None,
-    arxiv_ids: list[str] | None = None,
-    status: str = Paper.Status.PUBLISHED,
-    skip_invalid: bool = False,
-    dry_run: bool = False,
-    submitted_by=None,
-) -> tuple[list[ImportReport], str]:
-    """Import an uploaded file and/or arXiv ids (the admin import page). Returns (reports, error message).
-
-    Each source is its own transaction; the error names the source that
-    failed and nothing from it is written.
-    """
-    options = {"status": status, "skip_invalid": skip_invalid, "dry_run": dry_run, "submitted_by": submitted_by}
-    reports: list[ImportReport] = []
-    try:
-        if file is not None:
-            reports.append(import_stream(file, source=file_name or "upload", format=format, **options))
-        if arxiv_ids:
-            records = arxiv_api.fetch(ids=arxiv_ids)
-            reports.append(import_records(records, source="arXiv ids", format="arxiv", **options))
-    except ImportFailed as exc:
-        return reports, f"{exc} — nothing was imported from {exc.source}."
-    except arxiv_api.TRANSIENT_ERRORS as exc:
-        return reports, f"arXiv request failed, nothing imported from it: {exc}"
-    return reports, ""

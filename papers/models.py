@@ -1,7 +1,5 @@
 """The catalogue: papers, their authors and tags, tag rules, upvotes and bookmarks."""
 
-import re
-
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
@@ -11,6 +9,8 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
+
+from .rule_patterns import RulePatternError, compile_rule_regex
 
 http_url = URLValidator(schemes=["http", "https"])
 
@@ -212,7 +212,8 @@ class TagRule(models.Model):
     pattern = models.TextField(
         help_text=(
             "Keywords: comma-separated, matched case-insensitively as whole words in title and abstract. "
-            "Regular expression: Python syntax, case-insensitive, over title and abstract. "
+            "Regular expression: RE2 syntax (as Python's, without backreferences or lookarounds), "
+            "case-insensitive, over title and abstract. "
             "Category: an arXiv category such as cs.CL."
         )
     )
@@ -230,9 +231,14 @@ class TagRule(models.Model):
             raise ValidationError({"pattern": "Give at least one keyword, expression or category."})
         if self.kind == self.Kind.REGEX:
             try:
-                re.compile(self.pattern)
-            except re.error as exc:
-                raise ValidationError({"pattern": f"This regular expression does not compile: {exc}."}) from exc
+                compile_rule_regex(self.pattern)
+            except RulePatternError as exc:
+                raise ValidationError(
+                    {
+                        "pattern": f"This regular expression cannot be used: {exc}. Rules run on RE2 "
+                        "(linear-time matching): no backreferences or lookarounds."
+                    }
+                ) from exc
 
 
 class Upvote(models.Model):
@@ -261,3 +267,51 @@ class Bookmark(models.Model):
 
     def __str__(self):
         return f"{self.user} ★ {self.paper}"
+
+
+class ImportRun(models.Model):
+    """An import asked for in the admin, run by a Celery task (papers/import_runs.py).
+
+    The upload is kept in the default storage (MEDIA_ROOT) until the task has
+    read it. While the task runs, its live counts are in the cache; the row gets
+    the final ones.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    upload = models.FileField(upload_to="imports/%Y/%m/", blank=True)
+    file_name = models.CharField(max_length=255, blank=True)
+    format = models.CharField(max_length=32, blank=True)
+    arxiv_ids = models.JSONField(default=list, blank=True)
+    draft = models.BooleanField(default=False)
+    skip_invalid = models.BooleanField(default=False)
+    dry_run = models.BooleanField(default=False)
+    read = models.PositiveIntegerField(default=0, help_text="Records read so far.")
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    skipped_entries = models.JSONField(default=list, blank=True, help_text="The first skipped entries and why.")
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "-created_at"], name="importrun_status_idx")]
+
+    def __str__(self):
+        return f"import {self.pk} ({self.file_name or 'arXiv ids'}): {self.status}"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)

@@ -1,9 +1,13 @@
 """Tag rules: which tags a paper gets from its title, abstract and categories."""
 
+import logging
 import re
 from collections.abc import Iterable
 
 from .models import Paper, Tag, TagRule
+from .rule_patterns import RulePatternError, compile_rule_regex
+
+logger = logging.getLogger(__name__)
 
 _TOKEN = re.compile(r"\w+")
 
@@ -28,7 +32,11 @@ class CompiledRule:
             required = [_tokens(w) for w in words]
             self.required = None if any(not r for r in required) else required
         elif rule.kind == TagRule.Kind.REGEX:
-            self.regex = re.compile(rule.pattern, re.IGNORECASE)
+            try:
+                self.regex = compile_rule_regex(rule.pattern)
+            except RulePatternError as exc:  # saved before RE2 (or through the shell): it matches nothing
+                logger.warning("tag rule %s is skipped: RE2 cannot run %r (%s)", rule.pk, rule.pattern, exc)
+                self.regex = None
         else:
             self.regex = None
             self.category = rule.pattern.strip()

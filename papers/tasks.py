@@ -7,7 +7,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from . import trending
+from . import import_runs, trending
 from .importers import arxiv_api
 from .importers.service import ImportFailed
 
@@ -66,3 +66,18 @@ def import_newest_arxiv(self) -> dict:
 def refresh_trending_scores() -> int:
     """Recompute the trending scores of every recent paper (run by beat every 10 minutes)."""
     return trending.refresh_trending(now=timezone.now())
+
+
+# An upload of a few hundred megabytes takes minutes: longer than the default task limits.
+IMPORT_TIME_LIMIT = 2 * 3600
+
+
+@shared_task(name="papers.run_import", time_limit=IMPORT_TIME_LIMIT, soft_time_limit=IMPORT_TIME_LIMIT - 60)
+def run_import(run_id: int) -> str:
+    """Run an import queued from the admin (papers/import_runs.py). Safe to deliver twice."""
+    run = import_runs.run(run_id)
+    if run is None:
+        logger.info("import run %s was not queued (already run?)", run_id)
+        return "skipped"
+    logger.info("import run %s: %s %s", run_id, run.status, run.error or "")
+    return run.status

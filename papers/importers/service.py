@@ -151,13 +151,14 @@ def read_head(stream: BinaryIO, *, limit: int = 1024 * 1024) -> tuple[bytes, io.
 class _Run:
     """The state of importing one source."""
 
-    def __init__(self, report, *, status, submitted_by, skip_invalid, on_skip, progress):
+    def __init__(self, report, *, status, submitted_by, skip_invalid, on_skip, progress, on_progress=None):
         self.report = report
         self.status = status
         self.submitted_by = submitted_by
         self.skip_invalid = skip_invalid
         self.on_skip = on_skip
         self.progress = progress
+        self.on_progress = on_progress
         self.rules = compiled_rules()
         self.batch: list[PaperRecord] = []
         self.keys: set[tuple[str, str]] = set()
@@ -172,6 +173,8 @@ class _Run:
         if self.on_skip:
             self.on_skip(entry)
         self.tick(1)
+        if self.report.skipped % 100 == 0:
+            self.publish()
 
     def add(self, record: PaperRecord) -> None:
         try:
@@ -198,11 +201,16 @@ class _Run:
         for result in results:
             setattr(self.report, result.outcome, getattr(self.report, result.outcome) + 1)
         self.tick(len(batch))
+        self.publish()
         _forget_queries()
 
     def tick(self, n: int) -> None:
         if self.progress:
             self.progress(n)
+
+    def publish(self) -> None:
+        if self.on_progress:
+            self.on_progress(self.report)
 
 
 def _forget_queries() -> None:
@@ -228,12 +236,14 @@ def import_records(
     dry_run: bool = False,
     on_skip: Callable[[Skipped], None] | None = None,
     progress: Callable[[int], None] | None = None,
+    on_progress: Callable[[ImportReport], None] | None = None,
 ) -> ImportReport:
     """Import parsed records (or their RecordErrors) from one source in one transaction.
 
     Raises ImportFailed (nothing written) on the first bad entry unless
     `skip_invalid`; a RecordError raised by `items` itself (an unreadable
-    document) always fails the source. An ArxivAPIError raised by a live fetch
+    document) always fails the source. `progress(n)` hears of every n records done,
+    `on_progress(report)` gets the report so far after each batch. An ArxivAPIError raised by a live fetch
     propagates as it is (nothing written), so that a task can retry it.
     """
     report = ImportReport(source=source, format=format, dry_run=dry_run)
@@ -244,6 +254,7 @@ def import_records(
         skip_invalid=skip_invalid,
         on_skip=on_skip,
         progress=progress,
+        on_progress=on_progress,
     )
     try:
         with transaction.atomic():

@@ -79,3 +79,73 @@ def test_import_streams_records_in_batches(monkeypatch):
     assert report.created == 50
     assert seen_at_flush[0] == (11, 10)  # the first batch was stored after reading 11 lines of 50
     assert len(seen_at_flush) == 5
+
+
+# --- regular expressions run on RE2 -------------------------------------------------------
+
+CATASTROPHIC = r"^(\w+\s?)+$"
+
+
+def test_a_catastrophic_regex_runs_in_linear_time_on_import(time_machine):
+    """`^(\\w+\\s?)+$` against a 28-word title backtracks for hours in Python's re; RE2 answers at once."""
+    TagRuleFactory(tag=TagFactory(slug="words"), kind=TagRule.Kind.REGEX, pattern=CATASTROPHIC)
+    title = " ".join(f"word{i}" for i in range(28)) + " !"
+    import time
+
+    started = time.perf_counter()
+    report = service.import_records(
+        jsonl.parse([json.dumps({"title": title}).encode() + b"\n"]), source="t", format="jsonl"
+    )
+    assert time.perf_counter() - started < 5
+    assert report.created == 1
+    assert slugs(Paper.objects.get()) == set()  # "!" is not a word: no match, and no hang
+
+
+def test_regex_rules_are_case_insensitive_unicode_aware():
+    TagRuleFactory(tag=TagFactory(slug="neg"), kind=TagRule.Kind.REGEX, pattern=r"\bnégation\b")
+    paper = PaperFactory(title="NÉGATION in French")
+    assert apply_tag_rules([paper]) == 1
+
+
+@pytest.mark.parametrize(
+    ("pattern", "reason"),
+    [
+        (r"(a)\1", "invalid escape sequence"),
+        (r"(?<=neg)ation", "invalid perl operator"),
+        (r"(unclosed", "missing )"),
+        (r"((a{100}){100}){100}", "invalid repetition size"),
+    ],
+)
+def test_a_regex_re2_cannot_run_is_refused_at_save_with_a_message(admin_client, pattern, reason):
+    tag = TagFactory(slug="t")
+    response = admin_client.post(
+        "/admin/papers/tagrule/add/", {"tag": tag.pk, "kind": "regex", "pattern": pattern, "active": "on"}
+    )
+    assert response.status_code == 200  # the form again, with the error
+    html = response.content.decode()
+    assert "This regular expression cannot be used" in html and reason in html
+    assert TagRule.objects.count() == 0
+
+
+def test_the_catastrophic_regex_itself_can_be_saved_because_re2_runs_it_safely(admin_client):
+    tag = TagFactory(slug="t")
+    response = admin_client.post(
+        "/admin/papers/tagrule/add/",
+        {
+            "tag": tag.pk,
+            "kind": "regex",
+            "pattern": CATASTROPHIC,
+            "active": "on",
+            "created_at_0": "2026-01-01",
+            "created_at_1": "00:00:00",
+        },
+    )
+    assert response.status_code == 302
+    assert TagRule.objects.get().pattern == CATASTROPHIC
+
+
+def test_a_rule_saved_before_re2_is_skipped_not_fatal(caplog):
+    TagRule.objects.create(tag=TagFactory(slug="old"), kind=TagRule.Kind.REGEX, pattern=r"(?=neg)neg")
+    paper = PaperFactory(title="negation")
+    assert apply_tag_rules([paper]) == 0
+    assert "RE2 cannot run" in caplog.text

@@ -199,7 +199,7 @@ def test_the_digest_admin_shows_hostile_items_as_text(client, hostile_papers):
         )
 
 
-def test_the_admin_import_page_reports_hostile_entries_as_text(client, db):
+def test_the_admin_import_page_reports_hostile_entries_as_text(client, db, django_capture_on_commit_callbacks):
     """A curator uploads the corpus, plus lines whose error messages quote hostile values, through the admin."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -212,10 +212,12 @@ def test_the_admin_import_page_reports_hostile_entries_as_text(client, db):
     )
     client.force_login(StaffFactory())
     for upload, skip_invalid in [(hostile.jsonl() + bad_lines, "on"), (bad_lines, "")]:
-        response = client.post(
-            reverse("admin:papers_paper_import"),
-            {"file": SimpleUploadedFile("hostile.jsonl", upload.encode()), "skip_invalid": skip_invalid},
-        )
+        with django_capture_on_commit_callbacks(execute=True):  # the import task runs (eagerly) on commit
+            queued = client.post(
+                reverse("admin:papers_paper_import"),
+                {"file": SimpleUploadedFile("hostile.jsonl", upload.encode()), "skip_invalid": skip_invalid},
+            )
+        response = client.get(queued.url)  # the import's own page
         assert response.status_code == 200
         html = response.content.decode()
         assert inline_code(html).problems() == []
