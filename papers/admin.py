@@ -14,8 +14,11 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
-from . import curation, import_runs, search
+from . import attention, curation, import_runs, search
+from .admin_widgets import CategoriesField
 from .importers.service import FORMAT_CHOICES
 from .models import Author, Bookmark, ImportRun, Paper, PaperAuthor, Tag, TagRule, Upvote
 
@@ -38,9 +41,13 @@ class TagChoiceForm(forms.Form):
     )
 
 
+# The paper list stays readable at 1280 px: titles are cut here (the full one is their title attribute).
+LIST_TITLE_CHARS = 90
+
+
 @admin.register(Paper)
 class PaperAdmin(admin.ModelAdmin):
-    list_display = ["title", "arxiv_id", "status", "featured", "upvote_count", "published_at", "tag_list"]
+    list_display = ["short_title", "arxiv_id", "status", "featured", "upvote_count", "published", "tag_tokens"]
     list_filter = ["status", "featured", "tags", "published_at", "source"]
     # Searched by papers.search.filter_matching (get_search_results), not by icontains over these.
     search_fields = ["title", "abstract", "arxiv_id", "authors__name"]
@@ -71,9 +78,29 @@ class PaperAdmin(admin.ModelAdmin):
         """The site's full-text search (bounded words), not icontains over 60,000 abstracts."""
         return search.filter_matching(queryset, search_term), False
 
+    class Media:
+        css = {"all": ["css/admin_papers.css"]}
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "categories":  # tokens, not the JSON field's raw "[]" box
+            return CategoriesField(required=False, label="Categories", help_text=db_field.help_text)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    @admin.display(description="title", ordering="title")
+    def short_title(self, paper: Paper) -> str:
+        title = paper.title
+        short = title if len(title) <= LIST_TITLE_CHARS else title[: LIST_TITLE_CHARS - 1].rstrip() + "…"
+        return format_html('<span title="{}">{}</span>', title, short)
+
+    @admin.display(description="published", ordering="published_at")
+    def published(self, paper: Paper) -> str:
+        return f"{paper.published_at:%Y-%m-%d}" if paper.published_at else "—"
+
     @admin.display(description="tags")
-    def tag_list(self, paper: Paper) -> str:
-        return ", ".join(tag.name for tag in paper.tags.all())
+    def tag_tokens(self, paper: Paper) -> str:
+        return format_html_join(
+            "", '<span class="paper-tag-token">{}</span>', ((tag.name,) for tag in paper.tags.all())
+        )
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
@@ -142,6 +169,7 @@ class PaperAdmin(admin.ModelAdmin):
     def get_urls(self):
         urls = [
             path("import/", self.admin_site.admin_view(self.import_view), name="papers_paper_import"),
+            path("attention/", self.admin_site.admin_view(self.attention_view), name="papers_attention"),
             path(
                 "import/<int:run_id>/",
                 self.admin_site.admin_view(self.import_run_view),
@@ -188,6 +216,19 @@ class PaperAdmin(admin.ModelAdmin):
         }
         # The body of a refused upload is never read: the answer says why at once.
         return TemplateResponse(request, "admin/papers/paper/import.html", context, status=413 if too_big else 200)
+
+    def attention_view(self, request):
+        """What needs a curator: drafts, untagged papers, failed imports and digests (papers.attention)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Needs attention",
+            "opts": self.model._meta,
+            "items": attention.attention_items(now=timezone.now()),
+            "changelist_url": reverse("admin:papers_paper_changelist"),
+        }
+        return TemplateResponse(request, "admin/papers/attention.html", context)
 
     def import_run_view(self, request, run_id: int):
         """One import's progress: it reloads itself every 2 seconds until the run has finished."""

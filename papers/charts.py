@@ -15,8 +15,10 @@ from django.utils import timezone
 from .models import Paper, Upvote
 
 DAYS = 30
-WIDTH, HEIGHT = 600, 150
-TOP, BOTTOM = 16, 20  # room for the top value and the date labels
+WIDTH, HEIGHT = 600, 180
+LEFT, RIGHT, TOP, BOTTOM = 34, 8, 10, 24  # room for the value ticks (left) and the date labels (below)
+MAX_TICKS = 4
+WEEK = 7
 
 
 @dataclass
@@ -37,32 +39,84 @@ class Bar:
 
 
 @dataclass
+class Tick:
+    """A labelled value on the vertical axis, with its gridline."""
+
+    y: float
+    value: int
+
+
+@dataclass
+class DayLabel:
+    x: float
+    day: date
+
+
+@dataclass
+class Slot:
+    """A day's whole column: hovering anywhere over it says the exact counts of that day."""
+
+    x: float
+    width: float
+    title: str
+
+
+def nice_ticks(peak: int, *, most: int = MAX_TICKS) -> list[int]:
+    """0 and a few round values (1, 2, 5 x 10^n steps) up to at least `peak`."""
+    if peak <= 0:
+        return [0]
+    step = 1
+    while True:
+        for factor in (1, 2, 5):
+            candidate = step * factor
+            if -(-peak // candidate) <= most - 1 or candidate >= peak:
+                top = -(-peak // candidate) * candidate
+                return list(range(0, top + 1, candidate))
+        step *= 10
+
+
+@dataclass
 class Chart:
     key: str
     title: str
     days: list[date]
     series: list[Series]
     bars: list[Bar] = field(default_factory=list)
+    ticks: list[Tick] = field(default_factory=list)
+    day_labels: list[DayLabel] = field(default_factory=list)
+    slots: list[Slot] = field(default_factory=list)
     peak: int = 0
     total: int = 0
     width: int = WIDTH
     height: int = HEIGHT
+    left: int = LEFT
+    right: int = WIDTH - RIGHT
     baseline: int = HEIGHT - BOTTOM
+    empty_text: str = "No data yet: nothing in the last 30 days."
 
     def layout(self) -> "Chart":
-        """Compute the bars' geometry: one group per day, one bar per series."""
+        """Compute the geometry: one group of bars per day, value ticks on the left, a date label every week."""
         self.peak = max([count for s in self.series for count in s.counts.values()] or [0])
         self.total = sum(sum(s.counts.values()) for s in self.series)
-        slot = self.width / len(self.days)
-        bar_width = (slot - 2) / max(len(self.series), 1)
+        ticks = nice_ticks(self.peak)
+        scale_top = ticks[-1] or 1
         usable = self.baseline - TOP
+        self.ticks = [Tick(y=round(self.baseline - usable * value / scale_top, 1), value=value) for value in ticks]
+        slot = (self.right - self.left) / len(self.days)
+        bar_width = (slot - 2) / max(len(self.series), 1)
         for i, day in enumerate(self.days):
-            for j, series in enumerate(self.series):
-                count = series.counts.get(day, 0)
-                height = usable * count / self.peak if self.peak else 0
+            x0 = self.left + i * slot
+            counts = [(series, series.counts.get(day, 0)) for series in self.series]
+            label = ", ".join(f"{count} {series.label}" for series, count in counts)
+            self.slots.append(Slot(x=round(x0, 1), width=round(slot, 1), title=f"{day:%a} {day:%b} {day.day}: {label}"))
+            # Every week, counted back from the last day, so the last day always has its label.
+            if (len(self.days) - 1 - i) % WEEK == 0:
+                self.day_labels.append(DayLabel(x=round(x0 + slot / 2, 1), day=day))
+            for j, (series, count) in enumerate(counts):
+                height = usable * count / scale_top
                 self.bars.append(
                     Bar(
-                        x=round(i * slot + 1 + j * bar_width, 1),
+                        x=round(x0 + 1 + j * bar_width, 1),
                         y=round(self.baseline - height, 1),
                         width=round(max(bar_width - 1, 1), 1),
                         height=round(height, 1),
@@ -108,4 +162,6 @@ def paper_upvote_chart(paper: Paper, *, now: datetime) -> Chart:
     """Upvotes of one paper per day over the last 30 days (one query)."""
     days, start, end = last_days(now=now)
     counts = daily_counts(Upvote.objects.filter(paper=paper), "created_at", start=start, end=end)
-    return Chart(f"paper-{paper.pk}-upvotes", "Upvotes per day", days, [Series("upvotes", "#3b4cca", counts)]).layout()
+    chart = Chart(f"paper-{paper.pk}-upvotes", "Upvotes per day", days, [Series("upvotes", "#3b4cca", counts)])
+    chart.empty_text = "No upvotes yet in the last 30 days."
+    return chart.layout()

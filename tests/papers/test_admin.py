@@ -275,7 +275,8 @@ def test_editing_the_byline_inline_refreshes_authors_text(curator_client):
     data = {k: v for k, v in form.initial.items() if v is not None and k not in ("tags", "submitted_by")}
     data.update(
         {
-            "categories": "[]",
+            "categories": ["cs.CL", "cs.IR"],  # the ticked tokens
+            "categories_add": "cs.LG, cs.CL",  # and new ones
             "published_at_0": "2026-01-01",
             "published_at_1": "10:00:00",
             "authorships-TOTAL_FORMS": "2",
@@ -290,3 +291,37 @@ def test_editing_the_byline_inline_refreshes_authors_text(curator_client):
     assert response.status_code == 302, re.findall(r"errorlist[^<]*<li>([^<]*)", response.content.decode())
     paper.refresh_from_db()
     assert paper.authors_text == "Bo Chen, Ann Lee"
+    assert paper.categories == ["cs.CL", "cs.IR", "cs.LG"]
+
+
+def test_categories_are_tokens_not_a_json_box(curator_client):
+    paper = PaperFactory(categories=["cs.CL", "cs.LG"], primary_category="cs.CL")
+    html = curator_client.get(reverse("admin:papers_paper_change", args=[paper.pk])).content.decode()
+    assert re.search(r'<input type="checkbox" name="categories" value="cs.CL" id="id_categories_0" checked>', html)
+    assert 'name="categories_add"' in html
+    assert "[&quot;cs.CL&quot;" not in html and '["cs.CL"' not in html  # no raw JSON
+
+
+def test_unticking_a_token_removes_it_and_bad_tokens_are_refused():
+    from django.http import QueryDict
+
+    from papers.admin_widgets import CategoriesField
+
+    field = CategoriesField(required=False)
+    widget = field.widget
+
+    data = QueryDict("categories=cs.CL&categories_add=hep-th+q-bio.NC")
+    assert field.clean(widget.value_from_datadict(data, {}, "categories")) == ["cs.CL", "hep-th", "q-bio.NC"]
+    data = QueryDict("categories_add=<script>+cs.CL")
+    with pytest.raises(Exception, match="Not an arXiv category: <script>"):
+        field.clean(widget.value_from_datadict(data, {}, "categories"))
+
+
+def test_the_paper_list_shortens_long_titles_and_keeps_the_full_one_on_hover(curator_client):
+    long_title = "A very long title " * 12
+    PaperFactory(title=long_title.strip(), tags=[TagFactory(name="negation")])
+    html = curator_client.get(CHANGELIST).content.decode()
+    assert f'<span title="{long_title.strip()}">' in html
+    assert "…</span>" in html
+    assert '<span class="paper-tag-token">negation</span>' in html
+    assert "css/admin_papers.css" in html

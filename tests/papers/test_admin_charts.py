@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from papers.admin_charts import DAYS, admin_charts
+from papers.charts import Chart, Series, last_days, nice_ticks
 from papers.models import Upvote
 from subscriptions.models import Digest
 from tests.factories import CuratorFactory, PaperFactory, UpvoteFactory, UserFactory
@@ -64,8 +65,10 @@ def test_admin_index_draws_svg_charts_without_inline_styles(client):
     client.force_login(CuratorFactory())
     UpvoteFactory()
     html = client.get(reverse("admin:index")).content.decode()
-    section = html[html.index('<section class="paperhub-charts"') : html.index("</section>")]
-    assert section.count("<svg viewBox") == 3
+    start = html.index('<section class="paperhub-charts"')
+    section = html[start : html.index("</section>", start)]
+    assert section.count("<svg viewBox") == 2  # papers and upvotes; no digest yet:
+    assert "No data yet: nothing in the last 30 days." in section
     assert (
         "Papers imported per day" in section and "Upvotes per day" in section and "Digests sent and failed" in section
     )
@@ -73,3 +76,41 @@ def test_admin_index_draws_svg_charts_without_inline_styles(client):
     assert "style=" not in section and "<style" not in section and "<script" not in section
     assert "css/admin_charts.css" in html
     assert Upvote.objects.count() == 1 and get_user_model().objects.count() >= 1
+
+
+@pytest.mark.parametrize(
+    ("peak", "ticks"),
+    [
+        (0, [0]),
+        (1, [0, 1]),
+        (2, [0, 1, 2]),
+        (3, [0, 1, 2, 3]),
+        (7, [0, 5, 10]),
+        (17, [0, 10, 20]),
+        (260, [0, 100, 200, 300]),
+    ],
+)
+def test_value_ticks_are_few_and_round(peak, ticks):
+    assert nice_ticks(peak) == ticks
+
+
+def test_axis_labels_every_week_and_a_hover_title_for_every_day(now):
+    days, _, _ = last_days(now=now)
+    chart = Chart("c", "C", days, [Series("upvotes", "#000", {days[-1]: 7, days[0]: 1})]).layout()
+    assert [label.day for label in chart.day_labels] == [days[1], days[8], days[15], days[22], days[29]]
+    assert [t.value for t in chart.ticks] == [0, 5, 10] and chart.ticks[0].y == chart.baseline
+    assert len(chart.slots) == 30 and chart.slots[-1].title.endswith(": 7 upvotes")
+    assert chart.slots[5].title.endswith(": 0 upvotes")
+    tallest = max(chart.bars, key=lambda b: b.height)
+    assert tallest.height == pytest.approx((chart.baseline - 10) * 7 / 10, abs=0.1)  # against the top tick, 10
+
+
+def test_the_admin_index_labels_its_axes(client):
+    client.force_login(CuratorFactory())
+    UpvoteFactory()
+    html = client.get(reverse("admin:index")).content.decode()
+    start = html.index('<section class="paperhub-charts"')
+    section = html[start : html.index("</section>", start)]
+    assert re.search(r'text-anchor="middle">\w{3} \d+</text>', section)  # a date every week
+    assert re.search(r'text-anchor="end">1</text>', section)  # a value tick
+    assert 'preserveAspectRatio="none"' not in section  # labels are never stretched

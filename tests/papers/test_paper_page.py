@@ -145,6 +145,10 @@ def test_paper_page_draws_its_upvotes_of_the_last_30_days(client):
     assert "Upvotes per day, last 30 days" in body
     assert 'role="img"' in body
     assert "3 in the last 30 days, at most 2 on one day." in body  # the 40-day-old upvote is outside
-    assert body.count("<rect ") == 2
+    assert body.count('<rect x="') == 2  # two days with upvotes: two bars
+    assert body.count('class="bar-chart-day"') == 30  # every day hovers with its exact count
+    assert re.search(r"<title>\w{3} \w{3} \d+: 2 upvotes</title>", body)
 
-    assert "Upvotes per day" not in client.get(quiet.get_absolute_url()).content.decode()
+    quiet_body = client.get(quiet.get_absolute_url()).content.decode()
+    assert "Upvotes per day" in quiet_body and "No upvotes yet in the last 30 days." in quiet_body
+    assert "<svg viewBox" not in quiet_body
