@@ -47,11 +47,10 @@ LIST_TITLE_CHARS = 90
 
 @admin.register(Paper)
 class PaperAdmin(admin.ModelAdmin):
-    list_display = ["short_title", "arxiv_id", "status", "featured", "upvote_count", "published", "tag_tokens"]
+    list_display = ["short_title", "arxiv_id", "status", "featured", "upvotes", "published", "tag_tokens"]
     list_filter = ["status", "featured", "tags", "published_at", "source"]
     # Searched by papers.search.filter_matching (get_search_results), not by icontains over these.
     search_fields = ["title", "abstract", "arxiv_id", "authors__name"]
-    search_help_text = "Words of the title, authors or abstract (as the site's search), or an arXiv id."
     autocomplete_fields = ["tags"]
     raw_id_fields = ["submitted_by"]
     date_hierarchy = "published_at"
@@ -91,6 +90,10 @@ class PaperAdmin(admin.ModelAdmin):
         title = paper.title
         short = title if len(title) <= LIST_TITLE_CHARS else title[: LIST_TITLE_CHARS - 1].rstrip() + "…"
         return format_html('<span title="{}">{}</span>', title, short)
+
+    @admin.display(description="upvotes", ordering="upvote_count")
+    def upvotes(self, paper: Paper) -> int:
+        return paper.upvote_count
 
     @admin.display(description="published", ordering="published_at")
     def published(self, paper: Paper) -> str:
@@ -179,7 +182,12 @@ class PaperAdmin(admin.ModelAdmin):
         return urls + super().get_urls()
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "can_import": request.user.has_perm(IMPORT_PERMISSION)}
+        extra_context = {
+            **(extra_context or {}),
+            "can_import": request.user.has_perm(IMPORT_PERMISSION),
+            # At 1280 px the list and its filters need the whole width: the app sidebar stays on other pages.
+            "is_nav_sidebar_enabled": False,
+        }
         return super().changelist_view(request, extra_context=extra_context)
 
     def import_view(self, request):
