@@ -19,7 +19,7 @@ import redis
 import requests
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
-from tests.factories import UserFactory
+from tests.factories import PaperFactory, UserFactory
 
 from .conftest import ROOT, database_url_for_tests
 
@@ -124,6 +124,30 @@ def test_with_one_trusted_proxy_a_client_locks_out_only_itself(gunicorn):
     for spoof in ("203.0.113.9", "198.51.100.7, 203.0.113.9", "1.2.3.4, 203.0.113.9"):
         response, _ = log_in(url, "reader@example.org", PASSWORD, client=spoof)
         assert response.status_code != 302 and LOCKED in response.text
+
+
+def test_reaction_limits_are_per_client_and_shared_by_both_workers(gunicorn):
+    paper = PaperFactory()
+    url = gunicorn(TRUSTED_PROXY_COUNT="1", READER_RATE_LIMIT="3/m")
+
+    def upvote(client: str) -> int:
+        session = requests.Session()
+        headers = {"X-Forwarded-For": client}
+        page = session.get(f"{url}/accounts/login/", headers=headers, timeout=10)
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+        response = session.post(
+            f"{url}/papers/{paper.pk}/upvote/",
+            headers={**headers, "X-CSRFToken": token},
+            allow_redirects=False,
+            timeout=10,
+        )
+        return response
+
+    # Six requests from one visitor land on either worker: the budget of 3 is counted once, in Redis.
+    answers = [upvote("203.0.113.9") for _ in range(6)]
+    assert [a.status_code == 429 for a in answers] == [False] * 3 + [True] * 3
+    assert all(1 <= int(a["Retry-After"]) <= 60 for a in answers[3:])
+    assert upvote("198.51.100.7").status_code != 429  # another visitor behind the same proxy
 
 
 def test_without_the_setting_a_spoofed_header_changes_nothing(gunicorn):

@@ -100,3 +100,14 @@ class TestReactionLimitsBehindTheProxy:
         paper = PaperFactory()
         statuses = [self.upvote(client, paper, f"203.0.113.{i}") for i in range(3)]
         assert statuses[-1] == 429
+
+
+def test_one_variable_sets_both_paperhub_and_allauth(monkeypatch, tmp_path):
+    from tests.paperhub.production import load_settings
+
+    loaded = load_settings(monkeypatch, tmp_path, TRUSTED_PROXY_COUNT="2")
+    assert loaded["TRUSTED_PROXY_COUNT"] == 2 and loaded["ALLAUTH_TRUSTED_PROXY_COUNT"] == 2
+    assert loaded["RATELIMIT_IP_META_KEY"] == "paperhub.clientip.client_ip"
+    assert loaded["ACCOUNT_ADAPTER"] == "paperhub.accounts.AccountAdapter"
+    monkeypatch.delenv("TRUSTED_PROXY_COUNT")
+    assert load_settings(monkeypatch, tmp_path)["TRUSTED_PROXY_COUNT"] == 0
