@@ -128,7 +128,8 @@ def test_with_one_trusted_proxy_a_client_locks_out_only_itself(gunicorn):
 
 def test_reaction_limits_are_per_client_and_shared_by_both_workers(gunicorn):
     paper = PaperFactory()
-    url = gunicorn(TRUSTED_PROXY_COUNT="1", READER_RATE_LIMIT="3/m")
+    # An hour-long window: the six requests never straddle its end.
+    url = gunicorn(TRUSTED_PROXY_COUNT="1", READER_RATE_LIMIT="3/h")
 
     def upvote(client: str) -> int:
         session = requests.Session()
@@ -146,7 +147,7 @@ def test_reaction_limits_are_per_client_and_shared_by_both_workers(gunicorn):
     # Six requests from one visitor land on either worker: the budget of 3 is counted once, in Redis.
     answers = [upvote("203.0.113.9") for _ in range(6)]
     assert [a.status_code == 429 for a in answers] == [False] * 3 + [True] * 3
-    assert all(1 <= int(a["Retry-After"]) <= 60 for a in answers[3:])
+    assert all(1 <= int(a.headers["Retry-After"]) <= 3600 for a in answers[3:])
     assert upvote("198.51.100.7").status_code != 429  # another visitor behind the same proxy
 
 
