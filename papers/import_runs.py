@@ -114,12 +114,16 @@ class _Tracker:
         cache.set(_progress_key(self.run_id), asdict(self.total()), PROGRESS_SECONDS)
 
 
-def run(run_id: int) -> ImportRun | None:
+def run(run_id: int, *, redelivered: bool = False) -> ImportRun | None:
     """Run a queued import (the task's body). Returns the run, or None when it was not queued.
 
-    Claiming the run is a conditional update, so a task delivered twice imports once.
+    Claiming the run is a conditional update, so a task delivered twice imports once. A task the
+    broker delivers again because its worker died (`redelivered`) may take over a run left
+    "running": that worker's import was one transaction, rolled back with it, and the upload is
+    only deleted once an import has finished.
     """
-    claimed = ImportRun.objects.filter(pk=run_id, status=ImportRun.Status.QUEUED).update(
+    claimable = [ImportRun.Status.QUEUED, *([ImportRun.Status.RUNNING] if redelivered else [])]
+    claimed = ImportRun.objects.filter(pk=run_id, status__in=claimable).update(
         status=ImportRun.Status.RUNNING, started_at=timezone.now()
     )
     if not claimed:

@@ -72,10 +72,11 @@ def refresh_trending_scores() -> int:
 IMPORT_TIME_LIMIT = 2 * 3600
 
 
-@shared_task(name="papers.run_import", time_limit=IMPORT_TIME_LIMIT, soft_time_limit=IMPORT_TIME_LIMIT - 60)
-def run_import(run_id: int) -> str:
+@shared_task(bind=True, name="papers.run_import", time_limit=IMPORT_TIME_LIMIT, soft_time_limit=IMPORT_TIME_LIMIT - 60)
+def run_import(self, run_id: int) -> str:
     """Run an import queued from the admin (papers/import_runs.py). Safe to deliver twice."""
-    run = import_runs.run(run_id)
+    redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+    run = import_runs.run(run_id, redelivered=redelivered)
     if run is None:
         logger.info("import run %s was not queued (already run?)", run_id)
         return "skipped"
