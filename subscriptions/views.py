@@ -14,12 +14,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from papers.listing import paper_page, period_tabs
 from papers.models import Tag
 from papers.redirects import ask_to_log_in, safe_next
 from papers.trending import parse_period
-from papers.views import paper_page, period_tabs
 
 from . import follows
 from .delivery import preview_items, render_digest
@@ -51,10 +51,9 @@ def toggle_follow(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_GET
+@login_required
 def for_you(request: HttpRequest) -> HttpResponse:
     """Trending within the reader's followed tags."""
-    if not request.user.is_authenticated:
-        return ask_to_log_in(request, request.get_full_path())
     period = parse_period(request.GET.get("period"))
     page = paper_page(request, follows.for_you_papers(user=request.user, period=period))
     context = {"page": page, "period": period, "tabs": period_tabs(period), "for_you": True}
@@ -124,9 +123,8 @@ def digest_send_now(request):
 
 # Mail clients POST here with no cookies and no CSRF token (RFC 8058 one-click): the signed token is the credential.
 @csrf_exempt
+@require_http_methods(["GET", "POST"])
 def unsubscribe_view(request, token: str):
-    if request.method not in ("GET", "POST"):
-        return HttpResponse(status=405, headers={"Allow": "GET, POST"})
     try:
         target = unsubscribe(token=token) if request.method == "POST" else read_token(token)
     except InvalidToken:
