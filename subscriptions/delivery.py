@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import smtplib
 import time
-import zoneinfo
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,7 +31,7 @@ from django.utils import timezone
 
 from .digests import as_digest_items, choose_items
 from .models import Digest, DigestItem, DigestSettings
-from .scheduling import MAX_ATTEMPTS, TEMPORARY_FAILURE, new_message_id
+from .scheduling import MAX_ATTEMPTS, TEMPORARY_FAILURE, Schedule, describe_next_digest, new_message_id
 from .unsubscribe import unsubscribe_url
 
 logger = logging.getLogger(__name__)
@@ -77,14 +76,13 @@ def _excerpt(text: str) -> str:
 
 
 def render_digest(
-    *, digest: Digest, items: Sequence[DigestItem], to_email: str, timezone_name: str, now: datetime
+    *, digest: Digest, items: Sequence[DigestItem], to_email: str, schedule: Schedule, now: datetime
 ) -> EmailMultiAlternatives:
-    """The multipart email for `digest` (text and HTML, List-* headers, its recorded Message-ID)."""
-    try:
-        tz = zoneinfo.ZoneInfo(timezone_name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        tz = zoneinfo.ZoneInfo("UTC")
-    local_now = now.astimezone(tz)
+    """The multipart email for `digest` (text and HTML, List-* headers, its recorded Message-ID).
+
+    Its footer says when the next digest comes, in the reader's timezone (the period after this one).
+    """
+    local_now = now.astimezone(schedule.tz)
     sections: dict[object, dict] = {}
     for item in items:
         section = sections.setdefault(
@@ -115,6 +113,7 @@ def render_digest(
         "tags_url": absolute(reverse("papers:tags")),
         "unsubscribe_url": unsubscribe,
         "local_now": local_now,
+        "next_digest": describe_next_digest(schedule, now=now, done_keys={digest.period_key}),
     }
     text = render_to_string("emails/digest.txt", context)
     html = render_to_string("emails/digest.html", context)
@@ -196,7 +195,7 @@ def deliver_digests(digest_ids: Sequence[int], *, now: datetime, connection=None
     ):
         if primary or user_id not in addresses:
             addresses[user_id] = address
-    timezones = dict(DigestSettings.objects.filter(user_id__in=user_ids).values_list("user_id", "timezone"))
+    schedules = {row.user_id: Schedule.of(row) for row in DigestSettings.objects.filter(user_id__in=user_ids)}
     items = _items_for(digests, now=now)
 
     nothing = [digest.pk for digest in digests if not items.get(digest.pk)]
@@ -221,7 +220,7 @@ def deliver_digests(digest_ids: Sequence[int], *, now: datetime, connection=None
                 digest=digest,
                 items=items[digest.pk],
                 to_email=addresses[digest.user_id],
-                timezone_name=timezones.get(digest.user_id, "UTC"),
+                schedule=schedules.get(digest.user_id) or Schedule.of(None),
                 now=now,
             )
             claimed = Digest.objects.filter(pk=digest.pk, status=Digest.Status.QUEUED).update(
@@ -300,8 +299,7 @@ def send_test_digest(*, reader, to_email: str, now: datetime) -> int:
     digest, items = preview_items(user=reader, now=now)
     if not items:
         return 0
-    timezone_name = DigestSettings.objects.filter(user=reader).values_list("timezone", flat=True).first() or "UTC"
-    message = render_digest(digest=digest, items=items, to_email=to_email, timezone_name=timezone_name, now=now)
+    message = render_digest(digest=digest, items=items, to_email=to_email, schedule=Schedule.for_user(reader), now=now)
     message.subject = f"[test] {message.subject}"
     message.send()
     return len(items)

@@ -86,14 +86,18 @@ class Digest(models.Model):
 
     class Kind(models.TextChoices):
         SCHEDULED = "scheduled", "Scheduled"
-        MANUAL = "manual", "Sent on request"
+        REQUESTED = "requested", "Sent early on the reader's request"
+        EXTRA = "extra", "Extra, outside the schedule"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="digests")
     kind = models.CharField(
         max_length=16,
         choices=Kind.choices,
         default=Kind.SCHEDULED,
-        help_text="Scheduled digests count for the reader's period; requested ones (send now, --force) do not.",
+        help_text=(
+            "Scheduled and requested digests (\u201cSend me a digest now\u201d) are the reader's one digest of"
+            " their period; extra ones (send_digests --force) are outside the schedule."
+        ),
     )
     period_key = models.CharField(max_length=32, help_text="The reader's delivery period, e.g. 2026-11-30 or 2026-W49.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)

@@ -198,9 +198,12 @@ def test_subject_names_two_tags_and_counts_the_rest(now):
 def test_the_subject_uses_the_readers_local_date(now):
     user = make_reader(now, tz="Asia/Tokyo")
     late = now.replace(hour=16)  # 01:00 on Tuesday 1 December in Tokyo
-    digest = request_digest(user=user, now=late, enqueue_task=False)
+    digest = request_digest(user=user, now=late, enqueue_task=False).digest
     deliver_digests([digest.pk], now=late)
     assert mail.outbox[0].subject.endswith("· Tue 1 Dec")
+    # The footer says when the next one comes, in the reader's timezone: this one was Tuesday's, sent early.
+    assert "Next digest: Wed 2 Dec, 08:00 Asia/Tokyo." in mail.outbox[0].body
+    assert "Next digest: Wed 2 Dec, 08:00 Asia/Tokyo." in mail.outbox[0].alternatives[0][0]
 
 
 def test_choosing_and_sending_a_chunk_of_100_costs_few_queries_per_digest(now, django_assert_max_num_queries):
