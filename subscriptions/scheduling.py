@@ -52,9 +52,6 @@ SENDING_LEASE = timedelta(minutes=15)
 QUEUED_GRACE = timedelta(minutes=15)
 RECOVERY_HORIZON = timedelta(days=1)
 MAX_ATTEMPTS = 8
-# The reason mark_failed gives a digest whose chunk ran out of retries on temporary errors: such a
-# digest is `failed` (with the error, for the admin) and the next dispatch tries it again.
-TEMPORARY_FAILURE = "Temporary failure, tried again by the next dispatch: "
 # A period is only sent within this long after its due instant: a reader who
 # starts following at 18:00 gets no "yesterday's" digest, and after an outage
 # readers get today's digest, not a stale one.
@@ -276,42 +273,22 @@ def enqueue(digest_ids: Sequence[int]) -> None:
 
 
 def recover_stuck(*, now: datetime) -> list[int]:
-    """Digests a dead worker left behind: `sending` past the lease, or `queued` and never picked up;
-    and digests `failed` on temporary errors only (see delivery.mark_failed).
+    """Digests a dead worker or a temporary failure left behind, queued again: `sending` past the
+    lease, `queued` and never picked up, and `retry` (the SMTP server was away longer than the task's
+    retries). Only digests of the last RECOVERY_HORIZON, within MAX_ATTEMPTS.
 
     A stale `sending` digest may or may not have reached the SMTP server. It goes
     back to `queued` and is sent again *with the same Message-ID* (recorded when
     the digest was created), so a receiving system that saw the first copy can
     drop the second. See docs/digests.md for why we prefer that to losing it.
     """
-    horizon = now - RECOVERY_HORIZON
-    stale_sending = list(
-        Digest.objects.filter(
-            status=Digest.Status.SENDING, sending_started_at__lt=now - SENDING_LEASE, created_at__gte=horizon
-        ).values_list("pk", flat=True)
+    return Digest.objects.requeue_stale(
+        now=now,
+        lease=SENDING_LEASE,
+        grace=QUEUED_GRACE,
+        horizon=now - RECOVERY_HORIZON,
+        max_attempts=MAX_ATTEMPTS,
     )
-    if stale_sending:
-        Digest.objects.filter(
-            pk__in=stale_sending, status=Digest.Status.SENDING, sending_started_at__lt=now - SENDING_LEASE
-        ).update(status=Digest.Status.QUEUED, last_error="Recovered after its worker stopped while sending.")
-    stale_queued = Digest.objects.filter(
-        status=Digest.Status.QUEUED,
-        created_at__lt=now - QUEUED_GRACE,
-        created_at__gte=horizon,
-        attempts__lt=MAX_ATTEMPTS,
-    ).values_list("pk", flat=True)
-    # Failed on temporary errors only (an SMTP server away longer than the task's retries): queued again.
-    failed_for_now = list(
-        Digest.objects.filter(
-            status=Digest.Status.FAILED,
-            last_error__startswith=TEMPORARY_FAILURE,
-            created_at__gte=horizon,
-            attempts__lt=MAX_ATTEMPTS,
-        ).values_list("pk", flat=True)
-    )
-    if failed_for_now:
-        Digest.objects.filter(pk__in=failed_for_now, status=Digest.Status.FAILED).update(status=Digest.Status.QUEUED)
-    return sorted(set(stale_sending) | set(stale_queued) | set(failed_for_now))
 
 
 @transaction.atomic
