@@ -104,7 +104,11 @@ def _fill_value(field: models.Field, now: datetime):
 
 
 def copy_reactions(model, users, papers, timestamps, *, desc: str) -> None:
-    """COPY upvote-like rows (reader, paper, time) from parallel arrays of 0-based indexes and epoch seconds."""
+    """COPY upvote-like rows (reader, paper, time) from parallel arrays of 0-based indexes and epoch seconds.
+
+    The papers were copied with their counters already equal to these rows, so the
+    database's counting triggers (papers migration 0003) stay off during this COPY.
+    """
     copy_rows(
         model,
         ["user_id", "paper_id", "created_at"],
@@ -114,11 +118,18 @@ def copy_reactions(model, users, papers, timestamps, *, desc: str) -> None:
         ),
         total=len(users),
         desc=desc,
+        without_triggers=True,
     )
 
 
 def copy_rows(
-    model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence], *, total: int, desc: str
+    model: type[models.Model],
+    columns: Sequence[str],
+    rows: Iterable[Sequence],
+    *,
+    total: int,
+    desc: str,
+    without_triggers: bool = False,
 ) -> None:
     """COPY rows (tuples in the order of `columns`) into the model's table.
 
@@ -147,9 +158,13 @@ def copy_rows(
         foreign_keys = cursor.fetchall()
         for name, _ in foreign_keys:
             cursor.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
+        if without_triggers:
+            cursor.execute(f'ALTER TABLE "{table}" DISABLE TRIGGER USER')
         with cursor.cursor.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
             for row in tqdm(rows, total=total, desc=desc, unit=" rows", mininterval=1.0, leave=False):
                 copy.write_row((*row, *extra) if extra else row)
+        if without_triggers:
+            cursor.execute(f'ALTER TABLE "{table}" ENABLE TRIGGER USER')
         for name, definition in foreign_keys:
             cursor.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}')
     tqdm.write(f"  {desc}: {total:,} rows")

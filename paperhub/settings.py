@@ -142,6 +142,8 @@ LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "/"
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+# Adds the browser's timezone (a hidden field) to sign-up, stored with the new reader's digest settings.
+ACCOUNT_SIGNUP_FORM_CLASS = "subscriptions.forms.SignupTimezoneForm"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = "username"
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True

@@ -17,7 +17,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from . import attention, curation, import_runs, search
+from . import attention, curation, import_runs, search, slots
 from .admin_widgets import CategoriesField
 from .importers.service import FORMAT_CHOICES
 from .models import Author, Bookmark, ImportRun, Paper, PaperAuthor, Tag, TagRule, Upvote
@@ -321,9 +321,20 @@ def _count_of(model, field: str):
     return Coalesce(Subquery(rows, output_field=IntegerField()), Value(0))
 
 
+def _tag_count_column(count: slots.TagCount):
+    """A list_display column for a count registered by another app."""
+
+    @admin.display(description=count.plural, ordering=count.key)
+    def column(tag: Tag) -> int:
+        return getattr(tag, count.key)
+
+    column.__name__ = count.key
+    return column
+
+
 @admin.register(Tag)
 class TagAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "active", "paper_count", "follower_count"]
+    list_display = ["name", "slug", "active", "paper_count"]
     list_filter = ["active"]
     search_fields = ["name", "slug", "description"]
     prepopulated_fields = {"slug": ["name"]}
@@ -332,19 +343,15 @@ class TagAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request).annotate(paper_count=_count_of(Paper.tags.through, "tag"))
-        # Followers live in subscriptions (TagFollow, related_name "follows"); papers never imports it.
-        follows = {rel.get_accessor_name(): rel for rel in Tag._meta.related_objects}.get("follows")
-        if follows is not None:
-            return queryset.annotate(follower_count=_count_of(follows.related_model, "tag"))
-        return queryset.annotate(follower_count=Value(0))
+        # Counts other apps add (followers: subscriptions), through papers/slots.py.
+        return slots.annotate_tag_counts(queryset)
+
+    def get_list_display(self, request):
+        return [*super().get_list_display(request), *(_tag_count_column(count) for count in slots.tag_counts())]
 
     @admin.display(description="papers", ordering="paper_count")
     def paper_count(self, tag: Tag) -> int:
         return tag.paper_count
-
-    @admin.display(description="followers", ordering="follower_count")
-    def follower_count(self, tag: Tag) -> int:
-        return tag.follower_count
 
     @admin.action(description="Apply the rules of selected tags to all papers", permissions=["change"])
     def apply_rules(self, request, queryset):
@@ -367,21 +374,29 @@ class TagRuleAdmin(admin.ModelAdmin):
         self.message_user(request, f"{count} {'paper' if count == 1 else 'papers'} gained tags.", messages.SUCCESS)
 
 
-@admin.register(Upvote)
-class UpvoteAdmin(admin.ModelAdmin):
+class ReactionAdmin(admin.ModelAdmin):
+    """Readers' reactions, read-only: curators never fabricate or edit them, and may only delete (spam).
+
+    Deleting rows, one or in bulk, keeps the paper's counter true: the database counts them (papers/counters.py).
+    """
+
     list_display = ["paper", "user", "created_at"]
     list_select_related = ["paper", "user"]
     search_fields = ["paper__title", "user__email"]
-    raw_id_fields = ["user"]
-    autocomplete_fields = ["paper"]
     date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Upvote)
+class UpvoteAdmin(ReactionAdmin):
+    pass
 
 
 @admin.register(Bookmark)
-class BookmarkAdmin(admin.ModelAdmin):
-    list_display = ["paper", "user", "created_at"]
-    list_select_related = ["paper", "user"]
-    search_fields = ["paper__title", "user__email"]
-    raw_id_fields = ["user"]
-    autocomplete_fields = ["paper"]
-    date_hierarchy = "created_at"
+class BookmarkAdmin(ReactionAdmin):
+    pass

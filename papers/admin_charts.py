@@ -1,16 +1,13 @@
 """Charts of the last 30 days on the admin index, drawn as server-rendered SVG.
 
-A small registry: each provider is a function `(start, end) -> Chart | None`
+A small registry: each provider is a function `(start, end, days) -> Chart | None`
 registered with `register_chart`. Papers registers its own (papers imported,
-upvotes). The digest chart reads subscriptions' Digest through
-`apps.get_model` (papers never imports subscriptions) and disappears if that
-model is not installed; subscriptions may instead register a provider itself.
+upvotes); an app that builds on papers registers its charts from its
+AppConfig.ready() (subscriptions adds the digests sent and failed).
 """
 
 from collections.abc import Callable
 from datetime import date, datetime
-
-from django.apps import apps
 
 from .charts import DAYS, Chart, Series, daily_counts, last_days
 from .models import Paper, Upvote
@@ -36,24 +33,8 @@ def _upvotes(start, end, days) -> Chart:
     return Chart("upvotes", "Upvotes per day", days, [Series("upvotes", "#e07b00", counts)])
 
 
-def _digests(start, end, days) -> Chart | None:
-    try:
-        Digest = apps.get_model("subscriptions", "Digest")
-    except LookupError:
-        return None
-    sent = daily_counts(Digest.objects.filter(status="sent"), "sent_at", start=start, end=end)
-    failed = daily_counts(Digest.objects.filter(status="failed"), "created_at", start=start, end=end)
-    return Chart(
-        "digests",
-        "Digests sent and failed per day",
-        days,
-        [Series("digests sent", "#2e7d32", sent), Series("digests failed", "#ba2121", failed)],
-    )
-
-
 register_chart("papers", _papers_imported)
 register_chart("upvotes", _upvotes)
-register_chart("digests", _digests)
 
 
 def admin_charts(*, now: datetime) -> list[Chart]:

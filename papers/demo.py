@@ -16,8 +16,6 @@ from pathlib import Path
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Count, OuterRef, Subquery
-from django.db.models.functions import Coalesce
 
 from .importers.records import PaperRecord
 from .importers.upsert import upsert_paper
@@ -149,21 +147,5 @@ def load_demo(*, now: datetime, with_curator: bool = True) -> DemoReport:
         for paper in rng.sample(papers, 4):
             Bookmark.objects.create(user=reader, paper=paper)
             report.bookmarks_created += 1
-    if report.upvotes_created or report.bookmarks_created:
-        _recount()
     refresh_trending(now=now)
     return report
-
-
-def _recount() -> None:
-    """Set the counter columns from the rows (the demo creates rows in bulk)."""
-
-    def count_of(model):
-        return Coalesce(
-            Subquery(
-                model.objects.filter(paper=OuterRef("pk")).order_by().values("paper").annotate(n=Count("*")).values("n")
-            ),
-            0,
-        )
-
-    Paper.objects.update(upvote_count=count_of(Upvote), bookmark_count=count_of(Bookmark))

@@ -1,9 +1,11 @@
 """Upvotes and bookmarks: one unique row per reader and paper plus a counter on Paper.
 
-The row and the counter change in the same transaction, the counter with F()
-so concurrent clicks never lose an update; the unique constraint makes a
-double click (or two tabs) create one row, never two. An upvote also
-recomputes its paper's trending score at once.
+The database keeps the counter: triggers add and subtract in the same statement
+as the row comes or goes (papers migration 0003), so it stays true for every
+way a row is deleted, cascades and admin bulk deletes included, and concurrent
+clicks never lose an update. The unique constraint makes a double click (or two
+tabs) create one row, never two. An upvote also recomputes its paper's trending
+score at once.
 """
 
 from dataclasses import dataclass
@@ -11,7 +13,6 @@ from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, models, transaction
-from django.db.models import F
 
 from .models import Bookmark, Paper, Upvote
 from .trending import refresh_paper
@@ -25,19 +26,17 @@ class ReactionResult:
     count: int
 
 
-def _toggle(*, model: type[models.Model], counter: str, user: AbstractBaseUser, paper: Paper) -> bool:
-    """Delete the reader's row if there is one, else create it; keep `counter` in step. True if now present."""
+def _toggle(*, model: type[models.Model], user: AbstractBaseUser, paper: Paper) -> bool:
+    """Delete the reader's row if there is one, else create it (the database counts it). True if now present."""
     deleted, _ = model.objects.filter(user=user, paper=paper).delete()
     if deleted:
-        Paper.objects.filter(pk=paper.pk).update(**{counter: F(counter) - 1})
         return False
     try:
         with transaction.atomic():
             model.objects.create(user=user, paper=paper)
     except IntegrityError:
         # The same reader's concurrent request created the row first: it is there, and counted.
-        return True
-    Paper.objects.filter(pk=paper.pk).update(**{counter: F(counter) + 1})
+        pass
     return True
 
 
@@ -48,7 +47,7 @@ def _count(paper: Paper, counter: str) -> int:
 @transaction.atomic
 def toggle_upvote(*, user: AbstractBaseUser, paper: Paper, now: datetime) -> ReactionResult:
     """Upvote `paper`, or take the upvote back; its trending scores are recomputed at `now`."""
-    active = _toggle(model=Upvote, counter="upvote_count", user=user, paper=paper)
+    active = _toggle(model=Upvote, user=user, paper=paper)
     refresh_paper(paper.pk, now=now)
     return ReactionResult(active=active, count=_count(paper, "upvote_count"))
 
@@ -56,7 +55,7 @@ def toggle_upvote(*, user: AbstractBaseUser, paper: Paper, now: datetime) -> Rea
 @transaction.atomic
 def toggle_bookmark(*, user: AbstractBaseUser, paper: Paper) -> ReactionResult:
     """Bookmark `paper`, or remove the bookmark."""
-    active = _toggle(model=Bookmark, counter="bookmark_count", user=user, paper=paper)
+    active = _toggle(model=Bookmark, user=user, paper=paper)
     return ReactionResult(active=active, count=_count(paper, "bookmark_count"))
 
 

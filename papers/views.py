@@ -1,9 +1,7 @@
 """Catalogue pages and reactions. Thin: queries and rules live in papers/*.py modules."""
 
-import hashlib
-
+from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.core.paginator import Page, Paginator
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -13,90 +11,24 @@ from django.views.decorators.http import require_GET, require_POST
 from . import reactions
 from .charts import paper_upvote_chart
 from .forms import SearchForm
-from .models import TRENDING_PERIODS, Paper, Tag
+from .listing import (
+    CHIPS_SECONDS,
+    FEATURED_SIZE,
+    CachedCountPaginator,
+    CappedCountPaginator,
+    mark_reactions,
+    paper_page,
+    period_tabs,
+    tag_chips,
+)
+from .models import Paper, Tag
 from .rate_limits import reader_limit
 from .redirects import ask_to_log_in, safe_next
 from .search import SearchFilters, add_highlights, search_papers
 from .similarity import similar_papers
+from .slots import annotate_tag_counts
 from .text import split_arxiv_id
-from .trending import FRESHNESS_PRIOR, HALF_LIVES, PERIOD_LABELS, parse_period, trending_papers
-
-PAGE_SIZE = 20
-FEATURED_SIZE = 6
-TAG_CHIPS = 15
-
-
-# Counting every published paper (the trending page's paginator) or the tags' paper counts
-# (the chips) scans the catalogue: 140 ms and 240 ms at 100,000 papers (bench/README.md).
-# Both are public and may be a few minutes old; the ranking itself is always read fresh.
-PUBLIC_COUNT_SECONDS = 60
-CHIPS_SECONDS = 5 * 60
-
-
-class CachedCountPaginator(Paginator):
-    """A paginator whose total count comes from the cache (for lists every visitor sees alike)."""
-
-    @property
-    def count(self) -> int:
-        if not hasattr(self, "_cached_count"):
-            key = "paper-count:" + hashlib.sha1(str(self.object_list.query).encode()).hexdigest()
-            self._cached_count = cache.get_or_set(key, lambda: Paginator.count.func(self), PUBLIC_COUNT_SECONDS)
-        return self._cached_count
-
-
-# A common word matches most of the catalogue: counting every match costs more than ranking the
-# first page (0.4-1.2 s at 100,000 papers, bench/README.md). Search counts up to this many and
-# pages through the best ones; nobody reads past page 50.
-SEARCH_RESULT_CAP = 1000
-
-
-class CappedCountPaginator(Paginator):
-    """A paginator that counts at most `cap` objects; `capped` says whether there were more."""
-
-    cap = SEARCH_RESULT_CAP
-    capped = False
-
-    @property
-    def count(self) -> int:
-        if not hasattr(self, "_capped_count"):
-            found = self.object_list.order_by().values("pk")[: self.cap + 1].count()
-            self.capped = found > self.cap
-            self._capped_count = min(found, self.cap)
-        return self._capped_count
-
-
-def paper_page(
-    request: HttpRequest, papers, *, page_size: int = PAGE_SIZE, paginator: type[Paginator] = Paginator
-) -> Page:
-    """One page of paper cards, each marked with whether the reader upvoted it (a constant number of queries)."""
-    page = paginator(papers, page_size).get_page(request.GET.get("page"))
-    page.object_list = mark_reactions(request, page.object_list)
-    return page
-
-
-def mark_reactions(request: HttpRequest, papers) -> list[Paper]:
-    """Set `is_upvoted` and `is_bookmarked` on each paper for the current reader."""
-    papers = list(papers)
-    upvoted, bookmarked = reactions.reacted_ids(request.user, [p.pk for p in papers])
-    for paper in papers:
-        paper.is_upvoted = paper.pk in upvoted
-        paper.is_bookmarked = paper.pk in bookmarked
-    return papers
-
-
-def period_tabs(period: str) -> list[dict]:
-    """The Today / This week / This month / All time tabs, the current one marked."""
-    return [{"value": p, "label": PERIOD_LABELS[p], "current": p == period} for p in TRENDING_PERIODS]
-
-
-def tag_chips(tag: Tag | None) -> list[Tag]:
-    """The tags with the most published papers (and the current one), with `paper_count`."""
-    return list(
-        Tag.objects.filter(active=True)
-        .annotate(paper_count=Count("papers", filter=Q(papers__status=Paper.Status.PUBLISHED)))
-        .filter(Q(paper_count__gt=0) | Q(pk=tag.pk if tag else None))
-        .order_by("-paper_count", "name")[:TAG_CHIPS]
-    )
+from .trending import FRESHNESS_PRIOR, HALF_LIVES, parse_period, trending_papers
 
 
 @require_GET
@@ -149,11 +81,11 @@ def paper_detail(request: HttpRequest, key: str) -> HttpResponse:
 
 @require_GET
 def tag_list(request: HttpRequest) -> HttpResponse:
-    """Active tags with paper and follower counts."""
-    # Follower counts read subscriptions' TagFollow through the reverse relation `follows`: no import needed.
-    tags = Tag.objects.filter(active=True).annotate(
-        paper_count=Count("papers", filter=Q(papers__status=Paper.Status.PUBLISHED), distinct=True),
-        follower_count=Count("follows", distinct=True),
+    """Active tags with their paper counts and the counts other apps add (followers: papers/slots.py)."""
+    tags = annotate_tag_counts(
+        Tag.objects.filter(active=True).annotate(
+            paper_count=Count("papers", filter=Q(papers__status=Paper.Status.PUBLISHED), distinct=True)
+        )
     )
     return render(request, "papers/tag_list.html", {"tags": tags})
 
@@ -194,10 +126,9 @@ def about(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@login_required
 def bookmarks(request: HttpRequest) -> HttpResponse:
     """The reader's bookmarks, newest first; each Bookmark button removes one."""
-    if not request.user.is_authenticated:
-        return ask_to_log_in(request, request.get_full_path())
     papers = (
         Paper.objects.published()
         .filter(bookmarks__user=request.user)

@@ -6,8 +6,17 @@ class SubscriptionsConfig(AppConfig):
     verbose_name = "Subscriptions"
 
     def ready(self):
+        # subscriptions builds on papers: it fills the slots papers offers (papers/slots.py), never the reverse.
+        from papers.admin_charts import register_chart
         from papers.attention import register_attention
+        from papers.slots import register_slot, register_tag_count
 
+        from . import slots
         from .attention import failed_digests
 
+        register_slot("tag_actions", slots.follow_button)
+        register_slot("period_tabs", slots.for_you_tab)
+        register_slot("list_actions", slots.subscribe_button)
+        register_tag_count("follower_count", singular="follower", plural="followers", expression=slots.follower_count)
+        register_chart("digests", slots.digest_chart)
         register_attention("failed-digests", failed_digests)

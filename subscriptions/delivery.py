@@ -1,8 +1,9 @@
 """Rendering digests as email and sending a chunk of them exactly once.
 
-Each digest moves queued -> sending -> sent through conditional UPDATEs
-(`filter(pk=..., status=...).update(...)`): whoever flips queued -> sending owns
-the send, so a duplicated or redelivered task finds nothing left to do. The
+Each digest moves queued -> sending -> sent through the named transitions of
+models.DigestQuerySet (claim, mark_sent, ...), each a conditional UPDATE:
+whoever flips queued -> sending owns the send, so a duplicated or redelivered
+task finds nothing left to do. The
 Message-ID is recorded on the Digest row before anything is sent, and a
 digest recovered from a dead worker is sent again with that same Message-ID
 (see scheduling.recover_stuck and docs/digests.md).
@@ -13,7 +14,6 @@ from __future__ import annotations
 import logging
 import smtplib
 import time
-import zoneinfo
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,14 +25,13 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import InterfaceError, OperationalError
 from django.db import connection as db_connection
-from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from .digests import as_digest_items, choose_items
 from .models import Digest, DigestItem, DigestSettings
-from .scheduling import MAX_ATTEMPTS, TEMPORARY_FAILURE, new_message_id
+from .scheduling import MAX_ATTEMPTS, Schedule, describe_next_digest, new_message_id
 from .unsubscribe import unsubscribe_url
 
 logger = logging.getLogger(__name__)
@@ -77,14 +76,13 @@ def _excerpt(text: str) -> str:
 
 
 def render_digest(
-    *, digest: Digest, items: Sequence[DigestItem], to_email: str, timezone_name: str, now: datetime
+    *, digest: Digest, items: Sequence[DigestItem], to_email: str, schedule: Schedule, now: datetime
 ) -> EmailMultiAlternatives:
-    """The multipart email for `digest` (text and HTML, List-* headers, its recorded Message-ID)."""
-    try:
-        tz = zoneinfo.ZoneInfo(timezone_name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        tz = zoneinfo.ZoneInfo("UTC")
-    local_now = now.astimezone(tz)
+    """The multipart email for `digest` (text and HTML, List-* headers, its recorded Message-ID).
+
+    Its footer says when the next digest comes, in the reader's timezone (the period after this one).
+    """
+    local_now = now.astimezone(schedule.tz)
     sections: dict[object, dict] = {}
     for item in items:
         section = sections.setdefault(
@@ -115,6 +113,7 @@ def render_digest(
         "tags_url": absolute(reverse("papers:tags")),
         "unsubscribe_url": unsubscribe,
         "local_now": local_now,
+        "next_digest": describe_next_digest(schedule, now=now, done_keys={digest.period_key}),
     }
     text = render_to_string("emails/digest.txt", context)
     html = render_to_string("emails/digest.html", context)
@@ -184,9 +183,7 @@ def deliver_digests(digest_ids: Sequence[int], *, now: datetime, connection=None
         return report
     exhausted = [digest.pk for digest in digests if digest.attempts >= MAX_ATTEMPTS]
     if exhausted:
-        Digest.objects.filter(pk__in=exhausted, status=Digest.Status.QUEUED).update(
-            status=Digest.Status.FAILED, last_error=f"Gave up after {MAX_ATTEMPTS} attempts."
-        )
+        Digest.objects.give_up(exhausted, reason=f"Gave up after {MAX_ATTEMPTS} attempts.")
         report.failed += exhausted
         digests = [digest for digest in digests if digest.pk not in exhausted]
     user_ids = [digest.user_id for digest in digests]
@@ -196,20 +193,16 @@ def deliver_digests(digest_ids: Sequence[int], *, now: datetime, connection=None
     ):
         if primary or user_id not in addresses:
             addresses[user_id] = address
-    timezones = dict(DigestSettings.objects.filter(user_id__in=user_ids).values_list("user_id", "timezone"))
+    schedules = {row.user_id: Schedule.of(row) for row in DigestSettings.objects.filter(user_id__in=user_ids)}
     items = _items_for(digests, now=now)
 
     nothing = [digest.pk for digest in digests if not items.get(digest.pk)]
     unverified = [digest.pk for digest in digests if digest.pk not in nothing and digest.user_id not in addresses]
     if nothing:
-        Digest.objects.filter(pk__in=nothing, status=Digest.Status.QUEUED).update(
-            status=Digest.Status.SKIPPED, last_error=""
-        )
+        Digest.objects.skip(nothing)
         report.skipped += nothing
     if unverified:
-        Digest.objects.filter(pk__in=unverified, status=Digest.Status.QUEUED).update(
-            status=Digest.Status.SKIPPED, last_error="No verified email address."
-        )
+        Digest.objects.skip(unverified, reason="No verified email address.")
         report.skipped += unverified
 
     connection = connection or get_connection(fail_silently=False)
@@ -221,16 +214,15 @@ def deliver_digests(digest_ids: Sequence[int], *, now: datetime, connection=None
                 digest=digest,
                 items=items[digest.pk],
                 to_email=addresses[digest.user_id],
-                timezone_name=timezones.get(digest.user_id, "UTC"),
+                schedule=schedules.get(digest.user_id) or Schedule.of(None),
                 now=now,
             )
-            claimed = Digest.objects.filter(pk=digest.pk, status=Digest.Status.QUEUED).update(
-                status=Digest.Status.SENDING,
+            claimed = Digest.objects.claim(
+                digest.pk,
                 # The wall clock, not `now`: the lease is about whether this process is still alive
                 # (a foreground `send_digests --now <past>` must not look stuck to the next dispatch).
-                sending_started_at=timezone.now(),
-                attempts=F("attempts") + 1,
-                subject=message.subject[:255],
+                started_at=timezone.now(),
+                subject=message.subject,
                 message_id=message.extra_headers["Message-ID"],
             )
             if not claimed:
@@ -240,15 +232,11 @@ def deliver_digests(digest_ids: Sequence[int], *, now: datetime, connection=None
             except (smtplib.SMTPException, OSError) as exc:
                 error = f"{type(exc).__name__}: {exc}"[:2000]
                 if _permanent(exc):
-                    Digest.objects.filter(pk=digest.pk, status=Digest.Status.SENDING).update(
-                        status=Digest.Status.FAILED, last_error=error
-                    )
+                    Digest.objects.refuse(digest.pk, error=error)
                     report.failed.append(digest.pk)
                     logger.warning("digest %s refused permanently: %s", digest.pk, error)
                     continue
-                Digest.objects.filter(pk=digest.pk, status=Digest.Status.SENDING).update(
-                    status=Digest.Status.QUEUED, last_error=error
-                )
+                Digest.objects.release(digest.pk, error=error)
                 remaining = [d.pk for d in digests if d.pk >= digest.pk and d.pk not in nothing + unverified]
                 report.retry = remaining
                 report.error = error
@@ -275,9 +263,7 @@ def _record_sent(digest_pk: int, *, now: datetime) -> None:
     deadline = time.monotonic() + RECORD_SENT_PATIENCE
     while True:
         try:
-            Digest.objects.filter(pk=digest_pk, status=Digest.Status.SENDING).update(
-                status=Digest.Status.SENT, sent_at=now, last_error=""
-            )
+            Digest.objects.mark_sent(digest_pk, sent_at=now)
             return
         except (OperationalError, InterfaceError):
             if time.monotonic() >= deadline or db_connection.in_atomic_block:
@@ -287,12 +273,10 @@ def _record_sent(digest_pk: int, *, now: datetime) -> None:
             time.sleep(1)
 
 
-def mark_failed(digest_ids: Sequence[int], *, error: str) -> int:
-    """Give up on digests still queued after the last retry, for now: the next dispatch tries them again
+def mark_for_retry(digest_ids: Sequence[int], *, error: str) -> int:
+    """Digests still queued after the chunk's last retry: `retry`, so the next dispatch tries them again
     (scheduling.recover_stuck), within MAX_ATTEMPTS and a day."""
-    return Digest.objects.filter(pk__in=list(digest_ids), status=Digest.Status.QUEUED).update(
-        status=Digest.Status.FAILED, last_error=f"{TEMPORARY_FAILURE}{error or 'gave up after retries'}"[:2000]
-    )
+    return Digest.objects.to_retry(digest_ids, error=error or "Gave up after the task's retries.")
 
 
 def send_test_digest(*, reader, to_email: str, now: datetime) -> int:
@@ -300,8 +284,7 @@ def send_test_digest(*, reader, to_email: str, now: datetime) -> int:
     digest, items = preview_items(user=reader, now=now)
     if not items:
         return 0
-    timezone_name = DigestSettings.objects.filter(user=reader).values_list("timezone", flat=True).first() or "UTC"
-    message = render_digest(digest=digest, items=items, to_email=to_email, timezone_name=timezone_name, now=now)
+    message = render_digest(digest=digest, items=items, to_email=to_email, schedule=Schedule.for_user(reader), now=now)
     message.subject = f"[test] {message.subject}"
     message.send()
     return len(items)

@@ -7,19 +7,24 @@ from papers.models import Paper, PaperQuerySet, Tag
 from papers.trending import trending_papers
 
 from .models import TagFollow
+from .schedule_settings import remember_browser_timezone
 
 
 class TagNotFollowable(ValueError):
     """The tag is inactive: readers cannot follow it."""
 
 
-def follow_tag(*, user: AbstractBaseUser, tag: Tag) -> bool:
-    """Make `user` follow `tag`. True if a follow was created, False if they already followed it."""
+def follow_tag(*, user: AbstractBaseUser, tag: Tag, browser_timezone: str = "") -> bool:
+    """Make `user` follow `tag`. True if a follow was created, False if they already followed it.
+
+    A reader without digest settings gets them now, in `browser_timezone` (see schedule_settings).
+    """
     if not tag.active:
         raise TagNotFollowable(f"the tag {tag.slug!r} is inactive")
     try:
         with transaction.atomic():
             TagFollow.objects.create(user=user, tag=tag)
+            remember_browser_timezone(user=user, timezone_name=browser_timezone)
     except IntegrityError:
         return False  # already followed (perhaps by a concurrent request): nothing to do
     return True

@@ -3,6 +3,7 @@ import zoneinfo
 from django import forms
 
 from .models import DigestSettings, validate_timezone
+from .schedule_settings import remember_browser_timezone
 
 
 class DigestSettingsForm(forms.ModelForm):
@@ -40,3 +41,19 @@ class DigestSettingsForm(forms.ModelForm):
     @staticmethod
     def timezone_names() -> list[str]:
         return sorted(zoneinfo.available_timezones())
+
+
+class SignupTimezoneForm(forms.Form):
+    """Added to allauth's sign-up form (ACCOUNT_SIGNUP_FORM_CLASS): the browser's timezone, filled by timezone.js.
+
+    Stored with the new reader's digest settings, so their first digest comes at
+    the default hour of their own day, not of UTC's. Without JavaScript it stays
+    empty and the reader's settings start at UTC, shown as such on the settings page.
+    """
+
+    timezone = forms.CharField(
+        required=False, max_length=64, widget=forms.HiddenInput(attrs={"data-browser-timezone": ""})
+    )
+
+    def signup(self, request, user) -> None:
+        remember_browser_timezone(user=user, timezone_name=self.cleaned_data.get("timezone", ""))

@@ -74,6 +74,86 @@ class DigestSettings(models.Model):
         return f"Digest settings of {self.user}"
 
 
+class DigestQuerySet(models.QuerySet):
+    """A digest's life as named transitions, each one conditional UPDATE on its current status.
+
+    queued -> sending (claim) -> sent (mark_sent); sending -> queued (release, a temporary
+    SMTP error mid-chunk) or failed (refuse, a permanent one); queued -> retry (the task's
+    retries ran out: the next dispatch tries again), skipped (nothing to send) or failed
+    (give_up, too many attempts); requeue_stale brings back what dead workers and temporary
+    failures left behind. Whoever's UPDATE changes a row owns that step: a duplicated or
+    redelivered task finds nothing left to do.
+    """
+
+    def claim(self, pk: int, *, started_at, subject: str, message_id: str) -> bool:
+        """queued -> sending, counting the attempt: True if this caller now owns the send."""
+        return bool(
+            self.filter(pk=pk, status=Digest.Status.QUEUED).update(
+                status=Digest.Status.SENDING,
+                sending_started_at=started_at,
+                attempts=models.F("attempts") + 1,
+                subject=subject[:255],
+                message_id=message_id,
+            )
+        )
+
+    def mark_sent(self, pk: int, *, sent_at) -> int:
+        return self.filter(pk=pk, status=Digest.Status.SENDING).update(
+            status=Digest.Status.SENT, sent_at=sent_at, last_error=""
+        )
+
+    def release(self, pk: int, *, error: str) -> int:
+        """sending -> queued after a temporary error: the chunk's retry sends it."""
+        return self.filter(pk=pk, status=Digest.Status.SENDING).update(
+            status=Digest.Status.QUEUED, last_error=error[:2000]
+        )
+
+    def refuse(self, pk: int, *, error: str) -> int:
+        """sending -> failed: the server refused this message for good."""
+        return self.filter(pk=pk, status=Digest.Status.SENDING).update(
+            status=Digest.Status.FAILED, last_error=error[:2000]
+        )
+
+    def skip(self, pks, *, reason: str = "") -> int:
+        return self.filter(pk__in=list(pks), status=Digest.Status.QUEUED).update(
+            status=Digest.Status.SKIPPED, last_error=reason
+        )
+
+    def give_up(self, pks, *, reason: str) -> int:
+        return self.filter(pk__in=list(pks), status=Digest.Status.QUEUED).update(
+            status=Digest.Status.FAILED, last_error=reason[:2000]
+        )
+
+    def to_retry(self, pks, *, error: str) -> int:
+        """queued -> retry: the chunk's task ran out of retries on temporary errors; a later dispatch tries again."""
+        return self.filter(pk__in=list(pks), status=Digest.Status.QUEUED).update(
+            status=Digest.Status.RETRY, last_error=error[:2000]
+        )
+
+    def requeue_stale(self, *, now, lease, grace, horizon, max_attempts: int) -> list[int]:
+        """What needs sending again (created after `horizon`), back to queued; their ids.
+
+        `sending` for longer than `lease` (its worker died: sent again with the same
+        Message-ID), `retry` within `max_attempts`, and `queued` for longer than `grace`
+        (its task may be lost).
+        """
+        recent = self.filter(created_at__gte=horizon)
+        stale_sending = list(
+            recent.filter(status=Digest.Status.SENDING, sending_started_at__lt=now - lease).values_list("pk", flat=True)
+        )
+        if stale_sending:
+            self.filter(pk__in=stale_sending, status=Digest.Status.SENDING, sending_started_at__lt=now - lease).update(
+                status=Digest.Status.QUEUED, last_error="Recovered after its worker stopped while sending."
+            )
+        retry = list(recent.filter(status=Digest.Status.RETRY, attempts__lt=max_attempts).values_list("pk", flat=True))
+        if retry:
+            self.filter(pk__in=retry, status=Digest.Status.RETRY).update(status=Digest.Status.QUEUED)
+        stale_queued = recent.filter(
+            status=Digest.Status.QUEUED, created_at__lt=now - grace, attempts__lt=max_attempts
+        ).values_list("pk", flat=True)
+        return sorted(set(stale_sending) | set(retry) | set(stale_queued))
+
+
 class Digest(models.Model):
     """One email (or a recorded decision not to send one) for a reader and period."""
 
@@ -82,18 +162,23 @@ class Digest(models.Model):
         SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         SKIPPED = "skipped", "Skipped (nothing new)"
+        RETRY = "retry", "Failed for now (the next dispatch tries again)"
         FAILED = "failed", "Failed"
 
     class Kind(models.TextChoices):
         SCHEDULED = "scheduled", "Scheduled"
-        MANUAL = "manual", "Sent on request"
+        REQUESTED = "requested", "Sent early on the reader's request"
+        EXTRA = "extra", "Extra, outside the schedule"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="digests")
     kind = models.CharField(
         max_length=16,
         choices=Kind.choices,
         default=Kind.SCHEDULED,
-        help_text="Scheduled digests count for the reader's period; requested ones (send now, --force) do not.",
+        help_text=(
+            "Scheduled and requested digests (\u201cSend me a digest now\u201d) are the reader's one digest of"
+            " their period; extra ones (send_digests --force) are outside the schedule."
+        ),
     )
     period_key = models.CharField(max_length=32, help_text="The reader's delivery period, e.g. 2026-11-30 or 2026-W49.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
@@ -105,6 +190,8 @@ class Digest(models.Model):
     message_id = models.CharField("Message-ID", max_length=255, blank=True)
     subject = models.CharField(max_length=255, blank=True)
     last_error = models.TextField(blank=True)
+
+    objects = DigestQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

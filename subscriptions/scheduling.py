@@ -9,8 +9,10 @@ hour that does not exist on a spring-forward day falls to the same wall-clock
 time with the earlier offset, which is still that day).
 
 A reader is due when the due instant of their current period has passed (by
-at most CATCH_UP) and no scheduled digest of theirs was created since that
-instant. Two guards make
+at most CATCH_UP), the period has no digest yet, and no digest of theirs
+counting for a period was created since that instant. "Send me a digest now"
+creates (or finds) the digest of the reader's period of today, so the
+scheduled run of the same period sends nothing more. Two guards make
 "one digest per period" hold even when a reader changes timezone mid-period:
 
 * the `(user, period_key)` unique constraint: the idempotency point, so
@@ -50,9 +52,6 @@ SENDING_LEASE = timedelta(minutes=15)
 QUEUED_GRACE = timedelta(minutes=15)
 RECOVERY_HORIZON = timedelta(days=1)
 MAX_ATTEMPTS = 8
-# The reason mark_failed gives a digest whose chunk ran out of retries on temporary errors: such a
-# digest is `failed` (with the error, for the admin) and the next dispatch tries it again.
-TEMPORARY_FAILURE = "Temporary failure, tried again by the next dispatch: "
 # A period is only sent within this long after its due instant: a reader who
 # starts following at 18:00 gets no "yesterday's" digest, and after an outage
 # readers get today's digest, not a stale one.
@@ -63,6 +62,32 @@ CATCH_UP = timedelta(hours=12)
 class Period:
     key: str
     due_at: datetime
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When a reader's digests come: their DigestSettings, or the defaults for a reader who saved none."""
+
+    frequency: str
+    delivery_hour: int
+    timezone_name: str
+
+    @classmethod
+    def of(cls, settings_row: DigestSettings | None) -> Schedule:
+        row = settings_row or DigestSettings()
+        return cls(frequency=row.frequency, delivery_hour=row.delivery_hour, timezone_name=row.timezone)
+
+    @classmethod
+    def for_user(cls, user) -> Schedule:
+        return cls.of(DigestSettings.objects.filter(user=user).first())
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return _zone(self.timezone_name)
+
+
+# Digests that count for the reader's period (an operator's `send_digests --force` does not).
+PERIOD_KINDS = (Digest.Kind.SCHEDULED, Digest.Kind.REQUESTED)
 
 
 @dataclass
@@ -79,6 +104,13 @@ def new_message_id() -> str:
     """A globally unique Message-ID on SITE_URL's host, recorded before the email is sent."""
     host = urlsplit(settings.SITE_URL).hostname or "localhost"
     return make_msgid(idstring="digest", domain=host)
+
+
+def _zone(timezone_name: str) -> zoneinfo.ZoneInfo:
+    try:
+        return zoneinfo.ZoneInfo(timezone_name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
 
 
 def _due_at(day: date, hour: int, tz: zoneinfo.ZoneInfo) -> datetime:
@@ -99,6 +131,16 @@ def _previous_start(start: date, frequency: str) -> date:
     return _period_start(start - timedelta(days=1), frequency)
 
 
+def _next_start(start: date, frequency: str) -> date:
+    if frequency == Frequency.WEEKLY:
+        return start + timedelta(days=7)
+    following = start + timedelta(days=1)
+    if frequency == Frequency.WEEKDAYS:
+        while following.weekday() >= 5:
+            following += timedelta(days=1)
+    return following
+
+
 def _key(start: date, frequency: str) -> str:
     if frequency == Frequency.WEEKLY:
         year, week, _ = start.isocalendar()
@@ -110,16 +152,66 @@ def current_period(*, frequency: str, delivery_hour: int, timezone_name: str, no
     """The reader's latest period whose due instant is not after `now` (None when the digest is off)."""
     if frequency == Frequency.OFF:
         return None
-    try:
-        tz = zoneinfo.ZoneInfo(timezone_name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        tz = zoneinfo.ZoneInfo("UTC")
+    tz = _zone(timezone_name)
     start = _period_start(now.astimezone(tz).date(), frequency)
     due = _due_at(start, delivery_hour, tz)
     if due > now:
         start = _previous_start(start, frequency)
         due = _due_at(start, delivery_hour, tz)
     return Period(key=_key(start, frequency), due_at=due)
+
+
+def todays_period(schedule: Schedule, *, now: datetime) -> Period:
+    """The reader's period that today (their local date) belongs to, due or not yet (daily when digests are off)."""
+    frequency = Frequency.DAILY if schedule.frequency == Frequency.OFF else schedule.frequency
+    start = _period_start(now.astimezone(schedule.tz).date(), frequency)
+    return Period(key=_key(start, frequency), due_at=_due_at(start, schedule.delivery_hour, schedule.tz))
+
+
+def next_digest_at(schedule: Schedule, *, now: datetime, done_keys: Iterable[str] = ()) -> datetime | None:
+    """When the reader's next digest is due: the first period not in `done_keys` due at or after `now`.
+
+    A period already due but not yet done (within CATCH_UP) comes at the next dispatch: `now` is returned.
+    None when the digest is off.
+    """
+    if schedule.frequency == Frequency.OFF:
+        return None
+    done = set(done_keys)
+    current = current_period(
+        frequency=schedule.frequency,
+        delivery_hour=schedule.delivery_hour,
+        timezone_name=schedule.timezone_name,
+        now=now,
+    )
+    if current is not None and current.key not in done and now - current.due_at <= CATCH_UP:
+        return now
+    start = _period_start(now.astimezone(schedule.tz).date(), schedule.frequency)
+    for _ in range(16):
+        due = _due_at(start, schedule.delivery_hour, schedule.tz)
+        if due > now and _key(start, schedule.frequency) not in done:
+            return due
+        start = _next_start(start, schedule.frequency)
+    return None
+
+
+def describe_next_digest(schedule: Schedule, *, now: datetime, done_keys: Iterable[str] = ()) -> str:
+    """ "Thu 3 Dec, 07:00 Europe/Paris", "at the next dispatch (within 15 minutes)" or "never: digests are off"."""
+    due = next_digest_at(schedule, now=now, done_keys=done_keys)
+    if due is None:
+        return "never: your digest is off"
+    if due <= now:
+        return "within 15 minutes (at the next dispatch)"
+    local = due.astimezone(schedule.tz)
+    return f"{local:%a} {local.day} {local:%b}, {local:%H:%M} {schedule.timezone_name}"
+
+
+def digest_keys(user, *, since: datetime) -> set[str]:
+    """The period keys of the reader's digests that count for a period, created since `since`."""
+    return set(
+        Digest.objects.filter(user=user, kind__in=PERIOD_KINDS, created_at__gte=since).values_list(
+            "period_key", flat=True
+        )
+    )
 
 
 def eligible_readers(user_ids: Iterable[int] | None = None):
@@ -134,22 +226,26 @@ def eligible_readers(user_ids: Iterable[int] | None = None):
 
 
 def due_readers(*, now: datetime, user_ids: Iterable[int] | None = None) -> list[tuple[int, Period]]:
-    """Readers whose current period has come and who have no scheduled digest since its due instant."""
-    last_scheduled = Digest.objects.filter(user=OuterRef("pk"), kind=Digest.Kind.SCHEDULED).order_by("-created_at")
+    """Readers whose current period has come, has no digest yet, and who got none since its due instant."""
+    last = Digest.objects.filter(user=OuterRef("pk"), kind__in=PERIOD_KINDS).order_by("-created_at")
     rows = (
         eligible_readers(user_ids)
-        .annotate(last_digest_at=Subquery(last_scheduled.values("created_at")[:1]))
+        .annotate(
+            last_digest_at=Subquery(last.values("created_at")[:1]),
+            last_digest_key=Subquery(last.values("period_key")[:1]),
+        )
         .values_list(
             "pk",
             "digest_settings__frequency",
             "digest_settings__delivery_hour",
             "digest_settings__timezone",
             "last_digest_at",
+            "last_digest_key",
         )
     )
     due = []
     defaults = DigestSettings()
-    for user_id, frequency, hour, tz_name, last_digest_at in rows:
+    for user_id, frequency, hour, tz_name, last_digest_at, last_digest_key in rows:
         period = current_period(
             frequency=frequency or defaults.frequency,
             delivery_hour=defaults.delivery_hour if hour is None else hour,
@@ -157,6 +253,8 @@ def due_readers(*, now: datetime, user_ids: Iterable[int] | None = None) -> list
             now=now,
         )
         if period is None or now - period.due_at > CATCH_UP:
+            continue
+        if last_digest_key == period.key:  # sent early, on request ("Send me a digest now")
             continue
         if last_digest_at is not None and last_digest_at >= period.due_at:
             continue
@@ -175,42 +273,22 @@ def enqueue(digest_ids: Sequence[int]) -> None:
 
 
 def recover_stuck(*, now: datetime) -> list[int]:
-    """Digests a dead worker left behind: `sending` past the lease, or `queued` and never picked up;
-    and digests `failed` on temporary errors only (see delivery.mark_failed).
+    """Digests a dead worker or a temporary failure left behind, queued again: `sending` past the
+    lease, `queued` and never picked up, and `retry` (the SMTP server was away longer than the task's
+    retries). Only digests of the last RECOVERY_HORIZON, within MAX_ATTEMPTS.
 
     A stale `sending` digest may or may not have reached the SMTP server. It goes
     back to `queued` and is sent again *with the same Message-ID* (recorded when
     the digest was created), so a receiving system that saw the first copy can
     drop the second. See docs/digests.md for why we prefer that to losing it.
     """
-    horizon = now - RECOVERY_HORIZON
-    stale_sending = list(
-        Digest.objects.filter(
-            status=Digest.Status.SENDING, sending_started_at__lt=now - SENDING_LEASE, created_at__gte=horizon
-        ).values_list("pk", flat=True)
+    return Digest.objects.requeue_stale(
+        now=now,
+        lease=SENDING_LEASE,
+        grace=QUEUED_GRACE,
+        horizon=now - RECOVERY_HORIZON,
+        max_attempts=MAX_ATTEMPTS,
     )
-    if stale_sending:
-        Digest.objects.filter(
-            pk__in=stale_sending, status=Digest.Status.SENDING, sending_started_at__lt=now - SENDING_LEASE
-        ).update(status=Digest.Status.QUEUED, last_error="Recovered after its worker stopped while sending.")
-    stale_queued = Digest.objects.filter(
-        status=Digest.Status.QUEUED,
-        created_at__lt=now - QUEUED_GRACE,
-        created_at__gte=horizon,
-        attempts__lt=MAX_ATTEMPTS,
-    ).values_list("pk", flat=True)
-    # Failed on temporary errors only (an SMTP server away longer than the task's retries): queued again.
-    failed_for_now = list(
-        Digest.objects.filter(
-            status=Digest.Status.FAILED,
-            last_error__startswith=TEMPORARY_FAILURE,
-            created_at__gte=horizon,
-            attempts__lt=MAX_ATTEMPTS,
-        ).values_list("pk", flat=True)
-    )
-    if failed_for_now:
-        Digest.objects.filter(pk__in=failed_for_now, status=Digest.Status.FAILED).update(status=Digest.Status.QUEUED)
-    return sorted(set(stale_sending) | set(stale_queued) | set(failed_for_now))
 
 
 @transaction.atomic
@@ -253,18 +331,47 @@ def dispatch_due_digests(
     return result
 
 
-@transaction.atomic
-def request_digest(*, user, now: datetime, enqueue_task: bool = True) -> Digest | None:
-    """A digest on request ("Send me a digest now", --force): outside the schedule, once a minute at most.
+@dataclass(frozen=True)
+class DigestRequest:
+    """What "Send me a digest now" did: the period's digest, and whether this request created it."""
 
+    digest: Digest
+    created: bool
+
+
+@transaction.atomic
+def request_digest(*, user, now: datetime, enqueue_task: bool = True) -> DigestRequest | None:
+    """ "Send me a digest now": the digest of the reader's period of today, created and queued if it has none.
+
+    One digest per reader and period whatever asked for it: a second request, or the
+    scheduled run of the same period, finds this one and sends nothing more.
     Returns None when the reader has no verified email address.
+    """
+    if not EmailAddress.objects.filter(user=user, verified=True).exists():
+        return None
+    period = todays_period(Schedule.for_user(user), now=now)
+    digest, created = Digest.objects.get_or_create(
+        user=user,
+        period_key=period.key,
+        defaults={"kind": Digest.Kind.REQUESTED, "message_id": new_message_id(), "created_at": now},
+    )
+    if created and enqueue_task:
+        enqueue([digest.pk])
+    return DigestRequest(digest=digest, created=created)
+
+
+@transaction.atomic
+def extra_digest(*, user, now: datetime, enqueue_task: bool = True) -> Digest | None:
+    """An extra digest outside the schedule (the operator's `send_digests --force`): once a minute at most.
+
+    It does not count for the reader's period. None when the reader has no verified email address.
     """
     if not EmailAddress.objects.filter(user=user, verified=True).exists():
         return None
     digest, created = Digest.objects.get_or_create(
         user=user,
         period_key=f"now-{now:%Y%m%dT%H%M}",
-        defaults={"kind": Digest.Kind.MANUAL, "message_id": new_message_id(), "created_at": now},
+        defaults={"kind": Digest.Kind.EXTRA, "message_id": new_message_id(), "created_at": now},
     )
     if created and enqueue_task:
         enqueue([digest.pk])

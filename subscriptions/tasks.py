@@ -4,7 +4,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from .delivery import deliver_digests, mark_failed
+from .delivery import deliver_digests, mark_for_retry
 from .scheduling import dispatch_due_digests as dispatch
 
 
@@ -22,11 +22,11 @@ def dispatch_due_digests() -> int:
     max_retries=settings.DIGEST_MAX_RETRIES,
 )
 def send_digests(self, digest_ids: list[int]) -> dict:
-    """Send one chunk; a temporary SMTP error retries the rest with exponential backoff, then fails them."""
+    """Send one chunk; a temporary SMTP error retries the rest with exponential backoff, then leaves them to retry."""
     report = deliver_digests(digest_ids, now=timezone.now())
     if report.retry:
         if self.request.retries >= self.max_retries:
-            mark_failed(report.retry, error=report.error)
+            mark_for_retry(report.retry, error=report.error)
         else:
             raise self.retry(args=[report.retry], countdown=settings.DIGEST_RETRY_DELAY * 2**self.request.retries)
     return {"sent": len(report.sent), "skipped": len(report.skipped), "failed": len(report.failed)}

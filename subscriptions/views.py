@@ -5,6 +5,7 @@ scheduling.py and unsubscribe.py."""
 import base64
 import hashlib
 import re
+from datetime import timedelta
 from html import unescape
 
 from allauth.account.models import EmailAddress
@@ -14,19 +15,19 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from papers.listing import paper_page, period_tabs
 from papers.models import Tag
 from papers.rate_limits import reader_limit
 from papers.redirects import ask_to_log_in, safe_next
 from papers.trending import parse_period
-from papers.views import paper_page, period_tabs
 
 from . import follows
 from .delivery import preview_items, render_digest
 from .forms import DigestSettingsForm
-from .models import DigestSettings, TagFollow
-from .scheduling import request_digest
+from .models import Digest, DigestSettings, TagFollow
+from .scheduling import DigestRequest, Schedule, describe_next_digest, digest_keys, request_digest
 from .unsubscribe import InvalidToken, read_token, unsubscribe
 
 
@@ -44,7 +45,7 @@ def toggle_follow(request: HttpRequest, slug: str) -> HttpResponse:
     if action == "unfollow":
         follows.unfollow_tag(user=request.user, tag=tag)
     else:
-        follows.follow_tag(user=request.user, tag=tag)
+        follows.follow_tag(user=request.user, tag=tag, browser_timezone=request.POST.get("timezone", ""))
     if request.htmx:
         following = tag.pk in follows.followed_tag_ids(request.user)
         context = {"tag": tag, "following": following, "next_url": next_url}
@@ -53,10 +54,9 @@ def toggle_follow(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_GET
+@login_required
 def for_you(request: HttpRequest) -> HttpResponse:
     """Trending within the reader's followed tags."""
-    if not request.user.is_authenticated:
-        return ask_to_log_in(request, request.get_full_path())
     period = parse_period(request.GET.get("period"))
     page = paper_page(request, follows.for_you_papers(user=request.user, period=period))
     context = {"page": page, "period": period, "tabs": period_tabs(period), "for_you": True}
@@ -81,30 +81,51 @@ def digest_settings(request):
         # A reader without settings yet gets an empty timezone, which static/js/timezone.js fills from the browser.
         form = DigestSettingsForm(instance=instance, initial=None if instance else {"timezone": ""})
     followed = TagFollow.objects.filter(user=request.user).select_related("tag")
+    now = timezone.now()
+    schedule = Schedule.of(instance)
     context = {
         "form": form,
         "follows": followed,
         "timezones": DigestSettingsForm.timezone_names(),
         "verified": EmailAddress.objects.filter(user=request.user, verified=True).exists(),
         "is_off": instance is not None and instance.frequency == DigestSettings.Frequency.OFF,
+        "unsaved": instance is None,
+        "schedule": schedule,
+        "next_digest": describe_next_digest(
+            schedule, now=now, done_keys=digest_keys(request.user, since=now - timedelta(days=8))
+        ),
     }
     return render(request, "subscriptions/settings.html", context)
 
 
 @login_required
+@require_GET
 def digest_preview(request):
-    """The exact HTML of the reader's next digest, as it would be mailed now."""
-    digest, items = preview_items(user=request.user, now=timezone.now())
-    timezone_name = getattr(DigestSettings.objects.filter(user=request.user).first(), "timezone", "UTC")
-    message = render_digest(
-        digest=digest, items=items, to_email=request.user.email, timezone_name=timezone_name, now=timezone.now()
-    )
-    html = message.alternatives[0][0]
-    response = HttpResponse(html)
+    """A page of the site showing the reader's next digest, the email exactly as it would be mailed now."""
+    now = timezone.now()
+    digest, items = preview_items(user=request.user, now=now)
+    schedule = Schedule.for_user(request.user)
+    message = render_digest(digest=digest, items=items, to_email=request.user.email, schedule=schedule, now=now)
+    email_body = email_html_body(message.alternatives[0][0])
+    context = {
+        "subject": message.subject,
+        "email_body": email_body,
+        "has_items": bool(items),
+        "next_digest": describe_next_digest(
+            schedule, now=now, done_keys=digest_keys(request.user, since=now - timedelta(days=8))
+        ),
+    }
+    response = render(request, "subscriptions/preview.html", context)
     # Email HTML carries its styles in style="" attributes (mail clients drop stylesheets). The site's
-    # CSP blocks those; this page allows exactly the ones it contains, by hash, and nothing else inline.
-    response._csp_update = {"style-src-attr": ["'unsafe-hashes'", *style_attribute_hashes(html)]}
+    # CSP blocks those; this page allows exactly the ones the email contains, by hash, and nothing else inline.
+    response._csp_update = {"style-src-attr": ["'unsafe-hashes'", *style_attribute_hashes(email_body)]}
     return response
+
+
+def email_html_body(html: str) -> str:
+    """What is inside the <body> of an email's HTML part (rendered by us, its text escaped), to show in a page."""
+    match = re.search(r"<body[^>]*>(.*)</body>", html, re.DOTALL | re.IGNORECASE)
+    return match.group(1) if match else html
 
 
 def style_attribute_hashes(html: str) -> list[str]:
@@ -116,19 +137,40 @@ def style_attribute_hashes(html: str) -> list[str]:
 @login_required
 @require_POST
 def digest_send_now(request):
-    digest = request_digest(user=request.user, now=timezone.now())
-    if digest is None:
+    """ "Send me a digest now": this period's digest, sent early; pressed again, it says what became of it."""
+    now = timezone.now()
+    requested = request_digest(user=request.user, now=now)
+    if requested is None:
         messages.error(request, "Verify your email address first: digests only go to verified addresses.")
-    else:
-        messages.success(request, "Your digest is on its way. If nothing is new in your tags, no email is sent.")
+        return redirect("subscriptions:digest_settings")
+    schedule = Schedule.for_user(request.user)
+    next_digest = describe_next_digest(
+        schedule, now=now, done_keys=digest_keys(request.user, since=now - timedelta(days=8))
+    )
+    messages.success(request, send_now_message(requested, schedule=schedule, next_digest=next_digest))
     return redirect("subscriptions:digest_settings")
+
+
+def send_now_message(requested: DigestRequest, *, schedule: Schedule, next_digest: str) -> str:
+    """What "Send me a digest now" did, in the reader's words."""
+    this = "This week's" if schedule.frequency == DigestSettings.Frequency.WEEKLY else "Today's"
+    digest = requested.digest
+    if requested.created:
+        return f"{this} digest is on its way (if nothing is new in your tags, no email is sent). Next: {next_digest}."
+    if digest.status == Digest.Status.SENT and digest.sent_at:
+        sent = digest.sent_at.astimezone(schedule.tz)
+        return f"{this} digest was already sent at {sent:%H:%M}. Next digest: {next_digest}."
+    if digest.status == Digest.Status.SKIPPED:
+        return f"{this} digest had nothing new in your tags, so no email was sent. Next digest: {next_digest}."
+    if digest.status == Digest.Status.FAILED:
+        return f"{this} digest could not be delivered; it is tried again automatically. Next digest: {next_digest}."
+    return f"{this} digest is already on its way. Next digest: {next_digest}."
 
 
 # Mail clients POST here with no cookies and no CSRF token (RFC 8058 one-click): the signed token is the credential.
 @csrf_exempt
+@require_http_methods(["GET", "POST"])
 def unsubscribe_view(request, token: str):
-    if request.method not in ("GET", "POST"):
-        return HttpResponse(status=405, headers={"Allow": "GET, POST"})
     try:
         target = unsubscribe(token=token) if request.method == "POST" else read_token(token)
     except InvalidToken:

@@ -1,13 +1,17 @@
-"""factory_boy factories shared by the whole suite."""
+"""factory_boy factories shared by the whole suite.
+
+The subscriptions factories exist only when that app is installed: the papers
+suite also runs without it (tests/settings_without_subscriptions.py).
+"""
 
 import factory
 from allauth.account.models import EmailAddress
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from papers.models import Author, Bookmark, Paper, Tag, TagRule, Upvote
 from papers.text import normalize_name, normalize_title
-from subscriptions.models import Digest, DigestItem, DigestSettings, TagFollow
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -100,7 +104,7 @@ class BookmarkFactory(factory.django.DjangoModelFactory):
     paper = factory.SubFactory(PaperFactory)
 
 
-# --- Browsing (issue 3) ----------------------------------------------------
+# --- Catalogue ----------------------------------------------------------------
 
 
 class PaperAuthorFactory(factory.django.DjangoModelFactory):
@@ -110,44 +114,6 @@ class PaperAuthorFactory(factory.django.DjangoModelFactory):
     paper = factory.SubFactory(PaperFactory)
     author = factory.SubFactory(AuthorFactory)
     position = factory.Sequence(lambda n: n)
-
-
-# --- subscriptions (issue 5: digests) ---------------------------------------
-
-
-class TagFollowFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = TagFollow
-
-    user = factory.SubFactory(UserFactory)
-    tag = factory.SubFactory(TagFactory)
-
-
-class DigestSettingsFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = DigestSettings
-        django_get_or_create = ("user",)
-
-    user = factory.SubFactory(UserFactory)
-
-
-class DigestFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Digest
-
-    user = factory.SubFactory(UserFactory)
-    period_key = factory.Sequence(lambda n: f"2026-01-{n % 28 + 1:02d}-{n}")
-    message_id = factory.Sequence(lambda n: f"<digest-{n}@example.com>")
-
-
-class DigestItemFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = DigestItem
-
-    digest = factory.SubFactory(DigestFactory)
-    paper = factory.SubFactory(PaperFactory)
-    rank = factory.Sequence(lambda n: n + 1)
-    reason = "Trending"
 
 
 class CuratorFactory(UserFactory):
@@ -162,3 +128,40 @@ class CuratorFactory(UserFactory):
             from django.contrib.auth.models import Group
 
             obj.groups.add(Group.objects.get(name="Curators"))
+
+
+# --- subscriptions -------------------------------------------------------------
+
+if apps.is_installed("subscriptions"):
+    from subscriptions.models import Digest, DigestItem, DigestSettings, TagFollow
+
+    class TagFollowFactory(factory.django.DjangoModelFactory):
+        class Meta:
+            model = TagFollow
+
+        user = factory.SubFactory(UserFactory)
+        tag = factory.SubFactory(TagFactory)
+
+    class DigestSettingsFactory(factory.django.DjangoModelFactory):
+        class Meta:
+            model = DigestSettings
+            django_get_or_create = ("user",)
+
+        user = factory.SubFactory(UserFactory)
+
+    class DigestFactory(factory.django.DjangoModelFactory):
+        class Meta:
+            model = Digest
+
+        user = factory.SubFactory(UserFactory)
+        period_key = factory.Sequence(lambda n: f"2026-01-{n % 28 + 1:02d}-{n}")
+        message_id = factory.Sequence(lambda n: f"<digest-{n}@example.com>")
+
+    class DigestItemFactory(factory.django.DjangoModelFactory):
+        class Meta:
+            model = DigestItem
+
+        digest = factory.SubFactory(DigestFactory)
+        paper = factory.SubFactory(PaperFactory)
+        rank = factory.Sequence(lambda n: n + 1)
+        reason = "Trending"

@@ -145,13 +145,18 @@ def test_a_new_reader_from_sign_up_to_one_click_unsubscribe(browser, smtp_sink, 
     settings_row = DigestSettings.objects.get(user__email=EMAIL)
     assert (settings_row.delivery_hour, settings_row.timezone) == (hour, READER_TIMEZONE)
 
-    # --- Preview the digest: the papers of both tags, not the one already upvoted.
+    # --- Preview the digest, a page of the site with the email inside: the papers of both tags, not the one
+    # already upvoted, and when the next digest comes.
     page.get_by_role("link", name="Preview my next digest").click()
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Trending in #negation")
-    expect(page.get_by_role("link", name=catalogue["papers"][1].title)).to_be_visible()
-    expect(page.get_by_role("link", name=first_paper.title)).to_have_count(0)
+    expect(page.get_by_role("heading", level=1, name="Preview of your next digest")).to_be_visible()
+    email = page.get_by_role("article")
+    expect(email.get_by_role("heading", level=1)).to_contain_text("Trending in #negation")
+    expect(email.get_by_role("link", name=catalogue["papers"][1].title)).to_be_visible()
+    expect(email.get_by_role("link", name=first_paper.title)).to_have_count(0)
+    expect(page.get_by_role("main")).to_contain_text("Next digest: ")
+    expect(page.get_by_role("button", name="Send me a digest now")).to_be_visible()
     browser.check("digest-preview")
-    page.go_back()
+    page.get_by_role("link", name="Back to your digest settings").click()
 
     # --- The scheduled dispatch (what beat runs every 15 minutes) on the real worker sends it over SMTP.
     dispatch_due_digests.delay()

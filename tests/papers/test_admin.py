@@ -10,7 +10,6 @@ from django.urls import reverse
 
 from papers.curation import refresh_authors_text
 from papers.models import ImportRun, Paper, Tag, TagRule
-from subscriptions.models import TagFollow
 from tests.factories import CuratorFactory, PaperFactory, TagFactory, TagRuleFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -230,15 +229,13 @@ def test_curators_cannot_manage_users_or_permissions(curator_client):
     assert "/admin/auth/user/" not in index and "/admin/papers/paper/" in index
 
 
-def test_tag_admin_shows_paper_and_follower_counts_and_rules_inline(curator_client):
+def test_tag_admin_shows_paper_counts_and_rules_inline(curator_client):
     tag = TagFactory(name="negation")
     PaperFactory.create_batch(3, tags=[tag])
-    for user in UserFactory.create_batch(2):
-        TagFollow.objects.create(user=user, tag=tag)
     TagRuleFactory(tag=tag, pattern="negation")
     response = curator_client.get(reverse("admin:papers_tag_changelist"))
     (row,) = response.context["cl"].result_list
-    assert (row.paper_count, row.follower_count) == (3, 2)
+    assert row.paper_count == 3
     html = curator_client.get(reverse("admin:papers_tag_change", args=[tag.pk])).content.decode()
     assert "rules-0-pattern" in html
 

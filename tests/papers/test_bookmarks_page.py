@@ -42,4 +42,4 @@ def test_a_bookmark_is_removed_from_the_page(client):
 
 def test_visitors_are_asked_to_log_in(client):
     response = client.get("/me/bookmarks/")
-    assert response.headers["Location"] == "/accounts/login/?next=%2Fme%2Fbookmarks%2F"
+    assert response.headers["Location"] == "/accounts/login/?next=/me/bookmarks/"

@@ -14,7 +14,6 @@ from tests.factories import (
     PaperFactory,
     StaffFactory,
     TagFactory,
-    TagFollowFactory,
     UpvoteFactory,
     UserFactory,
 )
@@ -89,14 +88,10 @@ def test_buttons_show_counts_and_the_readers_state(client):
     UpvoteFactory(user=reader, paper=paper)
     UpvoteFactory(paper=paper)
     BookmarkFactory(paper=paper)
-    Paper.objects.filter(pk=paper.pk).update(upvote_count=2, bookmark_count=1)
-    TagFollowFactory(user=reader, tag=tag)
     client.force_login(reader)
     html = client.get(paper.get_absolute_url()).content.decode()
     assert re.search(r'<button type="submit" aria-pressed="true">.*Upvote</button>\s*<span class="count">2<', html)
     assert re.search(r'<button type="submit" aria-pressed="false">.*Bookmark</button>\s*<span class="count">1<', html)
-    assert re.search(r'aria-pressed="true"[^>]*>Unfollow</button>', html)
-    assert 'action="/tags/negation/follow/"' in html
 
 
 def test_meta_description_and_open_graph(client):

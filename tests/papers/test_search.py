@@ -5,9 +5,10 @@ from datetime import UTC, datetime
 
 import pytest
 from django.contrib.postgres.search import SearchQuery
-from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 
+from papers.demo import load_demo
 from papers.models import Paper
 from papers.search import clean_query, query_words, render_marked, search_document, search_papers
 from tests.factories import PaperFactory, TagFactory
@@ -162,7 +163,7 @@ def test_results_are_paginated_by_twenty(client):
 
 
 def test_demo_data_ranks_the_negative_sampling_papers_first():
-    call_command("load_demo", "--no-curator", verbosity=0)
+    load_demo(now=timezone.now(), with_curator=False)
     tagged = set(Paper.objects.tagged("negative-sampling").values_list("pk", flat=True))
     named = {p.pk for p in Paper.objects.all() if re.search(r"negatives? sampl", p.title, re.I)}
     assert len(named) == 5

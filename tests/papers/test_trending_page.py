@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from papers.models import Paper
-from tests.factories import PaperFactory, TagFactory, TagFollowFactory, UpvoteFactory, UserFactory
+from tests.factories import PaperFactory, TagFactory, UpvoteFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -47,12 +47,10 @@ def test_reader_page_issues_a_constant_number_of_queries(client, django_assert_m
     reader = UserFactory()
     for paper in Paper.objects.all()[:3]:
         UpvoteFactory(user=reader, paper=paper)
-    TagFollowFactory(user=reader, tag=Paper.objects.first().tags.first())
     client.force_login(reader)
     with django_assert_max_num_queries(MAX_QUERIES):
         response = client.get("/?period=day")
     assert len(titles(response)) == min(n, 20)
-    assert "For you" in response.content.decode()
 
 
 def test_query_count_does_not_grow_with_the_catalogue(client):
@@ -134,15 +132,6 @@ def test_drafts_and_hidden_papers_are_never_listed(client):
     PaperFactory(title="Hidden one", status=Paper.Status.HIDDEN, trending_week=99)
     for period in ("day", "week", "month", "all"):
         assert titles(client.get(f"/?period={period}")) == ["Visible"]
-
-
-def test_for_you_tab_only_for_readers_who_follow_tags(client):
-    PaperFactory()
-    reader = UserFactory()
-    client.force_login(reader)
-    assert "For you" not in client.get("/").content.decode()
-    TagFollowFactory(user=reader)
-    assert 'href="/for-you/?period=week">For you</a>' in client.get("/").content.decode()
 
 
 def test_dates_are_relative_with_the_full_date_on_hover(client):

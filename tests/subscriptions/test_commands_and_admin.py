@@ -55,7 +55,7 @@ def test_user_and_force(readers):
     assert mail.outbox == []
     run("--now", "2026-11-30T03:00:00Z", "--user", readers[0].email, "--force")
     assert [m.to for m in mail.outbox] == [[readers[0].email]]
-    assert Digest.objects.get().kind == Digest.Kind.MANUAL
+    assert Digest.objects.get().kind == Digest.Kind.EXTRA
 
 
 def test_force_for_everyone_skips_readers_who_turned_it_off(readers):

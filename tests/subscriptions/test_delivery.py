@@ -10,7 +10,7 @@ from django.core.mail.backends.locmem import EmailBackend
 from django.utils import timezone
 
 from papers.models import Paper
-from subscriptions.delivery import deliver_digests, mark_failed, subject_for
+from subscriptions.delivery import deliver_digests, mark_for_retry, subject_for
 from subscriptions.models import Digest, DigestItem
 from subscriptions.scheduling import dispatch_due_digests, request_digest
 from subscriptions.tasks import send_digests
@@ -168,7 +168,7 @@ def test_a_permanent_refusal_fails_that_digest_and_the_chunk_goes_on(now, flaky)
     assert failed.status == Digest.Status.FAILED and "SMTPRecipientsRefused" in failed.last_error
 
 
-def test_the_task_retries_then_marks_failed(now, flaky, settings):
+def test_the_task_retries_then_leaves_the_rest_to_retry(now, flaky, settings):
     make_reader(now, tags=("negation",))
     ids = dispatch_due_digests(now=now, enqueue_tasks=False).created
     flaky.failures = 10
@@ -178,8 +178,8 @@ def test_the_task_retries_then_marks_failed(now, flaky, settings):
     finally:
         send_digests.max_retries = previous
     digest = Digest.objects.get(pk=ids[0])
-    assert digest.status == Digest.Status.FAILED and "SMTPServerDisconnected" in digest.last_error
-    assert mark_failed(ids, error="again") == 0  # only queued digests are failed
+    assert digest.status == Digest.Status.RETRY and "SMTPServerDisconnected" in digest.last_error
+    assert mark_for_retry(ids, error="again") == 0  # only queued digests are left to retry
 
 
 def test_the_task_sends_a_chunk(now):
@@ -198,9 +198,12 @@ def test_subject_names_two_tags_and_counts_the_rest(now):
 def test_the_subject_uses_the_readers_local_date(now):
     user = make_reader(now, tz="Asia/Tokyo")
     late = now.replace(hour=16)  # 01:00 on Tuesday 1 December in Tokyo
-    digest = request_digest(user=user, now=late, enqueue_task=False)
+    digest = request_digest(user=user, now=late, enqueue_task=False).digest
     deliver_digests([digest.pk], now=late)
     assert mail.outbox[0].subject.endswith("· Tue 1 Dec")
+    # The footer says when the next one comes, in the reader's timezone: this one was Tuesday's, sent early.
+    assert "Next digest: Wed 2 Dec, 08:00 Asia/Tokyo." in mail.outbox[0].body
+    assert "Next digest: Wed 2 Dec, 08:00 Asia/Tokyo." in mail.outbox[0].alternatives[0][0]
 
 
 def test_choosing_and_sending_a_chunk_of_100_costs_few_queries_per_digest(now, django_assert_max_num_queries):

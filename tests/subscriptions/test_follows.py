@@ -131,7 +131,7 @@ def test_for_you_lists_trending_papers_in_followed_tags_each_once(client):
 
 def test_for_you_needs_login(client):
     response = client.get("/for-you/?period=day")
-    assert response.headers["Location"] == "/accounts/login/?next=%2Ffor-you%2F%3Fperiod%3Dday"
+    assert response.headers["Location"] == "/accounts/login/?next=/for-you/%3Fperiod%3Dday"
 
 
 def test_paper_page_shows_follow_buttons_in_a_constant_number_of_queries(client, django_assert_max_num_queries):

@@ -1,5 +1,5 @@
 """What the fault tests (tests/integration/test_faults.py) rely on, at unit level:
-a digest failed on temporary errors is tried again by the next dispatch, and a
+a digest left to retry after temporary errors is tried again by the next dispatch, and a
 sent message is recorded as sent across a database restart."""
 
 from datetime import timedelta
@@ -9,33 +9,35 @@ from django.db import OperationalError
 from django.db.models import QuerySet
 
 from subscriptions import delivery
-from subscriptions.delivery import mark_failed
+from subscriptions.delivery import mark_for_retry
 from subscriptions.models import Digest
-from subscriptions.scheduling import MAX_ATTEMPTS, TEMPORARY_FAILURE, recover_stuck
+from subscriptions.scheduling import MAX_ATTEMPTS, recover_stuck
 from tests.factories import DigestFactory
 
 
 @pytest.mark.django_db
-def test_a_digest_failed_on_temporary_errors_is_queued_again_by_the_next_dispatch(now):
-    failed = DigestFactory(created_at=now, attempts=3)
-    assert mark_failed([failed.pk], error="SMTPServerDisconnected: Connection unexpectedly closed") == 1
-    failed.refresh_from_db()
-    assert failed.status == Digest.Status.FAILED
-    assert failed.last_error == TEMPORARY_FAILURE + "SMTPServerDisconnected: Connection unexpectedly closed"
+def test_a_digest_left_to_retry_is_queued_again_by_the_next_dispatch(now):
+    waiting = DigestFactory(created_at=now, attempts=3)
+    assert mark_for_retry([waiting.pk], error="SMTPServerDisconnected: Connection unexpectedly closed") == 1
+    waiting.refresh_from_db()
+    assert waiting.status == Digest.Status.RETRY
+    assert waiting.last_error == "SMTPServerDisconnected: Connection unexpectedly closed"
+    assert mark_for_retry([waiting.pk], error="again") == 0  # only queued digests are left to retry
 
     refused = DigestFactory(created_at=now, status=Digest.Status.FAILED, last_error="SMTPRecipientsRefused: 550")
-    exhausted = DigestFactory(created_at=now, status=Digest.Status.FAILED, last_error=TEMPORARY_FAILURE + "x")
-    Digest.objects.filter(pk=exhausted.pk).update(attempts=MAX_ATTEMPTS)
-    old = DigestFactory(
-        status=Digest.Status.FAILED, last_error=TEMPORARY_FAILURE + "x", created_at=now - timedelta(days=2)
-    )
+    exhausted = DigestFactory(created_at=now, status=Digest.Status.RETRY, last_error="x", attempts=MAX_ATTEMPTS)
+    old = DigestFactory(status=Digest.Status.RETRY, last_error="x", created_at=now - timedelta(days=2))
 
-    assert recover_stuck(now=now + timedelta(minutes=15)) == [failed.pk]
-    failed.refresh_from_db()
-    assert failed.status == Digest.Status.QUEUED and "SMTPServerDisconnected" in failed.last_error
-    for digest in (refused, exhausted, old):
+    assert recover_stuck(now=now + timedelta(minutes=15)) == [waiting.pk]
+    waiting.refresh_from_db()
+    assert waiting.status == Digest.Status.QUEUED and "SMTPServerDisconnected" in waiting.last_error
+    for digest, status in (
+        (refused, Digest.Status.FAILED),
+        (exhausted, Digest.Status.RETRY),
+        (old, Digest.Status.RETRY),
+    ):
         digest.refresh_from_db()
-        assert digest.status == Digest.Status.FAILED
+        assert digest.status == status
 
 
 @pytest.mark.django_db(transaction=True)

@@ -145,18 +145,63 @@ def test_dispatch_creates_one_digest_per_due_reader_and_a_second_run_creates_non
     del later, off, unverified, no_follows
 
 
-def test_requested_digests_do_not_count_for_the_schedule(now):
-    user = reader()
-    scheduling.request_digest(user=user, now=now - timedelta(hours=1), enqueue_task=False)
-    dispatch_due_digests(now=now, enqueue_tasks=False)
-    assert sorted(Digest.objects.filter(user=user).values_list("kind", flat=True)) == ["manual", "scheduled"]
+def test_send_now_before_the_hour_is_the_periods_digest_so_the_schedule_sends_nothing_more(now):
+    """07:00 Europe/Paris, "Send me a digest now" at 06:38 Paris: the 07:00 run of that day sends nothing."""
+    user = reader(tz="Europe/Paris", hour=7)
+    pressed = utc(2026, 11, 30, 5, 38)  # 06:38 in Paris (UTC+1)
+    requested = scheduling.request_digest(user=user, now=pressed, enqueue_task=False)
+    assert requested.created and requested.digest.period_key == "2026-11-30"
+    assert requested.digest.kind == Digest.Kind.REQUESTED
+    assert scheduling.due_readers(now=utc(2026, 11, 30, 6, 5)) == []
+    assert dispatch_due_digests(now=utc(2026, 11, 30, 6, 5), enqueue_tasks=False).created == []
+    assert Digest.objects.filter(user=user).count() == 1
+    # The next day is scheduled as usual.
+    next_day = dispatch_due_digests(now=utc(2026, 12, 1, 6, 5), enqueue_tasks=False)
+    assert len(next_day.created) == 1 and Digest.objects.filter(user=user).count() == 2
 
 
-def test_request_digest_needs_a_verified_address_and_is_once_a_minute(now):
+def test_send_now_after_the_scheduled_digest_finds_it(now):
+    user = reader(tz="UTC", hour=8)
+    (scheduled,) = dispatch_due_digests(now=now, enqueue_tasks=False).created
+    again = scheduling.request_digest(user=user, now=now + timedelta(hours=3), enqueue_task=False)
+    assert not again.created and again.digest.pk == scheduled
+
+
+def test_request_digest_needs_a_verified_address_and_is_once_a_period(now):
     assert scheduling.request_digest(user=UserFactory(verified=False), now=now) is None
     user = UserFactory()
     first = scheduling.request_digest(user=user, now=now, enqueue_task=False)
-    assert scheduling.request_digest(user=user, now=now + timedelta(seconds=20), enqueue_task=False) == first
+    second = scheduling.request_digest(user=user, now=now + timedelta(hours=5), enqueue_task=False)
+    assert first.created and not second.created and second.digest == first.digest
+
+
+def test_extra_digests_do_not_count_for_the_schedule_and_are_once_a_minute(now):
+    user = reader()
+    extra = scheduling.extra_digest(user=user, now=now - timedelta(hours=1), enqueue_task=False)
+    assert scheduling.extra_digest(user=user, now=now - timedelta(minutes=59, seconds=40), enqueue_task=False) == extra
+    dispatch_due_digests(now=now, enqueue_tasks=False)
+    assert sorted(Digest.objects.filter(user=user).values_list("kind", flat=True)) == ["extra", "scheduled"]
+
+
+@pytest.mark.parametrize(
+    ("frequency", "now_utc", "done", "expected"),
+    [
+        # Daily at 07:00 Paris; today's (Mon 30 Nov) digest is done: tomorrow.
+        ("daily", utc(2026, 11, 30, 6, 38), {"2026-11-30"}, "Tue 1 Dec, 07:00 Europe/Paris"),
+        # Before today's hour, nothing sent yet: today.
+        ("daily", utc(2026, 11, 30, 5, 0), set(), "Mon 30 Nov, 07:00 Europe/Paris"),
+        # Due and not done yet: the next dispatch.
+        ("daily", utc(2026, 11, 30, 6, 38), set(), "within 15 minutes (at the next dispatch)"),
+        # Weekdays, Friday's digest done: Monday.
+        ("weekdays", utc(2026, 12, 4, 9, 0), {"2026-12-04"}, "Mon 7 Dec, 07:00 Europe/Paris"),
+        # Weekly (Mondays), this week's done.
+        ("weekly", utc(2026, 12, 1, 9, 0), {"2026-W49"}, "Mon 7 Dec, 07:00 Europe/Paris"),
+        ("off", utc(2026, 12, 1, 9, 0), set(), "never: your digest is off"),
+    ],
+)
+def test_next_digest_in_the_readers_words(frequency, now_utc, done, expected):
+    schedule = scheduling.Schedule(frequency=frequency, delivery_hour=7, timezone_name="Europe/Paris")
+    assert scheduling.describe_next_digest(schedule, now=now_utc, done_keys=done) == expected
 
 
 def test_dispatch_queues_chunks_of_at_most_100_after_commit(now, monkeypatch, django_capture_on_commit_callbacks):

@@ -101,6 +101,13 @@ def test_preview_renders_the_email_html(client, reader):
     assert response.status_code == 200
     assert b"A fresh negation paper" in response.content and b"Trending in #negation" in response.content
     assert not Digest.objects.exists()  # a preview records nothing
+    # A page of the site: its header, a way back, the send button, and the email inside it.
+    html = response.content.decode()
+    assert '<header class="site-header"' in html or "<header" in html
+    assert 'href="/settings/digest/">← Back to your digest settings</a>' in html
+    assert ">Send me a digest now</button>" in html
+    assert '<article class="email-preview"' in html and "<body" not in html.split('<article class="email-preview"')[1]
+    assert "'unsafe-hashes'" in response.headers["Content-Security-Policy"]
 
 
 def test_send_now_queues_one_digest(client, reader, django_capture_on_commit_callbacks):
@@ -111,8 +118,70 @@ def test_send_now_queues_one_digest(client, reader, django_capture_on_commit_cal
         response = client.post("/settings/digest/send/")
     assert response.status_code == 302
     digest = Digest.objects.get(user=reader)
-    assert digest.kind == Digest.Kind.MANUAL and digest.status == Digest.Status.SENT and len(mail.outbox) == 1
+    assert digest.kind == Digest.Kind.REQUESTED and digest.status == Digest.Status.SENT and len(mail.outbox) == 1
     assert client.get("/settings/digest/send/").status_code == 405
+
+
+def test_pressing_send_now_again_says_it_was_sent_and_when_the_next_comes(
+    client, reader, now, django_capture_on_commit_callbacks
+):
+    DigestSettingsFactory(user=reader, timezone="Europe/Paris", delivery_hour=7)
+    tag = TagFactory()
+    TagFollowFactory(user=reader, tag=tag)
+    PaperFactory(tags=[tag], published_at=now - timedelta(hours=2))
+    with django_capture_on_commit_callbacks(execute=True):
+        first = client.post("/settings/digest/send/", follow=True).content.decode()
+    assert "Today&#x27;s digest is on its way" in first and len(mail.outbox) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        second = client.post("/settings/digest/send/", follow=True).content.decode()
+    assert "Today&#x27;s digest was already sent at 10:00. Next digest: Tue 1 Dec, 07:00 Europe/Paris." in second
+    assert len(mail.outbox) == 1 and Digest.objects.filter(user=reader).count() == 1
+
+
+def test_settings_page_says_when_the_next_digest_comes(client, reader, now):
+    TagFollowFactory(user=reader, tag=TagFactory())
+    page = client.get(URL).content.decode()
+    assert "not saved yet" in page  # the reader followed through a factory: no settings stored
+    DigestSettingsFactory(user=reader, timezone="Europe/Paris", delivery_hour=11)
+    page = client.get(URL).content.decode()
+    assert "Next digest:</strong> Mon 30 Nov, 11:00 Europe/Paris" in page and "not saved yet" not in page
+
+
+def test_first_follow_stores_the_browsers_timezone_and_the_default_hour(client, reader):
+    first, second = TagFactory(), TagFactory()
+    client.post(f"/tags/{first.slug}/follow/", {"action": "follow", "timezone": "Europe/Paris"})
+    stored = DigestSettings.objects.get(user=reader)
+    assert (stored.timezone, stored.delivery_hour) == ("Europe/Paris", 8)
+    client.post(f"/tags/{second.slug}/follow/", {"action": "follow", "timezone": "Asia/Tokyo"})
+    assert DigestSettings.objects.get(user=reader).timezone == "Europe/Paris"  # never changed after that
+
+
+def test_a_bogus_browser_timezone_falls_back_to_utc(client, reader):
+    client.post(f"/tags/{TagFactory().slug}/follow/", {"action": "follow", "timezone": "Mars/Olympus"})
+    assert DigestSettings.objects.get(user=reader).timezone == "UTC"
+
+
+def test_follow_buttons_carry_a_timezone_field_for_the_browser(client, reader):
+    tag = TagFactory()
+    html = client.get(f"/tags/{tag.slug}/").content.decode()
+    assert '<input type="hidden" name="timezone" value="" data-browser-timezone>' in html
+    assert "js/timezone.js" in html
+
+
+def test_sign_up_stores_the_browsers_timezone(client):
+    response = client.post(
+        "/accounts/signup/",
+        {
+            "email": "newbie@example.com",
+            "password1": "a long enough passphrase",
+            "password2": "a long enough passphrase",
+            "timezone": "America/Los_Angeles",
+        },
+    )
+    assert response.status_code == 302
+    assert DigestSettings.objects.get(user__email="newbie@example.com").timezone == "America/Los_Angeles"
+    form = client.get("/accounts/signup/").content.decode()
+    assert '<input type="hidden" name="timezone" data-browser-timezone="" id="id_timezone">' in form
 
 
 def test_send_now_needs_a_verified_address(client):

@@ -9,7 +9,7 @@ from django.utils import timezone
 from subscriptions.delivery import deliver_digests
 from subscriptions.digests import choose_items
 from subscriptions.models import DigestSettings
-from subscriptions.scheduling import CHUNK_SIZE, dispatch_due_digests, due_readers, eligible_readers, request_digest
+from subscriptions.scheduling import CHUNK_SIZE, dispatch_due_digests, due_readers, eligible_readers, extra_digest
 
 
 class Command(BaseCommand):
@@ -20,7 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--user", help="Only this reader (email address).")
         parser.add_argument("--dry-run", action="store_true", help="Print who would get what; change nothing.")
         parser.add_argument(
-            "--force", action="store_true", help="Send even if not due (outside the schedule; counts as on request)."
+            "--force", action="store_true", help="Send an extra digest even if not due (outside the schedule)."
         )
 
     def handle(self, *args, now=None, user=None, dry_run=False, force=False, **options):
@@ -43,7 +43,7 @@ class Command(BaseCommand):
             self._print_plan(targets, now=when)
             return
         if force:
-            digest_ids = [request_digest(user=reader, now=when, enqueue_task=False).pk for reader in readers]
+            digest_ids = [extra_digest(user=reader, now=when, enqueue_task=False).pk for reader in readers]
         else:
             digest_ids = dispatch_due_digests(now=when, user_ids=user_ids, enqueue_tasks=False).digest_ids
         totals = {"sent": 0, "skipped": 0, "failed": 0, "retry": 0}

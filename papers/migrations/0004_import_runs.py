@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("papers", "0002_curators_and_schedules"),
+        ("papers", "0003_reaction_counters"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

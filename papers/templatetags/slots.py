@@ -1,0 +1,24 @@
+"""`{% slot "name" ... %}`: what other apps add to catalogue pages (papers/slots.py)."""
+
+from django import template
+from django.utils.safestring import mark_safe
+
+from ..slots import render_slot, tag_counts
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def slot(context, name: str, *args) -> str:
+    # Each renderer returns escaped HTML (format_html or a rendered template).
+    return mark_safe(render_slot(name, context, *args))  # noqa: S308
+
+
+@register.simple_tag
+def extra_tag_counts(tag) -> list[str]:
+    """The registered counts of an annotated tag in words ("2 followers")."""
+    words = []
+    for count in tag_counts():
+        n = getattr(tag, count.key, 0) or 0
+        words.append(f"{n} {count.singular if n == 1 else count.plural}")
+    return words

@@ -1,0 +1,70 @@
+"""What subscriptions adds to catalogue pages and the admin, through the slots papers offers (papers/slots.py).
+
+Registered by SubscriptionsConfig.ready(): Follow/Unfollow buttons beside tags,
+the "For you" tab after the period tabs, the Subscribe button beside trending
+lists, each tag's follower count, and the digest chart on the admin index.
+"""
+
+from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.html import format_html
+
+from papers.charts import Chart, Series, daily_counts
+
+from .follows import followed_tag_ids
+from .models import Digest, TagFollow
+
+
+def _followed(context) -> set[int]:
+    """The reader's followed tag ids, read once per request however many buttons a page shows."""
+    request = context.get("request")
+    if request is None:
+        return set()
+    if not hasattr(request, "_followed_tag_ids"):
+        request._followed_tag_ids = followed_tag_ids(request.user)
+    return request._followed_tag_ids
+
+
+def follow_button(context, tag) -> str:
+    """A Follow/Unfollow <button> (aria-pressed) for `tag`, posting back to the current page."""
+    request = context["request"]
+    ctx = {"tag": tag, "following": tag.pk in _followed(context), "next_url": request.get_full_path()}
+    return render_to_string("subscriptions/buttons.html#follow", ctx, request=request)
+
+
+def for_you_tab(context, period: str) -> str:
+    """The "For you" tab for a reader who follows at least one tag, else nothing."""
+    request = context.get("request")
+    if request is None or not request.user.is_authenticated or not _followed(context):
+        return ""
+    url = f"{reverse('subscriptions:for_you')}?period={period}"
+    if context.get("for_you"):
+        return format_html('<li><a href="{}" aria-current="page">For you</a></li>', url)
+    return format_html('<li><a href="{}">For you</a></li>', url)
+
+
+def subscribe_button(context) -> str:
+    """`Subscribe`: a visitor goes to sign up (then to the digest settings), a reader to the settings."""
+    request = context.get("request")
+    is_reader = bool(request and request.user.is_authenticated)
+    return render_to_string("subscriptions/subscribe_button.html", {"is_reader": is_reader}, request=request)
+
+
+def follower_count():
+    """Each tag's number of followers, as a subquery (Tag has no relation to TagFollow that papers knows)."""
+    rows = TagFollow.objects.filter(tag=OuterRef("pk")).order_by().values("tag").annotate(n=Count("*")).values("n")
+    return Coalesce(Subquery(rows, output_field=IntegerField()), Value(0))
+
+
+def digest_chart(start, end, days) -> Chart:
+    """Digests sent and failed per day, on the admin index."""
+    sent = daily_counts(Digest.objects.filter(status=Digest.Status.SENT), "sent_at", start=start, end=end)
+    failed = daily_counts(Digest.objects.filter(status=Digest.Status.FAILED), "created_at", start=start, end=end)
+    return Chart(
+        "digests",
+        "Digests sent and failed per day",
+        days,
+        [Series("digests sent", "#2e7d32", sent), Series("digests failed", "#ba2121", failed)],
+    )
