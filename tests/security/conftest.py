@@ -4,7 +4,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from papers.models import Paper
+from papers.models import ImportRun, Paper
 from subscriptions.models import DigestSettings, TagFollow
 from subscriptions.unsubscribe import make_token
 from tests.factories import BookmarkFactory, PaperFactory, StaffFactory, TagFactory, UserFactory
@@ -31,6 +31,7 @@ def site(db):
         other_reader=other_reader,
         staff=StaffFactory(email="curator@example.org"),
         unsubscribe_token=make_token(user_id=reader.pk),
+        import_run=ImportRun.objects.create(status=ImportRun.Status.RUNNING, file_name="big.xml"),
     )
 
 

@@ -40,6 +40,8 @@ PAGES = [
     ("admin-paper-add", "staff", "/admin/papers/paper/add/", 200),
     ("admin-tag-change", "staff", "/admin/papers/tag/{site.tag.pk}/change/", 200),
     ("admin-paper-import", "staff", "/admin/papers/paper/import/", 200),
+    ("admin-import-run", "staff", "/admin/papers/paper/import/{site.import_run.pk}/", 200),
+    ("admin-attention", "staff", "/admin/papers/paper/attention/", 200),
     ("admin-digest-list", "staff", "/admin/subscriptions/digest/", 200),
     ("admin-tagrule-list", "staff", "/admin/papers/tagrule/", 200),
     ("admin-login", "visitor", "/admin/login/", 200),
