@@ -16,6 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from . import attention, curation, import_runs, search, slots
 from .admin_widgets import CategoriesField
@@ -171,7 +172,8 @@ class PaperAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         urls = [
-            path("import/", self.admin_site.admin_view(self.import_view), name="papers_paper_import"),
+            # CSRF is checked inside the view, after the size: an oversized upload is refused unread.
+            path("import/", self.admin_site.admin_view(csrf_exempt(self.import_view)), name="papers_paper_import"),
             path("attention/", self.admin_site.admin_view(self.attention_view), name="papers_attention"),
             path(
                 "import/<int:run_id>/",
@@ -191,12 +193,19 @@ class PaperAdmin(admin.ModelAdmin):
         return super().changelist_view(request, extra_context=extra_context)
 
     def import_view(self, request):
-        """The form; a valid POST stores the upload, queues the import task and shows its progress page."""
+        """Refuse an upload over IMPORT_UPLOAD_MAX_MB by its Content-Length, before anything reads the body
+        (the CSRF check would parse the whole upload); anything else goes to the form, CSRF-protected."""
         if not request.user.has_perm(IMPORT_PERMISSION):
             raise PermissionDenied
         limit = settings.IMPORT_UPLOAD_MAX_MB * 1024 * 1024
-        too_big = _content_length(request) > limit + 1024 * 1024  # room for the other fields
-        if request.method == "POST" and not too_big:
+        if request.method == "POST" and _content_length(request) > limit + 1024 * 1024:  # room for the fields
+            # Refusing changes nothing, so it needs no CSRF token; the page it shows carries a new one.
+            return self._import_page(request, ImportForm(), error=_too_big_message(), status=413)
+        return csrf_protect(self._import_form_view)(request)
+
+    def _import_form_view(self, request):
+        """The form; a valid POST stores the upload, queues the import task and shows its progress page."""
+        if request.method == "POST":
             form = ImportForm(request.POST, request.FILES)
             if form.is_valid():
                 data = form.cleaned_data
@@ -212,18 +221,20 @@ class PaperAdmin(admin.ModelAdmin):
                 return redirect("admin:papers_paper_import_run", run_id=run.pk)
         else:
             form = ImportForm()
+        return self._import_page(request, form)
+
+    def _import_page(self, request, form, *, error: str = "", status: int = 200):
         context = {
             **self.admin_site.each_context(request),
             "title": "Import papers",
             "opts": self.model._meta,
             "form": form,
-            "error": _too_big_message() if too_big else "",
+            "error": error,
             "max_mb": settings.IMPORT_UPLOAD_MAX_MB,
             "recent_runs": ImportRun.objects.select_related("created_by")[:10],
             "changelist_url": reverse("admin:papers_paper_changelist"),
         }
-        # The body of a refused upload is never read: the answer says why at once.
-        return TemplateResponse(request, "admin/papers/paper/import.html", context, status=413 if too_big else 200)
+        return TemplateResponse(request, "admin/papers/paper/import.html", context, status=status)
 
     def attention_view(self, request):
         """What needs a curator: drafts, untagged papers, failed imports and digests (papers.attention)."""

@@ -165,6 +165,21 @@ def test_uploads_above_the_limit_are_refused_with_a_message(curator_client, sett
     assert ImportRun.objects.count() == 0 and Paper.objects.count() == 0
 
 
+def test_an_oversized_upload_is_refused_before_its_body_is_read_and_csrf_still_guards_the_rest(settings):
+    """The refusal comes before the CSRF check, which would parse the whole upload; every other POST is checked."""
+    from django.test import Client
+
+    settings.IMPORT_UPLOAD_MAX_MB = 1
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(CuratorFactory())
+    big = SimpleUploadedFile("big.jsonl", b'{"title": "x"}\n' * 200_000)
+    response = client.post(IMPORT, {"file": big})
+    assert response.status_code == 413 and "IMPORT_UPLOAD_MAX_MB" in response.content.decode()
+    small = SimpleUploadedFile("small.jsonl", b'{"title": "x"}\n')
+    assert client.post(IMPORT, {"file": small}).status_code == 403  # no token: CSRF refuses it
+    assert ImportRun.objects.count() == 0 and Paper.objects.count() == 0
+
+
 def test_the_form_refuses_a_file_above_the_limit_too(settings):
     from papers.admin import ImportForm
 
