@@ -64,12 +64,13 @@ def gunicorn(transactional_db, tmp_path):
         )
         processes.append(process)
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while True:
             try:
-                if requests.get(f"{url}/healthz", timeout=2).status_code in (200, 503):
+                # The first request also loads Django in the worker: on a busy machine, seconds.
+                if requests.get(f"{url}/healthz", timeout=15).status_code in (200, 503):
                     return url
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or not answering yet
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"gunicorn did not start:\n{(tmp_path / f'gunicorn-{port}.log').read_text()[-3000:]}")
@@ -93,14 +94,14 @@ def log_in(url: str, email: str, password: str, *, client: str) -> tuple[request
     """A log-in from `client` as the proxy forwards it; returns the answer and the gunicorn worker pids seen."""
     session = requests.Session()
     headers = {"X-Forwarded-For": client}
-    page = session.get(f"{url}/accounts/login/", headers=headers, timeout=10)
+    page = session.get(f"{url}/accounts/login/", headers=headers, timeout=30)
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
     response = session.post(
         f"{url}/accounts/login/",
         data={"login": email, "password": password, "csrfmiddlewaretoken": token},
         headers=headers,
         allow_redirects=False,
-        timeout=10,
+        timeout=30,
     )
     return response, session
 
@@ -134,13 +135,13 @@ def test_reaction_limits_are_per_client_and_shared_by_both_workers(gunicorn):
     def upvote(client: str) -> int:
         session = requests.Session()
         headers = {"X-Forwarded-For": client}
-        page = session.get(f"{url}/accounts/login/", headers=headers, timeout=10)
+        page = session.get(f"{url}/accounts/login/", headers=headers, timeout=30)
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
         response = session.post(
             f"{url}/papers/{paper.pk}/upvote/",
             headers={**headers, "X-CSRFToken": token},
             allow_redirects=False,
-            timeout=10,
+            timeout=30,
         )
         return response
 
