@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "csp",
+    "ninja",
     "paperhub",
     "papers",
     "subscriptions",
@@ -236,6 +237,16 @@ ARXIV_API_TIMEOUT_SECONDS = env.float("ARXIV_API_TIMEOUT_SECONDS", default=30.0)
 ARXIV_DAILY_MAX = env.int("ARXIV_DAILY_MAX", default=200)
 # The admin's "Import papers" page refuses uploads above this many megabytes (before reading them).
 IMPORT_UPLOAD_MAX_MB = env.int("IMPORT_UPLOAD_MAX_MB", default=300)
+
+# --- JSON API (papers/api/, docs/api.md) ----------------------------------------
+
+# Requests per client (address without a token, reader with one) per window: "N/s", "N/m", "N/h", or "off".
+API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="120/m")
+# How long the public catalogue endpoints' answers are cached, per URL.
+API_CACHE_SECONDS = env.int("API_CACHE_SECONDS", default=60)
+API_TOKENS_PER_READER = env.int("API_TOKENS_PER_READER", default=10)
+# The API's per-address limit reads the client address like every other limit (TRUSTED_PROXY_COUNT).
+NINJA_NUM_PROXIES = TRUSTED_PROXY_COUNT
 
 # --- Static files ----------------------------------------------------------
 

@@ -59,6 +59,34 @@ def toggle_bookmark(*, user: AbstractBaseUser, paper: Paper) -> ReactionResult:
     return ReactionResult(active=active, count=_count(paper, "bookmark_count"))
 
 
+def _set(*, model: type[models.Model], user: AbstractBaseUser, paper: Paper, active: bool) -> bool:
+    """Make the reader's row present (or absent). True if that changed anything."""
+    if not active:
+        deleted, _ = model.objects.filter(user=user, paper=paper).delete()
+        return bool(deleted)
+    try:
+        with transaction.atomic():
+            model.objects.create(user=user, paper=paper)
+    except IntegrityError:
+        return False  # already there
+    return True
+
+
+@transaction.atomic
+def set_upvote(*, user: AbstractBaseUser, paper: Paper, active: bool, now: datetime) -> ReactionResult:
+    """Upvote `paper` (or take the upvote back) whatever the current state: idempotent, for the API's PUT/DELETE."""
+    if _set(model=Upvote, user=user, paper=paper, active=active):
+        refresh_paper(paper.pk, now=now)
+    return ReactionResult(active=active, count=_count(paper, "upvote_count"))
+
+
+@transaction.atomic
+def set_bookmark(*, user: AbstractBaseUser, paper: Paper, active: bool) -> ReactionResult:
+    """Bookmark `paper` (or remove the bookmark) whatever the current state: idempotent."""
+    _set(model=Bookmark, user=user, paper=paper, active=active)
+    return ReactionResult(active=active, count=_count(paper, "bookmark_count"))
+
+
 def reacted_ids(user: AbstractBaseUser, paper_ids: list[int]) -> tuple[set[int], set[int]]:
     """Of these papers, the ids the reader upvoted and the ids they bookmarked (two queries, none if anonymous)."""
     if not user.is_authenticated or not paper_ids:

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import feeds, views
+from .api import views as api_views
 
 app_name = "papers"
 
@@ -17,4 +18,6 @@ urlpatterns = [
     path("feeds/trending/", feeds.TrendingFeed(), name="trending_feed"),
     path("search/", views.search, name="search"),
     path("me/bookmarks/", views.bookmarks, name="bookmarks"),
+    path("me/api-tokens/", api_views.tokens_page, name="api_tokens"),
+    path("me/api-tokens/<int:pk>/revoke/", api_views.token_revoke, name="api_token_revoke"),
 ]
