@@ -195,6 +195,8 @@ DIGEST_UNSUBSCRIBE_MAILTO = env.str("DIGEST_UNSUBSCRIBE_MAILTO", default="")
 # A temporary SMTP error retries a digest chunk after DELAY, 2*DELAY, 4*DELAY... seconds, then fails it.
 DIGEST_RETRY_DELAY = env.int("DIGEST_RETRY_DELAY", default=60)
 DIGEST_MAX_RETRIES = env.int("DIGEST_MAX_RETRIES", default=5)
+# How many searches a reader may follow (each is a digest section, matched at every dispatch).
+SAVED_SEARCHES_PER_READER = env.int("SAVED_SEARCHES_PER_READER", default=10)
 
 # --- Celery ----------------------------------------------------------------
 

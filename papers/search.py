@@ -219,3 +219,42 @@ def filter_matching(papers: PaperQuerySet, raw_query: str) -> PaperQuerySet:
     if not wanted:
         return papers.filter(by_id)
     return papers.filter(matching | by_id)
+
+
+def has_terms(query: str) -> bool:
+    """Whether a (cleaned) query has anything to search for: words, not only stop words or punctuation."""
+    if not query_words(query)[0]:
+        return False
+    if is_postgresql():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT numnode(websearch_to_tsquery(%s::regconfig, %s))", [CONFIG, query])
+            return cursor.fetchone()[0] > 0
+    return True
+
+
+# SQLite allows 500 terms in a compound SELECT; a batch stays well below.
+MATCH_BATCH = 200
+
+
+def matching_ids(queries: list[tuple[str, int | None]], papers: PaperQuerySet) -> list[set[int]]:
+    """For each (query, tag id or None), the ids of `papers` it finds, exactly as the search page would.
+
+    One statement per MATCH_BATCH queries (a UNION ALL of the search's own filter,
+    which uses the GIN index on PostgreSQL), however many readers share them: a
+    digest chunk matches every followed search of its readers at once.
+    """
+    found: list[set[int]] = [set() for _ in queries]
+    candidates = papers.values("pk")
+    for start in range(0, len(queries), MATCH_BATCH):
+        parts = []
+        for index, (query, tag_id) in enumerate(queries[start : start + MATCH_BATCH], start=start):
+            filters = SearchFilters(tag=Tag(pk=tag_id) if tag_id else None)
+            matched = search_papers(query, filters).prefetch_related(None).filter(pk__in=candidates).order_by()
+            parts.append(
+                matched.annotate(query_index=Value(index, output_field=IntegerField())).values_list("query_index", "pk")
+            )
+        if not parts:
+            continue
+        for index, paper_id in parts[0].union(*parts[1:], all=True):
+            found[index].add(paper_id)
+    return found

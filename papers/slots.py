@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from django.db.models import Expression, QuerySet
 
-PAGE_SLOTS = ("list_actions", "period_tabs", "tag_actions")
+PAGE_SLOTS = ("list_actions", "period_tabs", "tag_actions", "search_actions")
 
 # renderer(context, *args) -> HTML (already escaped: build it with format_html or a template)
 SlotRenderer = Callable[..., str]

@@ -115,7 +115,7 @@ def search(request: HttpRequest) -> HttpResponse:
         )
     page = paper_page(request, search_papers(query, filters), paginator=CappedCountPaginator)
     add_highlights(page.object_list, query)
-    return render(request, "papers/search.html", {"form": form, "query": query, "page": page})
+    return render(request, "papers/search.html", {"form": form, "query": query, "filters": filters, "page": page})
 
 
 @require_GET

@@ -15,6 +15,7 @@ class SubscriptionsConfig(AppConfig):
         from .attention import failed_digests
 
         register_slot("tag_actions", slots.follow_button)
+        register_slot("search_actions", slots.follow_search_button)
         register_slot("period_tabs", slots.for_you_tab)
         register_slot("list_actions", slots.subscribe_button)
         register_tag_count("follower_count", singular="follower", plural="followers", expression=slots.follower_count)

@@ -32,6 +32,7 @@ from django.utils import timezone
 from .digests import as_digest_items, choose_items
 from .models import Digest, DigestItem, DigestSettings
 from .scheduling import MAX_ATTEMPTS, Schedule, describe_next_digest, new_message_id
+from .searches import search_url
 from .unsubscribe import unsubscribe_url
 
 logger = logging.getLogger(__name__)
@@ -61,11 +62,37 @@ def list_id() -> str:
 
 
 def subject_for(items: Sequence[DigestItem], *, local_day: datetime) -> str:
-    """`Trending in #negation, #sentiment-analysis +2 · Mon 30 Nov` (tags in the order they appear)."""
-    slugs = list(dict.fromkeys(item.tag.slug for item in items if item.tag is not None))
-    named = ", ".join(f"#{slug}" for slug in slugs[:SUBJECT_TAGS])
-    more = f" +{len(slugs) - SUBJECT_TAGS}" if len(slugs) > SUBJECT_TAGS else ""
+    """`Trending in #negation, #sentiment-analysis +2 · Mon 30 Nov` (sections in the order they appear)."""
+    titles = list(dict.fromkeys(_section_title(item) for item in items if item.tag or item.saved_search))
+    named = ", ".join(titles[:SUBJECT_TAGS])
+    more = f" +{len(titles) - SUBJECT_TAGS}" if len(titles) > SUBJECT_TAGS else ""
     return f"Trending in {named}{more} · {local_day:%a} {local_day.day} {local_day:%b}"
+
+
+def _section_title(item: DigestItem) -> str:
+    """`#negation` for a tag's section, the search's label for a followed search's."""
+    return f"#{item.tag.slug}" if item.tag is not None else item.saved_search.label
+
+
+def _section(item: DigestItem, *, user_id: int) -> dict:
+    """A section of the email: a followed tag, or a followed search, with its own signed unfollow link."""
+    if item.tag is None and item.saved_search is not None:
+        search = item.saved_search
+        return {
+            "title": search.label,
+            "url": absolute(search_url(search)),
+            "unfollow_url": unsubscribe_url(user_id=user_id, search_id=search.pk),
+            "unfollow_text": "Stop following this search",
+            "items": [],
+        }
+    return {
+        "tag": item.tag,
+        "title": f"#{item.tag.slug}" if item.tag else "",
+        "url": absolute(item.tag.get_absolute_url()) if item.tag else "",
+        "unfollow_url": unsubscribe_url(user_id=user_id, tag_id=item.tag_id) if item.tag else "",
+        "unfollow_text": f"Stop following #{item.tag.slug}" if item.tag else "",
+        "items": [],
+    }
 
 
 def _excerpt(text: str) -> str:
@@ -85,15 +112,10 @@ def render_digest(
     local_now = now.astimezone(schedule.tz)
     sections: dict[object, dict] = {}
     for item in items:
-        section = sections.setdefault(
-            item.tag_id,
-            {
-                "tag": item.tag,
-                "tag_url": absolute(item.tag.get_absolute_url()) if item.tag else "",
-                "unfollow_url": unsubscribe_url(user_id=digest.user_id, tag_id=item.tag_id) if item.tag else "",
-                "items": [],
-            },
-        )
+        key = item.tag_id if item.tag_id or not item.saved_search_id else f"s{item.saved_search_id}"
+        if key not in sections:
+            sections[key] = _section(item, user_id=digest.user_id)
+        section = sections[key]
         section["items"].append(
             {
                 "title": item.paper.title,
@@ -149,7 +171,11 @@ def _items_for(digests: Sequence[Digest], *, now: datetime) -> dict[int, list[Di
     """Stored items of each digest; digests without any get theirs chosen and stored first."""
     ids = [digest.pk for digest in digests]
     items: dict[int, list[DigestItem]] = defaultdict(list)
-    for item in DigestItem.objects.filter(digest_id__in=ids).select_related("paper", "tag").order_by("rank"):
+    for item in (
+        DigestItem.objects.filter(digest_id__in=ids)
+        .select_related("paper", "tag", "saved_search__tag")
+        .order_by("rank")
+    ):
         items[item.digest_id].append(item)
     empty = [digest for digest in digests if digest.pk not in items]
     if empty:
@@ -157,7 +183,9 @@ def _items_for(digests: Sequence[Digest], *, now: datetime) -> dict[int, list[Di
         new_items = [item for digest in empty for item in as_digest_items(digest, chosen.get(digest.user_id, []))]
         # A duplicated task building the same digest at the same moment chose the same papers: ignore its rows.
         DigestItem.objects.bulk_create(new_items, ignore_conflicts=True)
-        for item in DigestItem.objects.filter(digest_id__in=[d.pk for d in empty]).select_related("paper", "tag"):
+        for item in DigestItem.objects.filter(digest_id__in=[d.pk for d in empty]).select_related(
+            "paper", "tag", "saved_search__tag"
+        ):
             items[item.digest_id].append(item)
         for digest_items in items.values():
             digest_items.sort(key=lambda item: item.rank)

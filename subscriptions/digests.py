@@ -14,6 +14,11 @@ the candidate and the reader's own upvoted and bookmarked papers
 followed tags goes under the tag where it ranks highest that still has room
 (N papers per tag) and names the others.
 
+A followed search is a section like a tag: its candidates are the recent
+papers the search finds (papers/search.py, the search page's own matching,
+one statement for every search of the chunk), ranked the same way, sharing
+the "never a paper twice" rule with the tag sections.
+
 Everything is loaded for a whole chunk of readers at once, so the number of
 SQL queries does not grow with the number of readers in the chunk.
 """
@@ -28,9 +33,10 @@ from datetime import datetime, timedelta
 from django.db.models import Count, Q
 
 from papers.models import Bookmark, Paper, Tag, Upvote
+from papers.search import matching_ids
 from papers.similarity import SimilarityIndex, paper_text
 
-from .models import Digest, DigestItem, DigestSettings, TagFollow
+from .models import Digest, DigestItem, DigestSettings, SavedSearch, TagFollow
 
 LOOKBACK = {
     DigestSettings.Frequency.DAILY: timedelta(days=7),
@@ -74,10 +80,11 @@ class ReaderPrefs:
 @dataclass
 class ChosenItem:
     paper: Paper
-    tag: Tag
+    tag: Tag | None  # the section: a followed tag, or else `search`
     score: float
     reason: str
     other_tags: list[Tag] = field(default_factory=list)
+    search: SavedSearch | None = None
 
     @property
     def other_tags_text(self) -> str:
@@ -88,6 +95,7 @@ class ChosenItem:
 class _ReaderData:
     prefs: ReaderPrefs = field(default_factory=ReaderPrefs)
     tags: list[Tag] = field(default_factory=list)
+    searches: list[SavedSearch] = field(default_factory=list)
     excluded: set[int] = field(default_factory=set)
     # paper id -> ("bookmarked" | "upvoted", title, abstract); bookmarks win over upvotes.
     profile: dict[int, tuple[str, str, str]] = field(default_factory=dict)
@@ -109,7 +117,7 @@ def _normalized(values: Sequence[float]) -> list[float]:
 
 
 def _load_readers(user_ids: Sequence[int], *, exclude_digest_ids: Iterable[int]) -> dict[int, _ReaderData]:
-    """Settings, follows, sent papers and reactions of every reader: five queries for the whole chunk."""
+    """Settings, follows, searches, sent papers and reactions of every reader: six queries for the whole chunk."""
     readers: dict[int, _ReaderData] = {user_id: _ReaderData() for user_id in user_ids}
     for row in DigestSettings.objects.filter(user_id__in=user_ids).values(
         "user_id", "frequency", "papers_per_tag", "personalization"
@@ -119,6 +127,9 @@ def _load_readers(user_ids: Sequence[int], *, exclude_digest_ids: Iterable[int])
         )
     for follow in TagFollow.objects.filter(user_id__in=user_ids, tag__active=True).select_related("tag"):
         readers[follow.user_id].tags.append(follow.tag)
+    for search in SavedSearch.objects.filter(user_id__in=user_ids).select_related("tag"):
+        if search.tag is None or search.tag.active:
+            readers[search.user_id].searches.append(search)
     sent = (
         DigestItem.objects.filter(digest__user_id__in=user_ids, digest__status__in=SENT_STATES)
         .exclude(digest_id__in=list(exclude_digest_ids))
@@ -136,21 +147,38 @@ def _load_readers(user_ids: Sequence[int], *, exclude_digest_ids: Iterable[int])
     return readers
 
 
+def _match_searches(readers: dict[int, _ReaderData], recent) -> dict[int, set[int]]:
+    """Paper id -> ids of the chunk's saved searches that find it, the same query of many readers matched once."""
+    specs = list(dict.fromkeys((s.query, s.tag_id) for data in readers.values() for s in data.searches))
+    if not specs:
+        return {}
+    found = dict(zip(specs, matching_ids(specs, recent), strict=True))
+    matches: dict[int, set[int]] = defaultdict(set)
+    for data in readers.values():
+        for search in data.searches:
+            for paper_id in found[(search.query, search.tag_id)]:
+                matches[paper_id].add(search.pk)
+    return matches
+
+
 def _load_candidates(
     readers: dict[int, _ReaderData], *, now: datetime
-) -> tuple[dict[int, Paper], dict[int, set[int]], dict[int, int]]:
-    """Recent published papers in any followed tag, their followed tags and upvotes this week: three queries."""
+) -> tuple[dict[int, Paper], dict[int, set[int]], dict[int, int], dict[int, set[int]]]:
+    """Recent published papers in any followed tag or search, their followed tags, upvotes this week and the
+    searches that find them: four queries."""
     tag_ids = {tag.pk for data in readers.values() for tag in data.tags}
-    if not tag_ids:
-        return {}, {}, {}
+    if not tag_ids and not any(data.searches for data in readers.values()):
+        return {}, {}, {}, {}
     since = now - max((data.prefs.lookback for data in readers.values()), default=timedelta(days=7))
+    recent = (
+        Paper.objects.published()
+        .filter(Q(published_at__gte=since) | Q(created_at__gte=since))
+        .filter(Q(published_at__lte=now) | Q(published_at__isnull=True))
+    )
+    search_matches = _match_searches(readers, recent)
     papers = {
         paper.pk: paper
-        for paper in Paper.objects.published()
-        .filter(Q(published_at__gte=since) | Q(created_at__gte=since), tags__in=tag_ids)
-        .filter(Q(published_at__lte=now) | Q(published_at__isnull=True))
-        .only(*PAPER_FIELDS)
-        .distinct()
+        for paper in recent.filter(Q(tags__in=tag_ids) | Q(pk__in=list(search_matches))).only(*PAPER_FIELDS).distinct()
     }
     paper_tags: dict[int, set[int]] = defaultdict(set)
     for paper_id, tag_id in Paper.tags.through.objects.filter(
@@ -163,13 +191,17 @@ def _load_candidates(
         .annotate(n=Count("id"))
         .values_list("paper_id", "n")
     )
-    return papers, paper_tags, weekly
+    return papers, paper_tags, weekly, search_matches
 
 
 def _trending_reason(tag: Tag, upvotes: int) -> str:
     if upvotes:
         return f"Trending in #{tag.slug} · {upvotes} upvote{'s' if upvotes != 1 else ''} this week"
     return f"New in #{tag.slug}"
+
+
+def _search_reason(search: SavedSearch) -> str:
+    return f"Matches your search {search.label}"
 
 
 def _choose_for_reader(
@@ -180,16 +212,29 @@ def _choose_for_reader(
     paper_tags: dict[int, set[int]],
     weekly_upvotes: dict[int, int],
     similarity: SimilarityIndex,
+    search_matches: dict[int, set[int]] | None = None,
 ) -> list[ChosenItem]:
-    if not data.tags:
+    if not data.tags and not data.searches:
         return []
     since = now - data.prefs.lookback
-    followed = {tag.pk: tag for tag in data.tags}
+    # Sections: followed tags ("t<id>") and followed searches ("s<id>"), ranked alike.
+    followed: dict[str, Tag | SavedSearch] = {f"t{tag.pk}": tag for tag in data.tags}
+    followed |= {f"s{search.pk}": search for search in data.searches}
+    search_matches = search_matches or {}
+
+    def sections(paper: Paper) -> set[str]:
+        keys = {f"t{t}" for t in paper_tags.get(paper.pk, ())} | {f"s{s}" for s in search_matches.get(paper.pk, ())}
+        return keys & followed.keys()
+
+    def label(key: str) -> str:
+        section = followed[key]
+        return section.slug if isinstance(section, Tag) else section.label
+
     pool = [
         paper
         for paper in papers.values()
         if paper.pk not in data.excluded
-        and paper_tags.get(paper.pk, set()) & followed.keys()
+        and sections(paper)
         and ((paper.published_at and paper.published_at >= since) or paper.created_at >= since)
     ]
     if not pool:
@@ -207,36 +252,42 @@ def _choose_for_reader(
         key=lambda row: (-row[0], -(row[4].published_at or row[4].created_at).timestamp(), row[4].pk),
     )
     # A paper's rank inside each of its tags decides which tag it is listed under.
-    rank_in_tag: dict[tuple[int, int], int] = {}
-    seen: dict[int, int] = defaultdict(int)
+    rank_in_tag: dict[tuple[int, str], int] = {}
+    seen: dict[str, int] = defaultdict(int)
     for *_, paper in scored:
-        for tag_id in sorted(paper_tags[paper.pk] & followed.keys()):
-            rank_in_tag[(paper.pk, tag_id)] = seen[tag_id]
-            seen[tag_id] += 1
+        for key in sorted(sections(paper)):
+            rank_in_tag[(paper.pk, key)] = seen[key]
+            seen[key] += 1
     room = dict.fromkeys(followed, data.prefs.papers_per_tag)
     items: list[ChosenItem] = []
     for score, trend, sim, (raw_sim, profile_index), paper in scored:
-        tag_ids = sorted(
-            paper_tags[paper.pk] & followed.keys(), key=lambda t: (rank_in_tag[(paper.pk, t)], followed[t].slug)
-        )
-        home = next((t for t in tag_ids if room[t] > 0), None)
+        keys = sorted(sections(paper), key=lambda k: (rank_in_tag[(paper.pk, k)], label(k)))
+        home = next((k for k in keys if room[k] > 0), None)
         if home is None:
             continue
         room[home] -= 1
-        tag = followed[home]
+        section = followed[home]
+        tag = section if isinstance(section, Tag) else None
+        search = None if tag else section
         if raw_sim >= SIMILAR_REASON_MIN and w * sim > (1 - w) * trend and profile_index >= 0:
             relation, title, _ = data.profile[profile_ids[profile_index]]
             reason = f"Similar to '{shorten(title)}' which you {relation}"
+        elif search is not None:
+            reason = _search_reason(search)
         else:
             reason = _trending_reason(tag, weekly_upvotes.get(paper.pk, 0))
-        others = sorted((followed[t] for t in tag_ids if t != home), key=lambda t: t.slug)
-        items.append(ChosenItem(paper=paper, tag=tag, score=score, reason=reason, other_tags=others))
-    # Listed tag by tag (tags in the order of their best paper), best first within a tag.
-    tag_order: dict[int, int] = {}
+        others = sorted((followed[k] for k in keys if k != home and k.startswith("t")), key=lambda t: t.slug)
+        items.append(ChosenItem(paper=paper, tag=tag, score=score, reason=reason, other_tags=others, search=search))
+    # Listed section by section (in the order of their best paper), best first within a section.
+    order: dict[object, int] = {}
     for item in items:
-        tag_order.setdefault(item.tag.pk, len(tag_order))
-    items.sort(key=lambda item: tag_order[item.tag.pk])
+        order.setdefault(_section_key(item), len(order))
+    items.sort(key=lambda item: order[_section_key(item)])
     return items
+
+
+def _section_key(item: ChosenItem) -> tuple[str, int]:
+    return ("t", item.tag.pk) if item.tag is not None else ("s", item.search.pk)
 
 
 def choose_items(
@@ -251,7 +302,7 @@ def choose_items(
     if not user_ids:
         return {}
     readers = _load_readers(user_ids, exclude_digest_ids=exclude_digest_ids)
-    papers, paper_tags, weekly = _load_candidates(readers, now=now)
+    papers, paper_tags, weekly, search_matches = _load_candidates(readers, now=now)
     # One TF-IDF model for the whole chunk: candidates and every reader's own papers.
     texts = {pk: paper_text(paper.title, paper.abstract) for pk, paper in papers.items()}
     for data in readers.values():
@@ -260,7 +311,13 @@ def choose_items(
     similarity = SimilarityIndex(texts)
     return {
         user_id: _choose_for_reader(
-            data, now=now, papers=papers, paper_tags=paper_tags, weekly_upvotes=weekly, similarity=similarity
+            data,
+            now=now,
+            papers=papers,
+            paper_tags=paper_tags,
+            weekly_upvotes=weekly,
+            similarity=similarity,
+            search_matches=search_matches,
         )
         for user_id, data in readers.items()
     }
@@ -273,6 +330,7 @@ def as_digest_items(digest: Digest, chosen: Sequence[ChosenItem]) -> list[Digest
             digest=digest,
             paper=item.paper,
             tag=item.tag,
+            saved_search=item.search,
             rank=rank,
             reason=item.reason[:300],
             other_tags=item.other_tags_text[:300],

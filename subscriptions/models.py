@@ -28,6 +28,43 @@ class TagFollow(models.Model):
         return f"{self.user} follows {self.tag}"
 
 
+class SavedSearch(models.Model):
+    """A followed search: a query in the site's search syntax, optionally within one tag (subscriptions/searches.py)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_searches")
+    query = models.CharField(max_length=500, help_text="As cleaned by the search page, e.g. “hard negatives” -LLM.")
+    query_key = models.CharField(
+        max_length=500, editable=False, help_text="The query folded to lower case: the same query twice is one follow."
+    )
+    tag = models.ForeignKey(
+        "papers.Tag", null=True, blank=True, on_delete=models.CASCADE, related_name="+", help_text="Only in this tag."
+    )
+    name = models.CharField(max_length=100, blank=True, help_text="The reader's own name for it (default: the query).")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "query_key"], condition=Q(tag__isnull=True), name="savedsearch_unique_query"
+            ),
+            models.UniqueConstraint(
+                fields=["user", "query_key", "tag"], condition=Q(tag__isnull=False), name="savedsearch_unique_query_tag"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} follows the search {self.label}"
+
+    @property
+    def label(self) -> str:
+        """How the reader sees it: their name for it, else the query (quoted unless it quotes itself), with its tag."""
+        if self.name:
+            return self.name
+        text = self.query if '"' in self.query else f"“{self.query}”"
+        return f"{text} in #{self.tag.slug}" if self.tag_id else text
+
+
 class DigestSettings(models.Model):
     class Frequency(models.TextChoices):
         DAILY = "daily", "Every day"
@@ -209,6 +246,14 @@ class DigestItem(models.Model):
     digest = models.ForeignKey(Digest, on_delete=models.CASCADE, related_name="items")
     paper = models.ForeignKey("papers.Paper", on_delete=models.CASCADE, related_name="digest_items")
     tag = models.ForeignKey("papers.Tag", null=True, on_delete=models.SET_NULL, related_name="+")
+    saved_search = models.ForeignKey(
+        SavedSearch,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Its section, if a search.",
+    )
     rank = models.PositiveSmallIntegerField()
     reason = models.CharField(max_length=300)
     other_tags = models.CharField(max_length=300, blank=True, help_text="Other followed tags the paper is in.")

@@ -40,7 +40,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Subquery
 
-from .models import Digest, DigestSettings, TagFollow
+from .models import Digest, DigestSettings, SavedSearch, TagFollow
 
 Frequency = DigestSettings.Frequency
 CHUNK_SIZE = 100
@@ -215,12 +215,13 @@ def digest_keys(user, *, since: datetime) -> set[str]:
 
 
 def eligible_readers(user_ids: Iterable[int] | None = None):
-    """Active readers with a verified email address and at least one followed (active) tag."""
+    """Active readers with a verified email address who follow at least one (active) tag or a search."""
     users = get_user_model().objects.filter(is_active=True)
     if user_ids is not None:
         users = users.filter(pk__in=list(user_ids))
     return users.filter(
-        Exists(TagFollow.objects.filter(user=OuterRef("pk"), tag__active=True)),
+        Exists(TagFollow.objects.filter(user=OuterRef("pk"), tag__active=True))
+        | Exists(SavedSearch.objects.filter(user=OuterRef("pk"))),
         Exists(EmailAddress.objects.filter(user=OuterRef("pk"), verified=True)),
     )
 

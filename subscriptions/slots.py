@@ -1,6 +1,7 @@
 """What subscriptions adds to catalogue pages and the admin, through the slots papers offers (papers/slots.py).
 
 Registered by SubscriptionsConfig.ready(): Follow/Unfollow buttons beside tags,
+"Follow this search" beside search results,
 the "For you" tab after the period tabs, the Subscribe button beside trending
 lists, each tag's follower count, and the digest chart on the admin index.
 """
@@ -13,8 +14,9 @@ from django.utils.html import format_html
 
 from papers.charts import Chart, Series, daily_counts
 
+from . import searches
 from .follows import followed_tag_ids
-from .models import Digest, TagFollow
+from .models import Digest, SavedSearch, TagFollow
 
 
 def _followed(context) -> set[int]:
@@ -34,10 +36,28 @@ def follow_button(context, tag) -> str:
     return render_to_string("subscriptions/buttons.html#follow", ctx, request=request)
 
 
-def for_you_tab(context, period: str) -> str:
-    """The "For you" tab for a reader who follows at least one tag, else nothing."""
+def follow_search_button(context, query: str, tag=None) -> str:
+    """ "Follow this search" beside search results (the query with its tag filter); nothing without a query."""
     request = context.get("request")
-    if request is None or not request.user.is_authenticated or not _followed(context):
+    if request is None or not query:
+        return ""
+    follow = searches.find_follow(user=request.user, query=query, tag=tag)
+    ctx = {
+        "query": query,
+        "tag": tag,
+        "following": follow is not None,
+        "feed_url": searches.feed_url(follow) if follow else "",
+        "next_url": request.get_full_path(),
+    }
+    return render_to_string("subscriptions/buttons.html#follow_search", ctx, request=request)
+
+
+def for_you_tab(context, period: str) -> str:
+    """The "For you" tab for a reader who follows at least one tag or search, else nothing."""
+    request = context.get("request")
+    if request is None or not request.user.is_authenticated:
+        return ""
+    if not _followed(context) and not SavedSearch.objects.filter(user=request.user).exists():
         return ""
     url = f"{reverse('subscriptions:for_you')}?period={period}"
     if context.get("for_you"):

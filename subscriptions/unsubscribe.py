@@ -1,7 +1,7 @@
 """Signed unsubscribe links: no login, no cookies, safe to follow twice.
 
 A token is `django.core.signing` data with its own salt naming the reader and
-optionally one tag. It does not expire: an unsubscribe link in a months-old
+optionally one tag or one followed search. It does not expire: an unsubscribe link in a months-old
 email must still work (RFC 8058).
 """
 
@@ -16,7 +16,7 @@ from django.urls import reverse
 from papers.models import Tag
 
 from .follows import unfollow_tag
-from .models import DigestSettings
+from .models import DigestSettings, SavedSearch
 
 SALT = "paperhub.subscriptions.unsubscribe"
 
@@ -29,16 +29,22 @@ class InvalidToken(Exception):
 class UnsubscribeTarget:
     user: object
     tag: Tag | None
+    search: SavedSearch | None = None
 
 
-def make_token(*, user_id: int, tag_id: int | None = None) -> str:
-    data = {"u": user_id} if tag_id is None else {"u": user_id, "t": tag_id}
+def make_token(*, user_id: int, tag_id: int | None = None, search_id: int | None = None) -> str:
+    data = {"u": user_id}
+    if tag_id is not None:
+        data["t"] = tag_id
+    elif search_id is not None:
+        data["s"] = search_id
     return signing.dumps(data, salt=SALT)
 
 
-def unsubscribe_url(*, user_id: int, tag_id: int | None = None) -> str:
-    """Absolute URL (from SITE_URL) of the unsubscribe page for this reader (and tag)."""
-    path = reverse("subscriptions:unsubscribe", args=[make_token(user_id=user_id, tag_id=tag_id)])
+def unsubscribe_url(*, user_id: int, tag_id: int | None = None, search_id: int | None = None) -> str:
+    """Absolute URL (from SITE_URL) of the unsubscribe page for this reader (and tag, or followed search)."""
+    token = make_token(user_id=user_id, tag_id=tag_id, search_id=search_id)
+    path = reverse("subscriptions:unsubscribe", args=[token])
     return f"{settings.SITE_URL}{path}"
 
 
@@ -58,15 +64,25 @@ def read_token(token: str) -> UnsubscribeTarget:
         tag = Tag.objects.filter(pk=data["t"]).first() if isinstance(data["t"], int) else None
         if tag is None:
             raise InvalidToken("unknown tag")
-    return UnsubscribeTarget(user=user, tag=tag)
+    search = None
+    if "s" in data:
+        if not isinstance(data["s"], int):
+            raise InvalidToken("malformed")
+        # Already unfollowed: nothing left to do, and saying so is the idempotent answer.
+        search = SavedSearch.objects.filter(pk=data["s"], user=user).first() or SavedSearch(
+            pk=data["s"], user=user, query=""
+        )
+    return UnsubscribeTarget(user=user, tag=tag, search=search)
 
 
 @transaction.atomic
 def unsubscribe(*, token: str) -> UnsubscribeTarget:
-    """Turn the reader's digest off, or unfollow the named tag. Idempotent; InvalidToken changes nothing."""
+    """Turn the reader's digest off, or unfollow the named tag or search. Idempotent; InvalidToken changes nothing."""
     target = read_token(token)
     if target.tag is not None:
         unfollow_tag(user=target.user, tag=target.tag)
+    elif target.search is not None:
+        SavedSearch.objects.filter(pk=target.search.pk, user=target.user).delete()
     else:
         DigestSettings.objects.update_or_create(user=target.user, defaults={"frequency": DigestSettings.Frequency.OFF})
     return target

@@ -7,12 +7,14 @@ import hashlib
 import re
 from datetime import timedelta
 from html import unescape
+from urllib.parse import urlencode
 
 from allauth.account.models import EmailAddress
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -21,12 +23,13 @@ from papers.listing import paper_page, period_tabs
 from papers.models import Tag
 from papers.rate_limits import reader_limit
 from papers.redirects import ask_to_log_in, safe_next
+from papers.search import clean_query
 from papers.trending import parse_period
 
-from . import follows
+from . import follows, searches
 from .delivery import preview_items, render_digest
 from .forms import DigestSettingsForm
-from .models import Digest, DigestSettings, TagFollow
+from .models import Digest, DigestSettings, SavedSearch, TagFollow
 from .scheduling import DigestRequest, Schedule, describe_next_digest, digest_keys, request_digest
 from .unsubscribe import InvalidToken, read_token, unsubscribe
 
@@ -59,8 +62,23 @@ def for_you(request: HttpRequest) -> HttpResponse:
     """Trending within the reader's followed tags."""
     period = parse_period(request.GET.get("period"))
     page = paper_page(request, follows.for_you_papers(user=request.user, period=period))
-    context = {"page": page, "period": period, "tabs": period_tabs(period), "for_you": True}
+    context = {
+        "page": page,
+        "period": period,
+        "tabs": period_tabs(period),
+        "for_you": True,
+        "searches": _followed_searches(request.user),
+    }
     return render(request, "subscriptions/for_you.html", context)
+
+
+def _followed_searches(user) -> list[SavedSearch]:
+    """The reader's followed searches, each with its search page and private feed URLs."""
+    followed = list(SavedSearch.objects.filter(user=user).select_related("tag"))
+    for search in followed:
+        search.page_url = searches.search_url(search)
+        search.feed = searches.feed_url(search)
+    return followed
 
 
 @login_required
@@ -86,6 +104,7 @@ def digest_settings(request):
     context = {
         "form": form,
         "follows": followed,
+        "searches": _followed_searches(request.user),
         "timezones": DigestSettingsForm.timezone_names(),
         "verified": EmailAddress.objects.filter(user=request.user, verified=True).exists(),
         "is_off": instance is not None and instance.frequency == DigestSettings.Frequency.OFF,
@@ -177,3 +196,52 @@ def unsubscribe_view(request, token: str):
         return render(request, "subscriptions/unsubscribe_invalid.html", status=400)
     template = "subscriptions/unsubscribe_done.html" if request.method == "POST" else "subscriptions/unsubscribe.html"
     return render(request, template, {"target": target, "token": token})
+
+
+@require_POST
+@reader_limit
+def follow_search(request: HttpRequest) -> HttpResponse:
+    """Follow or unfollow the search (query and tag filter) the results page shows."""
+    query = clean_query(request.POST.get("q"))
+    tag_slug = request.POST.get("tag") or ""
+    tag = Tag.objects.filter(slug=tag_slug, active=True).first() if tag_slug else None
+    fallback = f"{reverse('papers:search')}?{urlencode({'q': query, **({'tag': tag_slug} if tag else {})})}"
+    next_url = safe_next(request, fallback)
+    if not request.user.is_authenticated:
+        return ask_to_log_in(request, next_url)
+    error = ""
+    if request.POST.get("action") == "unfollow":
+        follow = searches.find_follow(user=request.user, query=query, tag=tag)
+        if follow is not None:
+            searches.unfollow_search(user=request.user, search_id=follow.pk)
+    else:
+        try:
+            searches.follow_search(user=request.user, query=query, tag=tag)
+        except searches.SearchNotFollowable as exc:
+            error = str(exc)
+    if request.htmx:
+        follow = searches.find_follow(user=request.user, query=query, tag=tag)
+        context = {
+            "query": query,
+            "tag": tag,
+            "following": follow is not None,
+            "feed_url": searches.feed_url(follow) if follow else "",
+            "next_url": next_url,
+            "error": error,
+        }
+        return render(request, "subscriptions/buttons.html#follow_search", context)
+    if error:
+        messages.error(request, error)
+    return redirect(next_url)
+
+
+@login_required
+@require_POST
+def edit_search(request: HttpRequest, pk: int) -> HttpResponse:
+    """Rename (`name`) or unfollow (`action=unfollow`) one of the reader's followed searches."""
+    if request.POST.get("action") == "unfollow":
+        if searches.unfollow_search(user=request.user, search_id=pk):
+            messages.success(request, "You no longer follow that search.")
+    elif searches.rename_search(user=request.user, search_id=pk, name=request.POST.get("name", "")):
+        messages.success(request, "The search is renamed.")
+    return redirect("subscriptions:digest_settings")

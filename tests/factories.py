@@ -133,7 +133,8 @@ class CuratorFactory(UserFactory):
 # --- subscriptions -------------------------------------------------------------
 
 if apps.is_installed("subscriptions"):
-    from subscriptions.models import Digest, DigestItem, DigestSettings, TagFollow
+    from subscriptions.models import Digest, DigestItem, DigestSettings, SavedSearch, TagFollow
+    from subscriptions.searches import query_key
 
     class TagFollowFactory(factory.django.DjangoModelFactory):
         class Meta:
@@ -165,3 +166,11 @@ if apps.is_installed("subscriptions"):
         paper = factory.SubFactory(PaperFactory)
         rank = factory.Sequence(lambda n: n + 1)
         reason = "Trending"
+
+    class SavedSearchFactory(factory.django.DjangoModelFactory):
+        class Meta:
+            model = SavedSearch
+
+        user = factory.SubFactory(UserFactory)
+        query = "hard negatives"
+        query_key = factory.LazyAttribute(lambda o: query_key(o.query))

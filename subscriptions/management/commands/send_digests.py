@@ -76,5 +76,6 @@ class Command(BaseCommand):
             items = chosen.get(user_id, [])
             self.stdout.write(f"{emails[user_id]} ({period}): {len(items) or 'nothing new, would skip'}")
             for item in items:
-                self.stdout.write(f"  #{item.tag.slug}  {item.paper.title[:80]}  — {item.reason}")
+                section = f"#{item.tag.slug}" if item.tag else item.search.label
+                self.stdout.write(f"  {section}  {item.paper.title[:80]}  — {item.reason}")
         self.stdout.write(f"{len(targets)} readers due (dry run: nothing was created or sent).")
