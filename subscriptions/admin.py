@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.utils import timezone
 
 from .delivery import send_test_digest
-from .models import Digest, DigestItem, DigestSettings, TagFollow
+from .models import Digest, DigestItem, DigestSettings, SavedSearch, TagFollow
 
 
 @admin.register(TagFollow)
@@ -13,6 +13,16 @@ class TagFollowAdmin(admin.ModelAdmin):
     search_fields = ["user__email", "tag__name", "tag__slug"]
     raw_id_fields = ["user"]
     autocomplete_fields = ["tag"]
+
+
+@admin.register(SavedSearch)
+class SavedSearchAdmin(admin.ModelAdmin):
+    list_display = ["user", "query", "tag", "name", "created_at"]
+    list_select_related = ["user", "tag"]
+    search_fields = ["user__email", "query", "name"]
+    raw_id_fields = ["user"]
+    autocomplete_fields = ["tag"]
+    readonly_fields = ["query_key"]
 
 
 @admin.register(DigestSettings)
