@@ -15,6 +15,7 @@ keeps working as the schema grows.
 import hashlib
 import json
 import math
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,12 +30,14 @@ from papers.text import normalize_name, normalize_title
 from . import vocab
 
 # Bump when the generator changes what it builds: a marker of another version is rebuilt.
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 MARKER_TABLE = "bench_meta"
 UPVOTE_DAYS = 60
 HISTORY_DAYS = 30
 ITEMS_PER_DIGEST = 5
 FOLLOWS_PER_READER = 5
+# Followed searches per reader (BENCH_SAVED_SEARCHES; 0 measures the digests without them, with --rebuild).
+SEARCHES_PER_READER = int(os.environ.get("BENCH_SAVED_SEARCHES", "2"))
 CATEGORIES = ["cs.CL", "cs.LG", "cs.IR", "cs.AI", "cs.CV", "stat.ML", "cs.CY", "cs.HC", "cs.SD", "eess.AS"]
 
 
@@ -83,7 +86,12 @@ def write_marker(value: dict) -> None:
 
 
 def marker_matches(marker: dict | None, scale: float) -> bool:
-    return bool(marker) and marker.get("version") == GENERATOR_VERSION and marker.get("scale") == scale
+    return (
+        bool(marker)
+        and marker.get("version") == GENERATOR_VERSION
+        and marker.get("scale") == scale
+        and marker.get("searches_per_reader", 2) == SEARCHES_PER_READER
+    )
 
 
 # --- COPY ---------------------------------------------------------------------
@@ -241,7 +249,7 @@ def build(scale: float, *, anchor: datetime | None = None) -> dict:
 
     from papers.models import Author, Bookmark, Paper, PaperAuthor, Tag, Upvote
     from papers.trending import FRESHNESS_PRIOR, HALF_LIVES
-    from subscriptions.models import Digest, DigestItem, DigestSettings, TagFollow
+    from subscriptions.models import Digest, DigestItem, DigestSettings, SavedSearch, TagFollow
 
     User = get_user_model()
     sizes = Sizes.for_scale(scale)
@@ -470,6 +478,27 @@ def build(scale: float, *, anchor: datetime | None = None) -> dict:
         total=R * FOLLOWS_PER_READER,
         desc="tag follows",
     )
+    # Followed searches: queries in the site's syntax built from the tags' keywords (a phrase, two words,
+    # a word without another), readers drawing theirs by tag popularity, so many readers share a query.
+    pool = []
+    for keywords in tag_keywords:
+        pool += [f'"{keywords[0]} {keywords[1]}"', f"{keywords[0]} {keywords[2]}", f"{keywords[2]} -{keywords[1]}"]
+    pool_weights = np.repeat(tag_weights, 3) / 3
+    search_rows = []
+    for r in range(R if SEARCHES_PER_READER else 0):
+        picks = []
+        while len(picks) < SEARCHES_PER_READER:
+            q = pool[int(_sample(pool_weights, 1, rng)[0])]
+            if q not in picks:
+                picks.append(q)
+        search_rows += [(r + 1, q, q.lower(), joined) for q in picks]
+    copy_rows(
+        SavedSearch,
+        ["user_id", "query", "query_key", "created_at"],
+        search_rows,
+        total=len(search_rows),
+        desc="followed searches",
+    )
     copy_reactions(Upvote, up_users, up_papers, up_ts, desc="upvotes")
     copy_reactions(Bookmark, bm_users, bm_papers, bm_ts, desc="bookmarks")
 
@@ -525,7 +554,7 @@ def build(scale: float, *, anchor: datetime | None = None) -> dict:
         total=len(item_digest),
         desc="digest items",
     )
-    reset_sequences(Tag, Author, Paper, User, Digest)
+    reset_sequences(Tag, Author, Paper, User, Digest, SavedSearch)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     marker = {
@@ -537,6 +566,7 @@ def build(scale: float, *, anchor: datetime | None = None) -> dict:
         "digest_items": int(len(item_digest)),
         "max_digest_id": n_digests,
         "log2_papers": round(math.log2(P), 2),
+        "searches_per_reader": SEARCHES_PER_READER,
     }
     write_marker(marker)
     return marker

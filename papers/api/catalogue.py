@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from ninja import Query, Router
 
+from ..listing import SEARCH_RESULT_CAP
 from ..models import TRENDING_PERIODS, Paper, Tag
 from ..search import SearchFilters, clean_query, query_words, search_papers
 from ..text import split_arxiv_id
@@ -77,6 +78,9 @@ def search(
     query = clean_query(q)
     if not query_words(query)[0]:
         raise BadParameter("q", "The query has no words to search for.")
+    if (page - 1) * limit >= SEARCH_RESULT_CAP:
+        # Like the search page: the best SEARCH_RESULT_CAP results, never a deep OFFSET over every match.
+        raise BadParameter("page", f"Search pages go up to the best {SEARCH_RESULT_CAP} results.")
     papers = for_api(search_papers(query, SearchFilters(tag=_tag(tag))))
     return [paper_json(paper) for paper in page_of(request, response, papers, limit=limit, page=page)]
 

@@ -83,6 +83,7 @@ def test_pages_are_stable_and_linked(client, now):
         ("/api/papers/search", "q"),
         ("/api/papers/search?q=-", "q"),
         ("/api/papers/search?q=hard&sort=new", "sort"),
+        ("/api/papers/search?q=hard&limit=100&page=11", "page"),
         ("/api/tags?page=2", "page"),
         ("/api/tags/negation/trending?period=year", "period"),
     ],
@@ -118,6 +119,13 @@ def test_paper_by_arxiv_id_with_version_or_slug(client, catalogue):
         response, paper = get(client, f"/api/papers/{key}")
         assert response.status_code == 200
         assert paper["id"] == first.arxiv_id
+
+
+def test_old_style_arxiv_ids_have_a_slash(client, now):
+    old = PaperFactory(arxiv_id="cs/0503050")
+    response, paper = get(client, "/api/papers/cs/0503050v2")
+    assert response.status_code == 200 and paper["id"] == old.arxiv_id
+    assert paper["links"]["api"].endswith("/api/papers/cs/0503050")
 
 
 def test_search_uses_the_site_syntax(client, catalogue):
