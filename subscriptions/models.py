@@ -44,6 +44,8 @@ class SavedSearch(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        verbose_name = "followed search"
+        verbose_name_plural = "followed searches"
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "query_key"], condition=Q(tag__isnull=True), name="savedsearch_unique_query"
