@@ -25,11 +25,13 @@ SQL queries does not grow with the number of readers in the chunk.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.core.cache import cache
 from django.db.models import Count, Q
 
 from papers.models import Bookmark, Paper, Tag, Upvote
@@ -46,6 +48,8 @@ LOOKBACK = {
 }
 # Papers sent in digests in these states count as "already sent": a digest in
 # `sending` may have gone out, so its papers are never offered again either.
+# A dispatch's chunks share each followed search's matches for this long (one dispatch interval).
+MATCH_SECONDS = 15 * 60
 SENT_STATES = (Digest.Status.SENT, Digest.Status.SENDING)
 TITLE_IN_REASON = 40
 # Below this raw cosine a paper is not called "similar" in its reason, however it ranks.
@@ -147,18 +151,42 @@ def _load_readers(user_ids: Sequence[int], *, exclude_digest_ids: Iterable[int])
     return readers
 
 
-def _match_searches(readers: dict[int, _ReaderData], recent) -> dict[int, set[int]]:
-    """Paper id -> ids of the chunk's saved searches that find it, the same query of many readers matched once."""
+def _match_searches(readers: dict[int, _ReaderData], *, since: datetime, now: datetime) -> dict[int, set[int]]:
+    """Paper id -> ids of the chunk's saved searches that find it.
+
+    Each distinct (query, tag) is matched once per dispatch, not once per reader
+    nor per chunk: the chunks of a dispatch share the matches through the cache
+    (MATCH_SECONDS, keyed by the window's start hour), and the chunk's misses are
+    matched together in one statement (papers.search.matching_ids). Readers' own
+    windows are applied afterwards, like the tags'.
+    """
     specs = list(dict.fromkeys((s.query, s.tag_id) for data in readers.values() for s in data.searches))
     if not specs:
         return {}
-    found = dict(zip(specs, matching_ids(specs, recent), strict=True))
+    start = since.replace(minute=0, second=0, microsecond=0)
+    keys = {spec: _match_key(spec, start) for spec in specs}
+    cached = cache.get_many(list(keys.values()))
+    missing = [spec for spec in specs if keys[spec] not in cached]
+    if missing:
+        recent = (
+            Paper.objects.published()
+            .filter(Q(published_at__gte=start) | Q(created_at__gte=start))
+            .filter(Q(published_at__lte=now) | Q(published_at__isnull=True))
+        )
+        fresh = {keys[spec]: sorted(ids) for spec, ids in zip(missing, matching_ids(missing, recent), strict=True)}
+        cache.set_many(fresh, MATCH_SECONDS)
+        cached.update(fresh)
     matches: dict[int, set[int]] = defaultdict(set)
     for data in readers.values():
         for search in data.searches:
-            for paper_id in found[(search.query, search.tag_id)]:
+            for paper_id in cached[keys[(search.query, search.tag_id)]]:
                 matches[paper_id].add(search.pk)
     return matches
+
+
+def _match_key(spec: tuple[str, int | None], start: datetime) -> str:
+    digest = hashlib.sha256(f"{spec[0]}\0{spec[1]}\0{start.isoformat()}".encode()).hexdigest()
+    return f"paperhub:search-matches:{digest}"
 
 
 def _load_candidates(
@@ -175,7 +203,7 @@ def _load_candidates(
         .filter(Q(published_at__gte=since) | Q(created_at__gte=since))
         .filter(Q(published_at__lte=now) | Q(published_at__isnull=True))
     )
-    search_matches = _match_searches(readers, recent)
+    search_matches = _match_searches(readers, since=since, now=now)
     papers = {
         paper.pk: paper
         for paper in recent.filter(Q(tags__in=tag_ids) | Q(pk__in=list(search_matches))).only(*PAPER_FIELDS).distinct()

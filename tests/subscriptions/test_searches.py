@@ -238,3 +238,15 @@ def test_a_reader_with_only_searches_is_due(now):
     assert not eligible_readers([reader.pk]).exists()
     SavedSearchFactory(user=reader)
     assert eligible_readers([reader.pk]).exists()
+
+
+def test_the_chunks_of_a_dispatch_match_each_search_once(now):
+    paper(now, title="Hard negatives")
+    first, second = UserFactory(), UserFactory()
+    for reader in (first, second):
+        SavedSearchFactory(user=reader, query="hard negatives")
+    with CaptureQueriesContext(connection) as one_chunk:
+        assert choose_items([first.pk], now=now)[first.pk]
+    with CaptureQueriesContext(connection) as next_chunk:
+        assert choose_items([second.pk], now=now + timedelta(minutes=2))[second.pk]
+    assert len(next_chunk) == len(one_chunk) - 1  # the matches came from the first chunk
