@@ -9,3 +9,6 @@ from paperhub.settings_test import *  # noqa: F403
 from paperhub.settings_test import INSTALLED_APPS
 
 INSTALLED_APPS = [app for app in INSTALLED_APPS if app != "subscriptions"]
+
+# The sign-up form's timezone field comes from subscriptions (paperhub/settings.py): allauth's own form here.
+ACCOUNT_SIGNUP_FORM_CLASS = None
