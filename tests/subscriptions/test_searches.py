@@ -250,3 +250,13 @@ def test_the_chunks_of_a_dispatch_match_each_search_once(now):
     with CaptureQueriesContext(connection) as next_chunk:
         assert choose_items([second.pk], now=now + timedelta(minutes=2))[second.pk]
     assert len(next_chunk) == len(one_chunk) - 1  # the matches came from the first chunk
+
+
+def test_following_searches_spends_the_reaction_budget(client, settings, now):
+    settings.READER_RATE_LIMIT = "2/m"
+    client.force_login(UserFactory())
+    paper_ = PaperFactory()
+    assert client.post(f"/papers/{paper_.pk}/upvote/").status_code == 302
+    assert client.post("/searches/follow/", {"q": "one", "action": "follow"}).status_code == 302
+    assert client.post("/searches/follow/", {"q": "two", "action": "follow"}).status_code == 429
+    assert [s.query for s in SavedSearch.objects.all()] == ["one"]
