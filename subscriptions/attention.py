@@ -24,6 +24,6 @@ def failed_digests(now: datetime) -> Attention:
         "Failed digests, last 7 days",
         failed.count(),
         f"{reverse('admin:subscriptions_digest_changelist')}?status__exact=failed",
-        "The next dispatch tries them again; a permanent error needs a look.",
+        "Refused for good or given up after every attempt: each needs a look (those left to retry are not here).",
         examples,
     )

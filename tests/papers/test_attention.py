@@ -1,4 +1,7 @@
-"""The admin's "Needs attention" page: drafts, untagged papers, failed imports and digests, from the index."""
+"""The admin's "Needs attention" page: drafts, untagged papers and failed imports, from the index.
+
+Other apps add their own checks (failed digests: tests/subscriptions/test_attention.py).
+"""
 
 from datetime import timedelta
 
@@ -7,7 +10,6 @@ from django.urls import reverse
 
 from papers.attention import attention_items
 from papers.models import ImportRun, Paper
-from subscriptions.models import Digest
 from tests.factories import CuratorFactory, PaperFactory, TagFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -24,20 +26,15 @@ def desk(now):
     PaperFactory(title="Hidden without a tag", status=Paper.Status.HIDDEN)
     ImportRun.objects.create(status=ImportRun.Status.FAILED, file_name="bad.json", error="bad.json: invalid JSON")
     ImportRun.objects.create(status=ImportRun.Status.FAILED, file_name="old.json", created_at=now - timedelta(days=8))
-    reader = UserFactory(email="reader@example.org")
-    Digest.objects.create(
-        user=reader, period_key="2026-11-29", status=Digest.Status.FAILED, last_error="550 no such user"
-    )
     return now
 
 
 def test_counts_of_each_check(desk):
     items = {item.key: item for item in attention_items(now=desk)}
-    assert [items[k].count for k in ("drafts", "untagged", "failed-imports", "failed-digests")] == [1, 1, 1, 1]
+    assert [items[k].count for k in ("drafts", "untagged", "failed-imports")] == [1, 1, 1]
     assert items["drafts"].examples[0].text == "A draft to publish"
     assert items["untagged"].examples[0].text == "Published without a tag"
     assert "invalid JSON" in items["failed-imports"].examples[0].text
-    assert "550 no such user" in items["failed-digests"].examples[0].text
 
 
 def test_the_page_and_the_index_link_to_each_list(client, desk):
@@ -48,7 +45,6 @@ def test_the_page_and_the_index_link_to_each_list(client, desk):
     html = client.get(PAGE).content.decode()
     for label in ("Drafts waiting: 1", "Published papers with no tag: 1", "Failed imports, last 7 days: 1"):
         assert label in html
-    assert "Failed digests, last 7 days: 1" in html
     assert "style=" not in html and "<script>" not in html
     # Each link leads to a list that shows exactly those.
     untagged = client.get(reverse("admin:papers_paper_changelist") + "?status__exact=published&tags__isnull=True")
