@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from papers.dates import latest
 from papers.listing import paper_page, period_tabs
 from papers.models import Tag
 from papers.redirects import ask_to_log_in, safe_next
@@ -55,8 +56,9 @@ def toggle_follow(request: HttpRequest, slug: str) -> HttpResponse:
 def for_you(request: HttpRequest) -> HttpResponse:
     """Trending within the reader's followed tags."""
     period = parse_period(request.GET.get("period"))
-    page = paper_page(request, follows.for_you_papers(user=request.user, period=period))
-    context = {"page": page, "period": period, "tabs": period_tabs(period), "for_you": True}
+    papers, span = latest(follows.for_you_papers(user=request.user, period=period), period, now=timezone.now())
+    page = paper_page(request, papers)
+    context = {"page": page, "period": period, "tabs": period_tabs(period), "span": span, "for_you": True}
     return render(request, "subscriptions/for_you.html", context)
 
 
