@@ -15,5 +15,6 @@ class SubscriptionsConfig(AppConfig):
         register_slot("tag_actions", slots.follow_button)
         register_slot("period_tabs", slots.for_you_tab)
         register_slot("list_actions", slots.subscribe_button)
+        register_slot("reader_links", slots.reader_links)
         register_tag_count("follower_count", singular="follower", plural="followers", expression=slots.follower_count)
         register_chart("digests", slots.digest_chart)
