@@ -150,6 +150,10 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[paperhub] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https") else "http"
+# Links in account emails from SITE_URL (never the request's Host), the site called "paperhub", readers named
+# by their email address (paperhub/accounts.py).
+ACCOUNT_ADAPTER = "paperhub.accounts.AccountAdapter"
+ACCOUNT_USER_DISPLAY = "paperhub.accounts.user_display"
 # allauth's own limits (allauth keeps its counters in the default cache: see CACHE_URL).
 # "ip" counts per client address, "key" per email address asked about.
 ACCOUNT_RATE_LIMITS = {
