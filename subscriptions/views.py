@@ -12,7 +12,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
 from django.utils import timezone
+from django.utils.html import format_html
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -99,6 +101,9 @@ def digest_preview(request):
         digest=digest, items=items, to_email=request.user.email, timezone_name=timezone_name, now=timezone.now()
     )
     html = message.alternatives[0][0]
+    # A browser tab needs the site's icon; a mail client ignores it, so only the preview adds it.
+    icon = format_html('<link rel="icon" href="{}" type="image/svg+xml">', static("img/favicon.svg"))
+    html = html.replace("</head>", f"{icon}</head>", 1)
     response = HttpResponse(html)
     # Email HTML carries its styles in style="" attributes (mail clients drop stylesheets). The site's
     # CSP blocks those; this page allows exactly the ones it contains, by hash, and nothing else inline.

@@ -101,6 +101,7 @@ def test_preview_renders_the_email_html(client, reader):
     assert response.status_code == 200
     assert b"A fresh negation paper" in response.content and b"Trending in #negation" in response.content
     assert not Digest.objects.exists()  # a preview records nothing
+    assert b'<link rel="icon" href="/static/img/favicon.svg" type="image/svg+xml"></head>' in response.content
 
 
 def test_send_now_queues_one_digest(client, reader, django_capture_on_commit_callbacks):
