@@ -15,6 +15,8 @@ from tests.factories import PaperFactory, TagFactory, TagFollowFactory, UserFact
 
 pytestmark = [pytest.mark.browser]
 
+# The journey's servers (tests/browser/conftest.py) need PostgreSQL; the search test below needs SQLite.
+needs_postgresql = pytest.mark.skipif(connection.vendor != "postgresql", reason="the journey servers need PostgreSQL")
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 
@@ -46,6 +48,7 @@ def days(transactional_db):
 
 
 @pytest.mark.postgres
+@needs_postgresql
 def test_dated_pages_with_neighbours_and_a_date_picker(browser, days):
     page = browser.page
     today = days["now"].date()
@@ -75,6 +78,7 @@ def test_dated_pages_with_neighbours_and_a_date_picker(browser, days):
 
 
 @pytest.mark.postgres
+@needs_postgresql
 def test_the_header_knows_the_reader_and_a_click_updates_every_count(browser, days):
     from subscriptions.models import DigestSettings
 
