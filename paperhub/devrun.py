@@ -3,7 +3,9 @@
     python -m paperhub.devrun --host 127.0.0.1 --port 8000
 
 When SITE_URL is unset it becomes http://HOST:PORT, so links in emails point at
-the server that sent them. The three run in their own process groups, so a
+the server that sent them; it is recorded in var/site_url, which the settings
+read when SITE_URL is unset, so `manage.py send_digests --force` run beside it
+links there too. The three run in their own process groups, so a
 Ctrl-C reaches only this supervisor, which stops them in order: the web server
 and beat at once; the worker gets a warm shutdown (finish the current task),
 then after WORKER_GRACE seconds a cold one (an unfinished task goes back to the
@@ -36,6 +38,14 @@ def site_url(host: str, port: str) -> str:
     elif ":" in host and not host.startswith("["):
         host = f"[{host}]"
     return f"http://{host}:{port}"
+
+
+def record_site_url(url: str) -> None:
+    """Write the served address to var/site_url: settings use it when SITE_URL is unset (commands run beside)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "paperhub.settings")
+    from django.conf import settings
+
+    settings.RUN_SITE_URL_FILE.write_text(url + "\n")
 
 
 def mail_line() -> str:
@@ -95,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", default="8000")
     args = parser.parse_args(argv)
     os.environ.setdefault("SITE_URL", site_url(args.host, args.port))
+    record_site_url(os.environ["SITE_URL"])
     for line in [*DEMO_LOGINS, mail_line(), f"Links in emails point at {os.environ['SITE_URL']}/"]:
         print(line)
     print(f"paperhub: {site_url(args.host, args.port)}/  (Ctrl-C stops web, worker and beat)", flush=True)

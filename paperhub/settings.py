@@ -43,7 +43,11 @@ def _secret_key() -> str:
 SECRET_KEY = _secret_key()
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# `make run` (paperhub/devrun.py) records the address it serves in var/site_url, so that a command run
+# beside it (`manage.py send_digests --force`) links to the same server when SITE_URL is unset.
+RUN_SITE_URL_FILE = VAR_DIR / "site_url"
+_run_site_url = RUN_SITE_URL_FILE.read_text().strip() if RUN_SITE_URL_FILE.exists() else ""
+SITE_URL = env.str("SITE_URL", default=_run_site_url or "http://127.0.0.1:8000").rstrip("/")
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
 
 INSTALLED_APPS = [

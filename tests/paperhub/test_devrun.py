@@ -41,3 +41,9 @@ def test_stop_ends_even_processes_that_ignore_sigterm(monkeypatch):
     devrun.stop(processes)
     assert time.monotonic() - started < 3
     assert all(process.poll() is not None for process in processes.values())
+
+
+def test_the_served_address_is_recorded_for_commands_run_beside(settings, tmp_path):
+    settings.RUN_SITE_URL_FILE = tmp_path / "site_url"
+    devrun.record_site_url("http://127.0.0.1:8301")
+    assert settings.RUN_SITE_URL_FILE.read_text() == "http://127.0.0.1:8301\n"
