@@ -77,6 +77,11 @@ class Span:
         return NOUNS[self.kind]
 
     @property
+    def preposition(self) -> str:
+        """ "on" a day, "in" a week or month."""
+        return "on" if self.kind == "date" else "in"
+
+    @property
     def label(self) -> str:
         """`Wednesday 2 December 2026`, `Week 49 of 2026 (30 Nov – 6 Dec)`, `December 2026`."""
         if self.kind == "week":

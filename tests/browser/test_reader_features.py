@@ -68,7 +68,7 @@ def test_dated_pages_with_neighbours_and_a_date_picker(browser, days):
     page.get_by_label("Go to").fill(empty_day.isoformat())
     page.get_by_role("combobox", name="Show the day, week or month").select_option("date")
     page.get_by_role("button", name="Go").click()
-    expect(page.get_by_role("heading", name="No papers in this day")).to_be_visible()
+    expect(page.get_by_role("heading", name="No papers on this day")).to_be_visible()
     check_both_widths(browser, "dated-empty")
     # The Today tab lists the latest day with papers and links to its page.
     browser.visit("/?period=day", "trending-today")

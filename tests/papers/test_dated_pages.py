@@ -88,7 +88,7 @@ def test_neighbours_of_an_empty_span_and_at_the_ends(days):
 
 def test_an_empty_day_says_so_and_points_to_the_nearest_days(client, days):
     html = client.get("/papers/date/2026-11-20/").content.decode()
-    assert "No papers in this day" in html
+    assert "No papers on this day" in html
     assert 'href="/papers/date/2026-11-10/' in html and 'href="/papers/date/2026-11-27/' in html
 
 
