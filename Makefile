@@ -19,19 +19,12 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(VENV)/bin/pyth
 	$(VENV)/bin/pip install -q -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime-installed
 
-## run: set up (venv, requirements, migrations, demo data) and start web + worker + beat.
+## run: set up (venv, requirements, migrations, demo data) and start web + worker + beat (paperhub/devrun.py).
+## SITE_URL, when unset, follows HOST and PORT; Ctrl-C stops all three within seconds.
 run: $(VENV)/.runtime-installed
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo --if-empty
-	@echo "Demo curator (staff, /admin/): curator@example.com / paperhub-demo"
-	@echo "Demo readers: reader1@example.com, reader2@example.com, reader3@example.com / paperhub-demo"
-	@echo "Emails are written to var/mail/ as .eml files."
-	@echo "paperhub: http://$(HOST):$(PORT)/  (Ctrl-C stops web, worker and beat)"
-	@trap 'kill 0' INT TERM; \
-	$(VENV)/bin/celery -A paperhub worker -l info --concurrency 2 & \
-	$(VENV)/bin/celery -A paperhub beat -l info & \
-	$(PY) manage.py runserver $(HOST):$(PORT) --noreload & \
-	wait
+	@exec $(PY) -m paperhub.devrun --host $(HOST) --port $(PORT)
 
 ## test: set up and run lint and the unit suite (SQLite, eager Celery; no server needed), one pytest process per core.
 ## PAPERHUB_TEST_CLOCK_SHIFT_DAYS=365 runs it with the clock a year ahead (docs/testing.md).

@@ -43,7 +43,11 @@ def _secret_key() -> str:
 SECRET_KEY = _secret_key()
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# `make run` (paperhub/devrun.py) records the address it serves in var/site_url, so that a command run
+# beside it (`manage.py send_digests --force`) links to the same server when SITE_URL is unset.
+RUN_SITE_URL_FILE = VAR_DIR / "site_url"
+_run_site_url = RUN_SITE_URL_FILE.read_text().strip() if RUN_SITE_URL_FILE.exists() else ""
+SITE_URL = env.str("SITE_URL", default=_run_site_url or "http://127.0.0.1:8000").rstrip("/")
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
 
 INSTALLED_APPS = [
@@ -154,6 +158,10 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[paperhub] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https") else "http"
+# Links in account emails from SITE_URL (never the request's Host), the site called "paperhub", readers named
+# by their email address (paperhub/accounts.py).
+ACCOUNT_ADAPTER = "paperhub.accounts.AccountAdapter"
+ACCOUNT_USER_DISPLAY = "paperhub.accounts.user_display"
 # allauth's own limits (allauth keeps its counters in the default cache: see CACHE_URL).
 # "ip" counts per client address, "key" per email address asked about.
 ACCOUNT_RATE_LIMITS = {

@@ -35,8 +35,11 @@ class TrendingFeed(Feed):
         # (an abstract holding "<script>" or a javascript: link must reach them as those characters).
         return escape(item.abstract)
 
-    def item_author_name(self, item: Paper) -> str:
-        return item.authors_text
+    # Atom wants an author per entry: the paper's byline, else the feed's own author (paperhub).
+    author_name = "paperhub"
+
+    def item_author_name(self, item: Paper) -> str | None:
+        return item.authors_text or None
 
     def item_pubdate(self, item: Paper):
         return item.published_at or item.created_at

@@ -7,6 +7,7 @@ you" page is a trending list too), so they live here rather than in a views modu
 import hashlib
 
 from django.core.cache import cache
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Q
 from django.http import HttpRequest
@@ -33,7 +34,12 @@ class CachedCountPaginator(Paginator):
     @property
     def count(self) -> int:
         if not hasattr(self, "_cached_count"):
-            key = "paper-count:" + hashlib.sha1(str(self.object_list.query).encode()).hexdigest()
+            try:
+                sql = str(self.object_list.query)
+            except EmptyResultSet:  # a .none() queryset has no SQL and no papers
+                self._cached_count = 0
+                return 0
+            key = "paper-count:" + hashlib.sha1(sql.encode()).hexdigest()
             self._cached_count = cache.get_or_set(key, lambda: Paginator.count.func(self), PUBLIC_COUNT_SECONDS)
         return self._cached_count
 

@@ -177,6 +177,16 @@ class Paper(models.Model):
         return self.arxiv_id
 
     @property
+    def arxiv_abs_url(self) -> str:
+        """The paper's arXiv abstract page ("" without an arXiv id)."""
+        return f"https://arxiv.org/abs/{self.arxiv_id}" if self.arxiv_id else ""
+
+    @property
+    def listed_at(self):
+        """The date it is listed under: published, or added for a paper without a publication date."""
+        return self.published_at or self.created_at
+
+    @property
     def is_published(self) -> bool:
         return self.status == self.Status.PUBLISHED
 

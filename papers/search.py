@@ -1,11 +1,11 @@
 """Full-text search over the catalogue.
 
 On PostgreSQL: a stored, weighted tsvector (title A, authors and abstract B;
-migration 0003_browsing_search_document keeps it with a trigger and indexes it
+migration 0001_initial keeps it with a trigger and indexes it
 with GIN) matched against `websearch_to_tsquery` ("exact phrase", -word, or),
-ranked by ts_rank and highlighted with ts_headline. On SQLite (development):
-every word must appear in the title, authors or abstract, ranked by where the
-words appear. Any input is accepted: the query is cleaned and cut to
+ranked by ts_rank and highlighted with ts_headline. On SQLite: the same query,
+rewritten for an FTS5 index kept by triggers (papers/websearch.py,
+papers/fts.py), ranked by bm25 and highlighted by FTS5. Any input is accepted: the query is cleaned and cut to
 MAX_QUERY_CHARS, and a query with no words finds nothing instead of failing.
 """
 
@@ -15,16 +15,17 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVectorField
 from django.db import connection
-from django.db.models import Case, F, IntegerField, Q, Value, When
+from django.db.models import F, FloatField, IntegerField, Q, Value
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from . import fts, websearch
 from .models import Paper, PaperQuerySet, Tag
 from .text import split_arxiv_id
 
 MAX_QUERY_CHARS = 500
-MAX_WORDS = 12
 CONFIG = "english"
 # Highlight marks: private-use characters, removed from queries. A stray one in a
 # stored text can at worst add a <mark>: `render_marked` escapes everything else.
@@ -32,8 +33,6 @@ MARK_START = "\ue000"
 MARK_STOP = "\ue001"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ue000\ue001]")
 _MARKED = re.compile(f"{MARK_START}([^{MARK_START}{MARK_STOP}]*){MARK_STOP}")
-_WORD = re.compile(r"\w+")
-_FALLBACK_IGNORED = {"or", "and"}
 
 
 @dataclass(frozen=True)
@@ -53,7 +52,7 @@ def search_document() -> RawSQL:
     """The stored document on PostgreSQL: title (A), authors and abstract (B), english.
 
     `papers_paper.search_document` is kept by a trigger and GIN-indexed (migration
-    0003_browsing_search_document); it is not a model field, so it is named here.
+    0001_initial); it is not a model field, so it is named here.
     """
     return RawSQL(f'"{Paper._meta.db_table}"."search_document"', [], output_field=SearchVectorField())
 
@@ -75,7 +74,7 @@ def search_papers(query: str, filters: SearchFilters | None = None) -> PaperQuer
     if is_postgresql():
         papers = _postgresql(papers, query)
     else:
-        papers = _fallback(papers, query)
+        papers = _sqlite(papers, query)
     return papers.for_cards()
 
 
@@ -114,62 +113,39 @@ def _postgresql(papers: PaperQuerySet, query: str) -> PaperQuerySet:
     )
 
 
-def stem(word: str) -> str:
-    """A crude English stem for the fallback, so "samples" and "sampling" find each other."""
-    for suffix in ("ing", "es", "ed", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
-            return word[: -len(suffix)]
-    return word
-
-
-def query_words(query: str) -> tuple[list[str], list[str]]:
-    """The fallback's reading of websearch syntax: (stems to find, stems to exclude with a leading -)."""
-    wanted: list[str] = []
-    excluded: list[str] = []
-    for token in query.split():
-        target = excluded if token.startswith("-") and len(token) > 1 else wanted
-        for word in _WORD.findall(token.lower()):
-            word = stem(word)
-            if word not in _FALLBACK_IGNORED and word not in wanted and word not in excluded:
-                target.append(word)
-    return wanted[:MAX_WORDS], excluded[:MAX_WORDS]
-
-
-def _fallback(papers: PaperQuerySet, query: str) -> PaperQuerySet:
-    wanted, excluded = query_words(query)
-    if not wanted:
+def _sqlite(papers: PaperQuerySet, query: str) -> PaperQuerySet:
+    """The same query against SQLite's FTS5 index of stems (papers/fts.py), ranked by bm25, title weighted."""
+    parsed = websearch.parse(query)
+    wanted = websearch.fts5_query(parsed, fts.stem)
+    matches = Q(pk__in=_fts_matches(wanted)) if wanted else Q(pk__in=[])
+    for excluded in websearch.exclusion_only(parsed, fts.stem):  # "-llm": like PostgreSQL, papers without it
+        matches |= ~Q(pk__in=_fts_matches(excluded))
+    if not parsed:
         return papers.none()
-    for word in wanted:
-        papers = papers.filter(Q(title__icontains=word) | Q(authors_text__icontains=word) | Q(abstract__icontains=word))
-    for word in excluded:
-        papers = papers.exclude(Q(title__icontains=word) | Q(abstract__icontains=word))
-    phrase = " ".join(_WORD.findall(query.lower()))
-    # Where the words are says how relevant a paper is: like weights A and B on PostgreSQL,
-    # a word in the title counts three times a word in the abstract; the whole phrase adds more.
-    weights = [(Q(title__icontains=phrase), 10), (Q(abstract__icontains=phrase), 4)]
-    weights += [(Q(title__icontains=word), 3) for word in wanted]
-    weights.append((Q(*[Q(title__icontains=word) for word in wanted]), 6))  # every word in the title
-    weights += [(Q(abstract__icontains=word) | Q(authors_text__icontains=word), 1) for word in wanted]
-    rank = sum((Case(When(cond, then=Value(w)), default=Value(0), output_field=IntegerField()) for cond, w in weights))
-    return papers.annotate(rank=rank).order_by("-rank", "-upvote_count", "-published_at", "-id")
+    if not wanted:
+        return papers.filter(matches).order_by("-upvote_count", "-published_at", "-id")
+    paper = Paper._meta.db_table
+    # bm25 is lower for better matches. It saturates, so the title must weigh far more than ts_rank's
+    # A:B = 1.0:0.4 for a paper with every word in its title to rank first as it does on PostgreSQL.
+    rank = RawSQL(
+        f"SELECT -bm25({fts.TABLE}, {TITLE_WEIGHT}, 1.0, 1.0) FROM {fts.TABLE} "
+        f'WHERE {fts.TABLE} MATCH %s AND {fts.TABLE}.rowid = "{paper}"."id"',
+        [wanted],
+        output_field=FloatField(),
+    )
+    return (
+        papers.filter(matches)
+        .annotate(rank=Coalesce(rank, 0.0))
+        .order_by("-rank", "-upvote_count", "-published_at", "-id")
+    )
 
 
-def highlight(text: str, words: list[str], *, around: int | None = None) -> str:
-    """`text` with each word starting with one of `words` (case-insensitive) wrapped in marks.
+TITLE_WEIGHT = 10.0
+SNIPPET_WORDS = 40
 
-    With `around`, only a window of about that many characters around the first match is kept.
-    """
-    text = _CONTROL.sub(" ", text or "")
-    if not words:
-        return text[:around] if around else text
-    alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
-    pattern = re.compile(r"\b(?:" + alternatives + r")\w*", re.I)
-    if around:
-        match = pattern.search(text)
-        start = max((match.start() if match else 0) - around // 3, 0)
-        window = text[start : start + around]
-        text = ("…" if start else "") + window + ("…" if start + around < len(text) else "")
-    return pattern.sub(lambda m: f"{MARK_START}{m.group(0)}{MARK_STOP}", text)
+
+def _fts_matches(expression: str) -> RawSQL:
+    return RawSQL(f"SELECT rowid FROM {fts.TABLE} WHERE {fts.TABLE} MATCH %s", [expression])
 
 
 def render_marked(value: str) -> SafeString:
@@ -180,11 +156,17 @@ def render_marked(value: str) -> SafeString:
 
 
 def add_highlights(papers: list[Paper], query: str) -> list[Paper]:
-    """Give each paper of a results page `title_html` and `snippet_html`, escaped, with <mark>s."""
-    wanted, _ = query_words(query)
+    """Give each paper of a results page `title_html` and `snippet_html`, escaped, with <mark>s.
+
+    PostgreSQL's ts_headline marks what matched; on SQLite papers/fts.py marks the same words by their stems.
+    """
+    terms = websearch.parse(query).wanted
+    marks = {"start_mark": MARK_START, "stop_mark": MARK_STOP}
     for paper in papers:
-        title = getattr(paper, "title_marked", None) or highlight(paper.title, wanted)
-        snippet = getattr(paper, "snippet_marked", None) or highlight(paper.abstract, wanted, around=300)
+        title = getattr(paper, "title_marked", None) or fts.highlight(_CONTROL.sub(" ", paper.title), terms, **marks)
+        snippet = getattr(paper, "snippet_marked", None) or fts.highlight(
+            _CONTROL.sub(" ", paper.abstract), terms, window=SNIPPET_WORDS, **marks
+        )
         paper.title_html = render_marked(title)
         paper.snippet_html = render_marked(snippet)
     return papers
@@ -193,9 +175,9 @@ def add_highlights(papers: list[Paper], query: str) -> list[Paper]:
 def filter_matching(papers: PaperQuerySet, raw_query: str) -> PaperQuerySet:
     """The papers of `papers` (whatever their status) that a curator's search names: by the same
     full-text document as the site's search (title, authors, abstract; the GIN index on PostgreSQL),
-    at most MAX_WORDS words, or by arXiv id. No ranking: the admin keeps its own ordering.
+    at most websearch.MAX_TERMS words, or by arXiv id. No ranking: the admin keeps its own ordering.
     """
-    words = clean_query(raw_query).split()[:MAX_WORDS]
+    words = clean_query(raw_query).split()[: websearch.MAX_TERMS]
     if not words:
         return papers
     query = " ".join(words)
@@ -210,20 +192,15 @@ def filter_matching(papers: PaperQuerySet, raw_query: str) -> PaperQuerySet:
     if is_postgresql():
         tsquery = SearchQuery(query, search_type="websearch", config=CONFIG)
         return papers.annotate(document=search_document()).filter(Q(document=tsquery) | by_id)
-    wanted, excluded = query_words(query)
-    matching = Q()
-    for word in wanted:
-        matching &= Q(title__icontains=word) | Q(authors_text__icontains=word) | Q(abstract__icontains=word)
-    for word in excluded:
-        matching &= ~(Q(title__icontains=word) | Q(abstract__icontains=word))
+    wanted = websearch.fts5_query(websearch.parse(query), fts.stem)  # SQLite: the same FTS5 index as the site
     if not wanted:
         return papers.filter(by_id)
-    return papers.filter(matching | by_id)
+    return papers.filter(Q(pk__in=_fts_matches(wanted)) | by_id)
 
 
 def has_terms(query: str) -> bool:
     """Whether a (cleaned) query has anything to search for: words, not only stop words or punctuation."""
-    if not query_words(query)[0]:
+    if not websearch.parse(query).wanted:
         return False
     if is_postgresql():
         with connection.cursor() as cursor:

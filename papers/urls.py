@@ -1,16 +1,51 @@
-from django.urls import path
+from django.urls import path, register_converter
 
 from . import feeds, views
 from .api import views as api_views
+from .dates import Span
+
+
+class _SpanConverter:
+    """A dated page's URL part as a `Span`; an impossible date (2026-02-30, week 54) matches nothing (404)."""
+
+    kind = ""
+    regex = ""
+
+    def to_python(self, value: str) -> Span:
+        return Span.parse(self.kind, value)
+
+    def to_url(self, value: Span | str) -> str:
+        return value.slug if isinstance(value, Span) else str(value)
+
+
+class DayConverter(_SpanConverter):
+    kind, regex = "date", r"\d{4}-\d{2}-\d{2}"
+
+
+class WeekConverter(_SpanConverter):
+    kind, regex = "week", r"\d{4}-W\d{2}"
+
+
+class MonthConverter(_SpanConverter):
+    kind, regex = "month", r"\d{4}-\d{2}"
+
+
+register_converter(DayConverter, "day")
+register_converter(WeekConverter, "isoweek")
+register_converter(MonthConverter, "month")
 
 app_name = "papers"
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("about/", views.about, name="about"),
-    # Reactions before the paper page: its <path:key> would match them too.
+    # Reactions and dated pages before the paper page: its <path:key> would match them too.
     path("papers/<int:pk>/upvote/", views.upvote, name="upvote"),
     path("papers/<int:pk>/bookmark/", views.bookmark, name="bookmark"),
+    path("papers/date/", views.date_jump, name="date_jump"),
+    path("papers/date/<day:span>/", views.dated, name="date"),
+    path("papers/week/<isoweek:span>/", views.dated, name="week"),
+    path("papers/month/<month:span>/", views.dated, name="month"),
     path("papers/<path:key>/", views.paper_detail, name="detail"),
     path("tags/", views.tag_list, name="tags"),
     path("tags/<slug:slug>/", views.tag_detail, name="tag"),

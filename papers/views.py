@@ -1,5 +1,7 @@
 """Catalogue pages and reactions. Thin: queries and rules live in papers/*.py modules."""
 
+from urllib.parse import urlencode
+
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.db.models import Count, Q
@@ -8,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from . import reactions
+from . import dates, reactions
 from .charts import paper_upvote_chart
 from .forms import SearchForm
 from .listing import (
@@ -38,13 +40,15 @@ def home(request: HttpRequest) -> HttpResponse:
     tag = None
     if request.GET.get("tag"):
         tag = get_object_or_404(Tag, slug=request.GET["tag"], active=True)
-    page = paper_page(request, trending_papers(period=period, tag=tag), paginator=CachedCountPaginator)
+    papers, span = dates.latest(trending_papers(period=period, tag=tag), period, now=timezone.now())
+    page = paper_page(request, papers, paginator=CachedCountPaginator)
     featured = Paper.objects.published().featured().trending(period)[:FEATURED_SIZE] if page.number == 1 else []
     chips = cache.get_or_set(f"trending-chips:{tag.pk if tag else ''}", lambda: tag_chips(tag), CHIPS_SECONDS)
     context = {
         "page": page,
         "period": period,
         "tabs": period_tabs(period),
+        "span": span,
         "tag": tag,
         "chips": chips,
         "featured": featured,
@@ -95,9 +99,35 @@ def tag_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """Trending within one tag, with the same period tabs."""
     tag = get_object_or_404(Tag, slug=slug, active=True)
     period = parse_period(request.GET.get("period"))
-    page = paper_page(request, trending_papers(period=period, tag=tag), paginator=CachedCountPaginator)
-    context = {"tag": tag, "page": page, "period": period, "tabs": period_tabs(period)}
+    papers, span = dates.latest(trending_papers(period=period, tag=tag), period, now=timezone.now())
+    page = paper_page(request, papers, paginator=CachedCountPaginator)
+    context = {"tag": tag, "page": page, "period": period, "tabs": period_tabs(period), "span": span}
     return render(request, "papers/tag_detail.html", context)
+
+
+@require_GET
+def dated(request: HttpRequest, span: dates.Span) -> HttpResponse:
+    """The papers of one day, ISO week or month, ranked by that period's score; neighbours skip empty spans."""
+    tag = None
+    if request.GET.get("tag"):
+        tag = get_object_or_404(Tag, slug=request.GET["tag"], active=True)
+    ranked = trending_papers(period=span.period, tag=tag)
+    page = paper_page(request, dates.in_span(ranked, span), paginator=CachedCountPaginator)
+    previous, following = dates.neighbours(ranked, span)
+    context = {"span": span, "tag": tag, "page": page, "previous": previous, "following": following}
+    return render(request, "papers/dated.html", context)
+
+
+@require_GET
+def date_jump(request: HttpRequest) -> HttpResponse:
+    """The date picker's target (a plain GET form): redirect to the day, week or month asked for."""
+    span = dates.parse_jump(request.GET.get("date"), request.GET.get("kind"))
+    if span is None:
+        return redirect("papers:home")
+    url = span.get_absolute_url()
+    if request.GET.get("tag"):
+        url += "?" + urlencode({"tag": request.GET["tag"]})
+    return redirect(url)
 
 
 @require_GET

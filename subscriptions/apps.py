@@ -18,6 +18,7 @@ class SubscriptionsConfig(AppConfig):
         register_slot("search_actions", slots.follow_search_button)
         register_slot("period_tabs", slots.for_you_tab)
         register_slot("list_actions", slots.subscribe_button)
+        register_slot("reader_links", slots.reader_links)
         register_tag_count("follower_count", singular="follower", plural="followers", expression=slots.follower_count)
         register_chart("digests", slots.digest_chart)
         register_attention("failed-digests", failed_digests)

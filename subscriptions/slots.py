@@ -3,20 +3,21 @@
 Registered by SubscriptionsConfig.ready(): Follow/Unfollow buttons beside tags,
 "Follow this search" beside search results,
 the "For you" tab after the period tabs, the Subscribe button beside trending
-lists, each tag's follower count, and the digest chart on the admin index.
+lists, "For you" and "Digest" in a reader's header, each tag's follower count, and the digest chart on the admin index.
 """
 
 from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from papers.charts import Chart, Series, daily_counts
 
 from . import searches
 from .follows import followed_tag_ids
-from .models import Digest, SavedSearch, TagFollow
+from .models import Digest, DigestSettings, SavedSearch, TagFollow
 
 
 def _followed(context) -> set[int]:
@@ -53,11 +54,12 @@ def follow_search_button(context, query: str, tag=None) -> str:
 
 
 def for_you_tab(context, period: str) -> str:
-    """The "For you" tab for a reader who follows at least one tag or search, else nothing."""
+    """The "For you" tab for a reader who follows at least one tag or search (and always on its own page)."""
     request = context.get("request")
     if request is None or not request.user.is_authenticated:
         return ""
-    if not _followed(context) and not SavedSearch.objects.filter(user=request.user).exists():
+    following = _followed(context) or SavedSearch.objects.filter(user=request.user).exists()
+    if not context.get("for_you") and not following:
         return ""
     url = f"{reverse('subscriptions:for_you')}?period={period}"
     if context.get("for_you"):
@@ -65,11 +67,43 @@ def for_you_tab(context, period: str) -> str:
     return format_html('<li><a href="{}">For you</a></li>', url)
 
 
+def _gets_digests(request) -> bool:
+    """Whether the reader has digest settings that send something (read once per request)."""
+    if not hasattr(request, "_gets_digests"):
+        request._gets_digests = (
+            DigestSettings.objects.filter(user=request.user).exclude(frequency=DigestSettings.Frequency.OFF).exists()
+        )
+    return request._gets_digests
+
+
 def subscribe_button(context) -> str:
-    """`Subscribe`: a visitor goes to sign up (then to the digest settings), a reader to the settings."""
+    """`Subscribe`: a visitor goes to sign up (then to the digest settings), a reader to the settings;
+    a reader who already gets digests sees "Digest settings" instead."""
     request = context.get("request")
     is_reader = bool(request and request.user.is_authenticated)
-    return render_to_string("subscriptions/subscribe_button.html", {"is_reader": is_reader}, request=request)
+    subscribed = is_reader and _gets_digests(request)
+    ctx = {"is_reader": is_reader, "subscribed": subscribed}
+    return render_to_string("subscriptions/subscribe_button.html", ctx, request=request)
+
+
+READER_LINKS = [("subscriptions:for_you", "For you"), ("subscriptions:digest_settings", "Digest")]
+
+
+def reader_links(context) -> str:
+    """ "For you" and "Digest" in the header of a logged-in reader, the current page marked."""
+    request = context.get("request")
+    if request is None or not request.user.is_authenticated:
+        return ""
+    match = request.resolver_match
+    current = match.view_name if match else ""
+    return format_html_join(
+        "",
+        '<li><a href="{}"{}>{}</a></li>',
+        (
+            (reverse(name), mark_safe(' aria-current="page"') if current == name else "", label)  # noqa: S308
+            for name, label in READER_LINKS
+        ),
+    )
 
 
 def follower_count():

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from papers.dates import latest
 from papers.listing import paper_page, period_tabs
 from papers.models import Tag
 from papers.rate_limits import reader_limit
@@ -61,11 +62,13 @@ def toggle_follow(request: HttpRequest, slug: str) -> HttpResponse:
 def for_you(request: HttpRequest) -> HttpResponse:
     """Trending within the reader's followed tags."""
     period = parse_period(request.GET.get("period"))
-    page = paper_page(request, follows.for_you_papers(user=request.user, period=period))
+    papers, span = latest(follows.for_you_papers(user=request.user, period=period), period, now=timezone.now())
+    page = paper_page(request, papers)
     context = {
         "page": page,
         "period": period,
         "tabs": period_tabs(period),
+        "span": span,
         "for_you": True,
         "searches": _followed_searches(request.user),
     }

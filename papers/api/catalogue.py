@@ -15,7 +15,7 @@ from ninja import Query, Router
 
 from ..listing import SEARCH_RESULT_CAP
 from ..models import TRENDING_PERIODS, Paper, Tag
-from ..search import SearchFilters, clean_query, query_words, search_papers
+from ..search import SearchFilters, clean_query, has_terms, search_papers
 from ..text import split_arxiv_id
 from ..trending import trending_papers
 from .main import MAX_LIMIT, MAX_PAGE, THROTTLES, BadParameter, cached, page_of, strict_query
@@ -76,7 +76,7 @@ def search(
 ):
     """Published papers matching `q`, best first (the search page's ranking)."""
     query = clean_query(q)
-    if not query_words(query)[0]:
+    if not has_terms(query):
         raise BadParameter("q", "The query has no words to search for.")
     if (page - 1) * limit >= SEARCH_RESULT_CAP:
         # Like the search page: the best SEARCH_RESULT_CAP results, never a deep OFFSET over every match.

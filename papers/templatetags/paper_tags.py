@@ -1,10 +1,12 @@
-"""Template helpers for catalogue pages: relative dates and safe links."""
+"""Template helpers for catalogue pages: relative dates, bylines and safe links."""
 
+import re
 from datetime import datetime
 
 from django import template
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince
 
 register = template.Library()
@@ -34,3 +36,40 @@ def http_url(value: str | None) -> str:
     """The URL if it is http(s), else "": nothing else (javascript:, data:) is ever rendered as a link."""
     url = (value or "").strip()
     return url if url.lower().startswith(("http://", "https://")) else ""
+
+
+AUTHORS_SHOWN = 3
+
+
+@register.filter
+def short_authors(authors_text: str | None) -> str:
+    """ "A, B, C, D" -> "A, B, C et al.": the first three authors of a comma-separated byline."""
+    names = [name.strip() for name in (authors_text or "").split(",") if name.strip()]
+    if len(names) <= AUTHORS_SHOWN:
+        return ", ".join(names)
+    return ", ".join(names[:AUTHORS_SHOWN]) + " et al."
+
+
+# An http(s) URL in running text; trailing punctuation belongs to the sentence, not the URL.
+_URL = re.compile(r"\bhttps?://[^\s<>\"'`]+", re.IGNORECASE)
+_TRAILING = ".,;:!?)]}'\""
+
+
+@register.filter(needs_autoescape=True)
+def link_urls(text: str | None, autoescape: bool = True) -> SafeString:
+    """The text, escaped, with each http(s) URL in it a link (rel="nofollow noopener"); no other scheme."""
+    text = text or ""
+    parts, position = [], 0
+    for match in _URL.finditer(text):
+        url = match.group(0)
+        while url and url[-1] in _TRAILING:
+            if url[-1] == ")" and url.count("(") >= url.count(")"):
+                break  # a balanced parenthesis is part of the URL (Wikipedia-style)
+            url = url[:-1]
+        if len(url) <= len("https://"):
+            continue
+        parts.append(escape(text[position : match.start()]))
+        parts.append(format_html('<a href="{}" rel="nofollow noopener">{}</a>', url, url))
+        position = match.start() + len(url)
+    parts.append(escape(text[position:]))
+    return mark_safe("".join(parts))  # noqa: S308 (every part escaped above)

@@ -68,7 +68,7 @@ def test_pages_show_no_usernames(client):
     [
         ("/accounts/login/", "Log in", ['name="login"', 'name="password"']),
         ("/accounts/signup/", "Sign up", ['name="email"', 'name="password1"', 'name="password2"']),
-        ("/accounts/password/reset/", "Password Reset", ['name="email"']),
+        ("/accounts/password/reset/", "Reset your password", ['name="email"']),
     ],
 )
 def test_account_pages_render_in_the_site_layout(client, url, heading, fields):

@@ -87,7 +87,8 @@ def test_a_new_reader_from_sign_up_to_one_click_unsubscribe(browser, smtp_sink, 
     expect(page.get_by_role("status")).to_contain_text(f"You have confirmed {EMAIL}")
     expect(signed_in_as(page)).to_be_visible()
 
-    # --- Log out, then log in again with the password.
+    # --- Log out (from the account menu), then log in again with the password.
+    signed_in_as(page).click()
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_role("link", name="Log in")).to_be_visible()
     page.get_by_role("link", name="Log in").click()

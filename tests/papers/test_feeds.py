@@ -57,3 +57,14 @@ def test_pages_link_their_feeds(client):
     html = client.get("/tags/negation/").content.decode()
     title = "paperhub: trending in #negation"
     assert f'<link rel="alternate" type="application/atom+xml" title="{title}" href="/tags/negation/feed/">' in html
+
+
+def test_entries_carry_their_authors_or_the_feeds(client):
+    from tests.factories import PaperFactory as Papers
+
+    Papers(title="With byline", authors_text="Ada Lovelace, Alan Turing")
+    Papers(title="Without byline", authors_text="")
+    body = client.get("/feeds/trending/").content.decode()
+    assert "<author><name>Ada Lovelace, Alan Turing</name></author>" in body
+    assert "<name></name>" not in body and "<name/>" not in body
+    assert "<author><name>paperhub</name></author>" in body  # the feed's author covers entries without one

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from papers.demo import load_demo
 from papers.models import Paper
-from papers.search import clean_query, query_words, render_marked, search_document, search_papers
+from papers.search import clean_query, render_marked, search_document, search_papers
 from tests.factories import PaperFactory, TagFactory
 
 pytestmark = pytest.mark.django_db
@@ -172,11 +172,6 @@ def test_demo_data_ranks_the_negative_sampling_papers_first():
     assert all(p.pk in tagged for p in top[:5])
 
 
-def test_fallback_reads_websearch_syntax_and_stems_words():
-    # The SQLite fallback's reading of a query; PostgreSQL parses and stems by itself.
-    assert query_words("Negative samples -reviews or sampling") == (["negative", "sampl"], ["review"])
-
-
 @pytest.mark.postgres
 def test_postgresql_uses_websearch_syntax_and_stemming(catalogue):
     assert connection.vendor == "postgresql"
@@ -246,3 +241,21 @@ def test_dates_out_of_range_are_reported_not_a_500(client, catalogue, field, val
     assert response.status_code == 200
     assert "Give a date between 1800-01-01 and 2199-12-31." in response.content.decode()
     assert len(titles(response)) == 2  # the filter is ignored, the query still runs
+
+
+def test_demo_or_finds_either_word_and_a_phrase_minus_a_word_keeps_the_phrase():
+    from papers import fts
+
+    load_demo(now=timezone.now(), with_curator=False)
+
+    def ids(query):
+        return {p.pk for p in search_papers(query)}
+
+    sentiment, negation = ids("sentiment"), ids("negation")
+    assert sentiment and negation
+    assert ids("sentiment or negation") == sentiment | negation
+    phrase = list(search_papers('"hard negatives" -LLM'))
+    assert phrase
+    for paper in phrase:
+        assert "hard negat" in fts.stems(paper.title) + " " + fts.stems(paper.abstract)
+        assert "llm" not in fts.stems(paper.title + " " + paper.abstract + " " + paper.authors_text).split()

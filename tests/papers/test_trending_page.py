@@ -14,9 +14,10 @@ from tests.factories import PaperFactory, TagFactory, UpvoteFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-# Anonymous: count, page, tags of the page, featured, tag chips. Logged in adds session,
-# user, the reader's upvotes on the page (and bookmarks) and their followed tags.
-MAX_QUERIES = 12
+# Anonymous: the latest day with papers, count, page, tags of the page, featured, tag chips. Logged in
+# adds session, user, the reader's upvotes on the page (and bookmarks), and what subscriptions adds
+# through papers' slots: followed tags, followed searches, whether digests are on.
+MAX_QUERIES = 13
 
 
 def titles(response) -> list[str]:

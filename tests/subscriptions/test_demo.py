@@ -6,16 +6,48 @@ from papers.models import Bookmark, Paper, Tag, Upvote
 pytestmark = pytest.mark.django_db
 
 
-def test_load_demo_loads_all_76_seed_papers_and_is_idempotent(capsys):
+def test_load_demo_loads_the_76_seed_papers_and_the_60_sample_papers_and_is_idempotent(capsys):
     call_command("load_demo")
     counts = (Paper.objects.count(), Tag.objects.count(), Upvote.objects.count(), Bookmark.objects.count())
-    assert counts[0] == 76
-    assert Paper.objects.published().count() == 76
+    assert Paper.objects.filter(source=Paper.Source.DEMO).count() == 76
+    assert counts[0] == 76 + 60
+    assert Paper.objects.published().count() == counts[0]
     assert counts[1] >= 7 and counts[2] > 0 and counts[3] > 0
 
     call_command("load_demo")
     assert (Paper.objects.count(), Tag.objects.count(), Upvote.objects.count(), Bookmark.objects.count()) == counts
-    assert "created 0, unchanged 76" in capsys.readouterr().out
+    assert "created 0, unchanged 76; sample papers created 0" in capsys.readouterr().out
+
+
+def test_demo_samples_have_authors_links_and_categories():
+    call_command("load_demo")
+    samples = Paper.objects.exclude(source=Paper.Source.DEMO)
+    assert samples.exclude(authors_text="").count() == samples.count()
+    assert samples.exclude(pdf_url="").exists() and samples.exclude(code_url="").exists()
+    assert samples.exclude(primary_category="").exists() and samples.exclude(arxiv_id="").count() == samples.count()
+
+
+def test_demo_curator_is_a_curator_not_a_superuser_and_the_operator_is_one():
+    from django.contrib.auth import get_user_model
+
+    call_command("load_demo")
+    users = get_user_model().objects
+    curator, operator = users.get(email="curator@example.com"), users.get(email="admin@example.com")
+    assert curator.is_staff and not curator.is_superuser
+    assert list(curator.groups.values_list("name", flat=True)) == ["Curators"]
+    assert curator.has_perm("papers.change_paper") and not curator.has_perm("auth.change_user")
+    assert operator.is_superuser
+
+
+def test_demo_tags_are_what_a_reader_expects():
+    call_command("load_demo")
+    sentiment = set(Paper.objects.tagged("sentiment-analysis").values_list("title", flat=True))
+    for wrong in ("CausalGym", "TANGNN", "Polarity is all you need"):
+        assert not any(title.startswith(wrong) for title in sentiment), wrong
+    assert any(title.startswith("FinnSentiment") for title in sentiment)
+    datasets = Paper.objects.tagged("datasets").filter(source=Paper.Source.DEMO)
+    assert 10 <= datasets.count() <= 20  # was 35 of 76 when any "benchmark" in an abstract counted
+    assert datasets.filter(title__startswith="KazSAnDRA").exists()
 
 
 def test_demo_tags_come_from_keyword_rules():

@@ -37,7 +37,7 @@ def test_for_you_tab_only_for_readers_who_follow_tags(client):
     PaperFactory()
     reader = UserFactory()
     client.force_login(reader)
-    assert "For you" not in client.get("/").content.decode()
+    assert 'href="/for-you/?period=week">For you' not in client.get("/").content.decode()  # the tab
     TagFollowFactory(user=reader)
     assert 'href="/for-you/?period=week">For you</a>' in client.get("/").content.decode()
 

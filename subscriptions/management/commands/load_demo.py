@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from papers.demo import DEMO_CURATOR, DEMO_PASSWORD, DEMO_READERS, load_demo
+from papers.demo import DEMO_CURATOR, DEMO_OPERATOR, DEMO_PASSWORD, DEMO_READERS, load_demo
 from papers.models import Paper
 from subscriptions.demo import load_demo_follows
 
@@ -25,9 +25,11 @@ class Command(BaseCommand):
         follows = load_demo_follows()
         self.stdout.write(
             f"papers: created {report.papers_created}, unchanged {report.papers_unchanged}; "
+            f"sample papers created {report.samples_created}; "
             f"tags created {report.tags_created}; readers created {report.readers_created}; "
             f"upvotes {report.upvotes_created}; bookmarks {report.bookmarks_created}; follows {follows}"
         )
         if not no_curator:
-            self.stdout.write(f"demo curator: {DEMO_CURATOR} / {DEMO_PASSWORD}  (staff, /admin/)")
+            self.stdout.write(f"demo curator: {DEMO_CURATOR} / {DEMO_PASSWORD}  (Curators group, /admin/)")
+            self.stdout.write(f"demo operator: {DEMO_OPERATOR} / {DEMO_PASSWORD}  (superuser, /admin/)")
         self.stdout.write(f"demo readers: {', '.join(DEMO_READERS)} / {DEMO_PASSWORD}")
