@@ -67,11 +67,16 @@ def for_you_tab(context, period: str) -> str:
     return format_html('<li><a href="{}">For you</a></li>', url)
 
 
-def _gets_digests(request) -> bool:
-    """Whether the reader has digest settings that send something (read once per request)."""
+def _gets_digests(context) -> bool:
+    """Whether the reader gets digests: settings that are not off, and a followed tag or search (once per request).
+
+    Sign-up and the first follow store settings already (schedule_settings), so settings alone say little.
+    """
+    request = context["request"]
     if not hasattr(request, "_gets_digests"):
-        request._gets_digests = (
-            DigestSettings.objects.filter(user=request.user).exclude(frequency=DigestSettings.Frequency.OFF).exists()
+        on = DigestSettings.objects.filter(user=request.user).exclude(frequency=DigestSettings.Frequency.OFF)
+        request._gets_digests = on.exists() and (
+            bool(_followed(context)) or SavedSearch.objects.filter(user=request.user).exists()
         )
     return request._gets_digests
 
@@ -81,7 +86,7 @@ def subscribe_button(context) -> str:
     a reader who already gets digests sees "Digest settings" instead."""
     request = context.get("request")
     is_reader = bool(request and request.user.is_authenticated)
-    subscribed = is_reader and _gets_digests(request)
+    subscribed = is_reader and _gets_digests(context)
     ctx = {"is_reader": is_reader, "subscribed": subscribed}
     return render_to_string("subscriptions/subscribe_button.html", ctx, request=request)
 

@@ -131,13 +131,15 @@ def test_a_new_reader_from_sign_up_to_one_click_unsubscribe(browser, smtp_sink, 
     browser.check("bookmarks")
     assert Bookmark.objects.filter(user__email=EMAIL, paper=first_paper).exists()
 
-    # --- Subscribe: set the delivery hour (this hour in the reader's own timezone).
+    # --- The digest: the first Follow stored the browser's timezone (static/js/timezone.js, under the CSP)
+    # with the default hour, so the reader already gets digests and "Subscribe" reads "Digest settings".
+    assert DigestSettings.objects.get(user__email=EMAIL).timezone == READER_TIMEZONE
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Tags").click()
     page.get_by_role("main").get_by_role("link", name="#negation", exact=True).first.click()
-    page.get_by_role("link", name="Subscribe").click()
+    page.get_by_role("main").get_by_role("link", name="Digest settings").click()
     expect(page.get_by_role("heading", name="Your digest", level=1)).to_be_visible()
-    # static/js/timezone.js filled the timezone in from the browser (it runs under the CSP).
     expect(page.get_by_label("Timezone")).to_have_value(READER_TIMEZONE)
+    # Set the delivery hour to this hour in the reader's own timezone.
     hour = timezone.now().astimezone(zoneinfo.ZoneInfo(READER_TIMEZONE)).hour
     page.get_by_label("Delivery time (your local time)").select_option(label=f"{hour:02d}:00")
     page.get_by_role("button", name="Save").click()

@@ -65,6 +65,11 @@ def test_subscribe_becomes_digest_settings_for_a_reader_who_gets_digests(client)
     reader = UserFactory()
     client.force_login(reader)
     assert ">Subscribe</a>" in client.get("/").content.decode()
-    DigestSettingsFactory(user=reader)
+    settings_row = DigestSettingsFactory(user=reader)  # as sign-up stores them: settings alone send nothing
+    assert ">Subscribe</a>" in client.get("/").content.decode()
+    TagFollowFactory(user=reader)
     html = client.get("/").content.decode()
     assert ">Subscribe</a>" not in html and 'href="/settings/digest/">Digest settings</a>' in html
+    settings_row.frequency = "off"
+    settings_row.save()
+    assert ">Subscribe</a>" in client.get("/").content.decode()
