@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
-from . import attention, curation, import_runs, search, slots
+from . import attention, authors, curation, import_runs, search, slots
 from .admin_widgets import CategoriesField
 from .importers.service import FORMAT_CHOICES
 from .models import Author, Bookmark, ImportRun, Paper, PaperAuthor, Tag, TagRule, Upvote
@@ -319,6 +319,21 @@ class ImportForm(forms.Form):
 class AuthorAdmin(admin.ModelAdmin):
     list_display = ["name", "name_normalized"]
     search_fields = ["name", "name_normalized"]
+    actions = ["merge"]
+
+    @admin.action(description="Merge selected authors into the one with the most papers", permissions=["change"])
+    def merge(self, request, queryset):
+        try:
+            result = authors.merge_authors(authors=queryset)
+        except ValueError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
+        self.message_user(
+            request,
+            f"Merged {result.merged} author(s) into “{result.kept.name}”: {result.bylines_moved} byline(s) moved; "
+            "their old pages redirect to its page.",
+            messages.SUCCESS,
+        )
 
 
 class TagRuleInline(admin.TabularInline):

@@ -46,7 +46,10 @@ class PaperQuerySet(models.QuerySet):
 
     def for_cards(self):
         """What a list of paper cards needs, in a constant number of queries."""
-        return self.prefetch_related(models.Prefetch("tags", queryset=Tag.objects.filter(active=True).order_by("name")))
+        return self.prefetch_related(
+            models.Prefetch("tags", queryset=Tag.objects.filter(active=True).order_by("name")),
+            models.Prefetch("authorships", queryset=PaperAuthor.objects.select_related("author").order_by("position")),
+        )
 
 
 class Tag(models.Model):
@@ -84,6 +87,11 @@ class Author(models.Model):
 
     def __str__(self):
         return self.name
+
+    def get_absolute_url(self):
+        """/authors/<id>-<slug>/: the id finds the author, the slug is for people (a wrong one redirects)."""
+        slug = slugify(self.name)[:80]
+        return reverse("papers:author", kwargs={"pk": self.pk, "slug": slug} if slug else {"pk": self.pk})
 
 
 class Paper(models.Model):
@@ -315,3 +323,61 @@ class ImportRun(models.Model):
     @property
     def finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED)
+
+
+class AuthorRedirect(models.Model):
+    """Where the page of an author merged into another now points (papers/authors.py)."""
+
+    old_id = models.PositiveIntegerField(help_text="The id of the author that was merged away.")
+    author = models.ForeignKey(Author, on_delete=models.CASCADE, related_name="redirects")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["old_id"]
+        constraints = [models.UniqueConstraint(fields=["old_id"], name="authorredirect_unique_old_id")]
+
+    def __str__(self):
+        return f"author {self.old_id} → {self.author}"
+
+
+class Submission(models.Model):
+    """A reader's request to add an arXiv paper (papers/submissions.py), fetched by a Celery task."""
+
+    class Status(models.TextChoices):
+        FETCHING = "fetching", "Fetching from arXiv"
+        WAITING = "waiting", "Waiting for arXiv"
+        REVIEW = "review", "Waiting for review"
+        PUBLISHED = "published", "Published"
+        REJECTED = "rejected", "Rejected"
+        ALREADY_HERE = "already_here", "Already here"
+        NOT_FOUND = "not_found", "Not found on arXiv"
+        WITHDRAWN = "withdrawn", "Withdrawn on arXiv"
+
+    PENDING = (Status.FETCHING, Status.WAITING)
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="submissions")
+    arxiv_id = models.CharField("arXiv id", max_length=64, help_text="Without version.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.FETCHING)
+    paper = models.ForeignKey(Paper, null=True, blank=True, on_delete=models.SET_NULL, related_name="submissions")
+    reason = models.TextField(blank=True, help_text="Why it was rejected: mailed to the reader.")
+    error = models.TextField(blank=True, help_text="The last arXiv error while fetching.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["user", "created_at"], name="submission_user_time_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "arxiv_id"], name="submission_unique_user_arxiv_id"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} → arXiv:{self.arxiv_id} ({self.status})"
+
+    def get_absolute_url(self):
+        return reverse("papers:submission", args=[self.pk])
+
+    @property
+    def pending(self) -> bool:
+        return self.status in self.PENDING

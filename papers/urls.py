@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from . import feeds, views
 
@@ -11,6 +11,7 @@ urlpatterns = [
     path("papers/<int:pk>/upvote/", views.upvote, name="upvote"),
     path("papers/<int:pk>/bookmark/", views.bookmark, name="bookmark"),
     path("papers/<path:key>/", views.paper_detail, name="detail"),
+    re_path(r"^authors/(?P<pk>[0-9]{1,12})(?:-(?P<slug>[-a-z0-9_]*))?/$", views.author_detail, name="author"),
     path("tags/", views.tag_list, name="tags"),
     path("tags/<slug:slug>/", views.tag_detail, name="tag"),
     path("tags/<slug:slug>/feed/", feeds.TagFeed(), name="tag_feed"),

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from . import authors as author_pages
 from . import reactions
 from .charts import paper_upvote_chart
 from .forms import SearchForm
@@ -77,6 +78,27 @@ def paper_detail(request: HttpRequest, key: str) -> HttpResponse:
         "canonical_url": request.build_absolute_uri(paper.get_absolute_url()),
     }
     return render(request, "papers/detail.html", context)
+
+
+@require_GET
+def author_detail(request: HttpRequest, pk: int, slug: str | None = None) -> HttpResponse:
+    """An author's published papers (newest first or by upvotes), their tags and co-authors."""
+    author, moved = author_pages.find_author(pk)
+    sort = request.GET.get("sort") if request.GET.get("sort") in author_pages.SORTS else "new"
+    url = author.get_absolute_url()
+    if moved or request.path != url:
+        query = f"?{request.GET.urlencode()}" if request.GET else ""
+        return redirect(url + query, permanent=True)
+    page = paper_page(request, author_pages.author_papers(author, sort=sort))
+    context = {
+        "author": author,
+        "summary": author_pages.author_summary(author),
+        "page": page,
+        "sort": sort,
+        "sorts": author_pages.SORTS.items(),
+        "canonical_url": request.build_absolute_uri(url),
+    }
+    return render(request, "papers/author_detail.html", context)
 
 
 @require_GET

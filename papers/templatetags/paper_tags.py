@@ -4,7 +4,7 @@ from datetime import datetime
 
 from django import template
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 
 register = template.Library()
@@ -34,3 +34,20 @@ def http_url(value: str | None) -> str:
     """The URL if it is http(s), else "": nothing else (javascript:, data:) is ever rendered as a link."""
     url = (value or "").strip()
     return url if url.lower().startswith(("http://", "https://")) else ""
+
+
+@register.simple_tag
+def author_links(paper, limit: int = 0) -> str:
+    """The byline with each author linked to their page (prefetch `authorships__author`).
+
+    With a `limit`, the first `limit` authors and "+N more"; a paper with no
+    authorships shows its stored byline text.
+    """
+    bylines = list(paper.authorships.all())
+    if not bylines:
+        return format_html("{}", paper.authors_text)
+    shown = bylines[:limit] if limit else bylines
+    links = format_html_join(", ", '<a href="{}">{}</a>', ((b.author.get_absolute_url(), b.author.name) for b in shown))
+    if len(bylines) > len(shown):
+        return format_html('{} <span class="muted">+{} more</span>', links, len(bylines) - len(shown))
+    return links

@@ -24,6 +24,8 @@ PAGES = [
     ("paper", "visitor", "/papers/{site.paper.arxiv_id}/", 200),
     ("paper-slug", "reader", "/papers/{site.paper_without_arxiv.slug}/", 200),
     ("paper-draft-staff", "staff", "/papers/{site.draft.arxiv_id}/", 200),
+    ("author", "visitor", "{site.author_url}", 200),
+    ("author-top", "reader", "{site.author_url}?sort=top", 200),
     ("search-empty", "visitor", "/search/", 200),
     ("search", "visitor", "/search/?q=negation", 200),
     ("not-found", "visitor", "/papers/no-such-paper/", 404),
@@ -43,6 +45,7 @@ PAGES = [
     ("admin-import-run", "staff", "/admin/papers/paper/import/{site.import_run.pk}/", 200),
     ("admin-attention", "staff", "/admin/papers/paper/attention/", 200),
     ("admin-digest-list", "staff", "/admin/subscriptions/digest/", 200),
+    ("admin-author-list", "staff", "/admin/papers/author/", 200),
     ("admin-tagrule-list", "staff", "/admin/papers/tagrule/", 200),
     ("admin-login", "visitor", "/admin/login/", 200),
 ]
