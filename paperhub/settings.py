@@ -234,6 +234,8 @@ ARXIV_API_URL = env.str("ARXIV_API_URL", default="https://export.arxiv.org/api/q
 ARXIV_API_DELAY_SECONDS = env.float("ARXIV_API_DELAY_SECONDS", default=3.0)
 ARXIV_API_TIMEOUT_SECONDS = env.float("ARXIV_API_TIMEOUT_SECONDS", default=30.0)
 ARXIV_DAILY_MAX = env.int("ARXIV_DAILY_MAX", default=200)
+# Readers' contributions (docs/contributions.md).
+SUBMISSIONS_PER_DAY = env.int("SUBMISSIONS_PER_DAY", default=10)
 # The admin's "Import papers" page refuses uploads above this many megabytes (before reading them).
 IMPORT_UPLOAD_MAX_MB = env.int("IMPORT_UPLOAD_MAX_MB", default=300)
 

@@ -18,10 +18,10 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
-from . import attention, authors, curation, import_runs, search, slots
+from . import attention, authors, curation, import_runs, search, slots, submissions
 from .admin_widgets import CategoriesField
 from .importers.service import FORMAT_CHOICES
-from .models import Author, Bookmark, ImportRun, Paper, PaperAuthor, Tag, TagRule, Upvote
+from .models import Author, Bookmark, ImportRun, Paper, PaperAuthor, Submission, Tag, TagRule, Upvote
 
 IMPORT_PERMISSION = "papers.import_papers"
 
@@ -426,3 +426,65 @@ class UpvoteAdmin(ReactionAdmin):
 @admin.register(Bookmark)
 class BookmarkAdmin(ReactionAdmin):
     pass
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        max_length=1000,
+        help_text="Mailed to each reader who submitted the paper, and shown on their submission page.",
+    )
+
+
+@admin.register(Submission)
+class SubmissionAdmin(admin.ModelAdmin):
+    """Readers' submissions, oldest first: the review queue (filter by status "Waiting for review")."""
+
+    list_display = ["arxiv_id", "paper_title", "user", "status", "created_at", "attempts"]
+    list_filter = ["status", "created_at"]
+    list_select_related = ["user", "paper"]
+    search_fields = ["arxiv_id", "user__email", "paper__title"]
+    ordering = ["created_at", "id"]
+    raw_id_fields = ["user", "paper"]
+    readonly_fields = ["user", "arxiv_id", "status", "paper", "reason", "error", "attempts", "created_at", "updated_at"]
+    actions = ["publish", "reject"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="paper")
+    def paper_title(self, obj):
+        if obj.paper is None:
+            return "—"
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:papers_paper_change", args=[obj.paper_id]), obj.paper.title[:120]
+        )
+
+    def _papers(self, queryset):
+        return Paper.objects.filter(pk__in=queryset.exclude(paper=None).values("paper_id"))
+
+    @admin.action(description="Publish the selected submissions' papers (mails the submitters)", permissions=["change"])
+    def publish(self, request, queryset):
+        count = submissions.publish(papers=self._papers(queryset), now=timezone.now())
+        self.message_user(request, f"{count} paper(s) published; their submitters are mailed.", messages.SUCCESS)
+
+    @admin.action(description="Reject the selected submissions with a reason…", permissions=["change"])
+    def reject(self, request, queryset):
+        form = RejectForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            count = submissions.reject(
+                papers=self._papers(queryset), reason=form.cleaned_data["reason"], now=timezone.now()
+            )
+            self.message_user(request, f"{count} paper(s) rejected and hidden; their submitters are mailed.")
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Reject {queryset.count()} selected submission(s)",
+            "opts": self.model._meta,
+            "form": form,
+            "submissions": queryset.select_related("paper")[:100],
+            "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+            "select_across": request.POST.get("select_across", "0"),
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/papers/submission/reject.html", context)

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from django.urls import reverse
 
-from .models import ImportRun, Paper
+from .models import ImportRun, Paper, Submission
 
 EXAMPLES = 5
 RECENT = timedelta(days=7)
@@ -105,6 +105,27 @@ def _failed_imports(now: datetime) -> Attention:
     )
 
 
+def _submissions(now: datetime) -> Attention:
+    waiting = Submission.objects.filter(status=Submission.Status.REVIEW)
+    examples = [
+        Example(
+            f"arXiv:{s.arxiv_id} — {s.paper.title if s.paper else ''}",
+            reverse("admin:papers_submission_change", args=[s.pk]),
+            s.created_at,
+        )
+        for s in waiting.select_related("paper").order_by("created_at", "id")[:EXAMPLES]
+    ]
+    return Attention(
+        "submissions",
+        "Readers' submissions waiting for review",
+        waiting.count(),
+        f"{reverse('admin:papers_submission_changelist')}?status__exact=review",
+        "Publish them or reject them with a reason: the readers get an email either way.",
+        examples,
+    )
+
+
 register_attention("drafts", _drafts)
+register_attention("submissions", _submissions)
 register_attention("untagged", _untagged)
 register_attention("failed-imports", _failed_imports)

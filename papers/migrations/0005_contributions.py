@@ -34,6 +34,33 @@ def create_trusted_readers(apps, schema_editor):
         )
 
 
+SWEEP_NAME = "Retry waiting submissions"
+
+
+def create_submission_sweep(apps, schema_editor):
+    """Hourly: submissions still waiting for arXiv are fetched again. Created only if no entry has the name."""
+    from django.utils import timezone
+
+    IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
+    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
+    PeriodicTasks = apps.get_model("django_celery_beat", "PeriodicTasks")
+    hourly, _ = IntervalSchedule.objects.get_or_create(every=1, period="hours")
+    _, created = PeriodicTask.objects.get_or_create(
+        name=SWEEP_NAME,
+        defaults={
+            "task": "papers.retry_waiting_submissions",
+            "interval": hourly,
+            "description": "Fetches again the readers' submissions left waiting while arXiv was down.",
+        },
+    )
+    if created:
+        PeriodicTasks.objects.update_or_create(ident=1, defaults={"last_update": timezone.now()})
+
+
+def remove_submission_sweep(apps, schema_editor):
+    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=SWEEP_NAME).delete()
+
+
 def remove_trusted_readers(apps, schema_editor):
     apps.get_model("auth", "Group").objects.filter(name=TRUSTED_READERS, user__isnull=True).delete()
 
@@ -42,6 +69,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("papers", "0004_import_runs"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
+        ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
     operations = [
@@ -118,4 +146,5 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.RunPython(create_trusted_readers, remove_trusted_readers),
+        migrations.RunPython(create_submission_sweep, remove_submission_sweep),
     ]

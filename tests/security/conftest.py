@@ -4,7 +4,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from papers.models import ImportRun, Paper
+from papers.models import ImportRun, Paper, Submission
 from subscriptions.models import DigestSettings, TagFollow
 from subscriptions.unsubscribe import make_token
 from tests.factories import (
@@ -38,6 +38,10 @@ def site(db):
         paper_without_arxiv=paper_without_arxiv,
         draft=draft,
         author=author,
+        submission=Submission.objects.create(
+            user=reader, arxiv_id=draft.arxiv_id, status=Submission.Status.REVIEW, paper=draft
+        ),
+        pending_submission=Submission.objects.create(user=reader, arxiv_id="2406.01234"),
         author_url=author.get_absolute_url(),
         reader=reader,
         other_reader=other_reader,
