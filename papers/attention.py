@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from django.urls import reverse
 
-from .models import ImportRun, Paper, Submission
+from .models import Comment, ImportRun, Paper, Submission
 
 EXAMPLES = 5
 RECENT = timedelta(days=7)
@@ -125,7 +125,46 @@ def _submissions(now: datetime) -> Attention:
     )
 
 
+def _comment_examples(comments) -> list[Example]:
+    return [
+        Example(
+            f"{c.user.get_username()}: {c.body[:160]}",
+            reverse("admin:papers_comment_change", args=[c.pk]),
+            c.created_at,
+        )
+        for c in comments.select_related("user")[:EXAMPLES]
+    ]
+
+
+def _reported_comments(now: datetime) -> Attention:
+    from .comments import reported_comments
+
+    reported = reported_comments()
+    return Attention(
+        "reported-comments",
+        "Reported comments",
+        reported.count(),
+        f"{reverse('admin:papers_comment_changelist')}?status__exact=visible&o=-5",
+        "Readers reported these: hide them with a reason, or restore them to close the reports.",
+        _comment_examples(reported),
+    )
+
+
+def _pending_comments(now: datetime) -> Attention:
+    pending = Comment.objects.filter(status=Comment.Status.PENDING).order_by("created_at", "id")
+    return Attention(
+        "pending-comments",
+        "Comments waiting for approval",
+        pending.count(),
+        f"{reverse('admin:papers_comment_changelist')}?status__exact=pending",
+        "First comments of new readers: approve them (restore) or hide them with a reason.",
+        _comment_examples(pending),
+    )
+
+
 register_attention("drafts", _drafts)
 register_attention("submissions", _submissions)
+register_attention("reported-comments", _reported_comments)
+register_attention("pending-comments", _pending_comments)
 register_attention("untagged", _untagged)
 register_attention("failed-imports", _failed_imports)

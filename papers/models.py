@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Lower
+from django.db.models.functions import Coalesce, Lower
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
@@ -46,7 +46,16 @@ class PaperQuerySet(models.QuerySet):
 
     def for_cards(self):
         """What a list of paper cards needs, in a constant number of queries."""
-        return self.prefetch_related(
+        visible_comments = (
+            Comment.objects.filter(paper=models.OuterRef("pk"), status=Comment.Status.VISIBLE)
+            .order_by()
+            .values("paper")
+            .annotate(n=models.Count("pk"))
+            .values("n")
+        )
+        return self.annotate(
+            comment_count=Coalesce(models.Subquery(visible_comments, output_field=models.IntegerField()), 0)
+        ).prefetch_related(
             models.Prefetch("tags", queryset=Tag.objects.filter(active=True).order_by("name")),
             models.Prefetch("authorships", queryset=PaperAuthor.objects.select_related("author").order_by("position")),
         )
@@ -381,3 +390,69 @@ class Submission(models.Model):
     @property
     def pending(self) -> bool:
         return self.status in self.PENDING
+
+
+class CommentQuerySet(models.QuerySet):
+    def visible(self):
+        return self.filter(status=Comment.Status.VISIBLE)
+
+
+class Comment(models.Model):
+    """A reader's comment on a paper, or a reply to one (one level deep): papers/comments.py."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for approval"
+        VISIBLE = "visible", "Visible"
+        HIDDEN = "hidden", "Hidden by a curator"
+        DELETED = "deleted", "Deleted by its author"
+
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="comments")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comments")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="replies", help_text="Replies only."
+    )
+    body = models.TextField(help_text="Plain text; http(s) links become links.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.VISIBLE)
+    moderation_reason = models.CharField(
+        max_length=500, blank=True, help_text="Shown to readers in place of a hidden comment."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    edited_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CommentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["paper", "status", "created_at"], name="comment_paper_idx"),
+            models.Index(fields=["status", "created_at"], name="comment_status_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~Q(parent=models.F("id")), name="comment_not_own_parent"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} on {self.paper_id}: {self.body[:60]}"
+
+    def get_absolute_url(self):
+        return reverse("papers:comments", args=[self.paper_id]) + f"#comment-{self.pk}"
+
+
+class CommentReport(models.Model):
+    """A reader's report of a comment (one per reader); open until a curator hides or keeps the comment."""
+
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="reports")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=500, blank=True)
+    resolved = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["resolved", "-created_at"], name="commentreport_open_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["comment", "user"], name="commentreport_unique_reader"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} reported comment {self.comment_id}"

@@ -51,3 +51,11 @@ def author_links(paper, limit: int = 0) -> str:
     if len(bylines) > len(shown):
         return format_html('{} <span class="muted">+{} more</span>', links, len(bylines) - len(shown))
     return links
+
+
+@register.filter
+def comment_html(text: str) -> str:
+    """A comment's plain text as safe HTML (papers/comments.py: escaped, http(s) links only)."""
+    from ..comments import render_body
+
+    return render_body(text or "")

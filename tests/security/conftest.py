@@ -4,7 +4,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from papers.models import ImportRun, Paper, Submission
+from papers.models import Comment, ImportRun, Paper, Submission
 from subscriptions.models import DigestSettings, TagFollow
 from subscriptions.unsubscribe import make_token
 from tests.factories import (
@@ -41,6 +41,7 @@ def site(db):
         submission=Submission.objects.create(
             user=reader, arxiv_id=draft.arxiv_id, status=Submission.Status.REVIEW, paper=draft
         ),
+        comment=Comment.objects.create(paper=paper, user=reader, body="A first comment https://example.org/x"),
         pending_submission=Submission.objects.create(user=reader, arxiv_id="2406.01234"),
         author_url=author.get_absolute_url(),
         reader=reader,
