@@ -18,7 +18,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from .models import Comment, CommentReport, Paper
+from .models import Comment, CommentCount, CommentReport, Paper
 
 ORDERS = {"oldest": "Oldest first", "newest": "Newest first"}
 _URL = re.compile(r"\bhttps?://[^\s<>\"'`]+", re.IGNORECASE)
@@ -93,6 +93,29 @@ def can_edit(comment: Comment, user: AbstractBaseUser, *, now: datetime) -> bool
 # --- writing -------------------------------------------------------------------
 
 
+def recount(paper_ids) -> None:
+    """Store each paper's count of visible comments, in the caller's transaction.
+
+    Counted again rather than moved by +1/-1, so that no sequence of posts,
+    deletions and moderation can make it drift.
+    """
+    ids = set(paper_ids)
+    counts = dict(
+        Comment.objects.visible()
+        .filter(paper_id__in=ids)
+        .order_by()
+        .values("paper_id")
+        .annotate(n=Count("pk"))
+        .values_list("paper_id", "n")
+    )
+    CommentCount.objects.bulk_create(
+        [CommentCount(paper_id=pk, visible=counts.get(pk, 0)) for pk in ids],
+        update_conflicts=True,
+        unique_fields=["paper"],
+        update_fields=["visible"],
+    )
+
+
 def _clean_body(body: str) -> str:
     body = (body or "").strip()
     if not body:
@@ -126,7 +149,9 @@ def post_comment(
         if parent.parent_id is not None:
             parent = parent.parent  # replies are one level deep: a reply to a reply joins its thread
     status = Comment.Status.PENDING if needs_approval(user) else Comment.Status.VISIBLE
-    return Comment.objects.create(paper=paper, user=user, parent=parent, body=body, status=status, created_at=now)
+    comment = Comment.objects.create(paper=paper, user=user, parent=parent, body=body, status=status, created_at=now)
+    recount([paper.pk])
+    return comment
 
 
 @transaction.atomic
@@ -147,6 +172,7 @@ def delete_comment(*, comment: Comment, user: AbstractBaseUser) -> None:
         raise CommentRefused("You can only delete your own comments.")
     Comment.objects.filter(pk=comment.pk).update(status=Comment.Status.DELETED, body="")
     CommentReport.objects.filter(comment=comment, resolved=False).update(resolved=True)
+    recount([comment.paper_id])
 
 
 @transaction.atomic
@@ -176,6 +202,7 @@ def hide_comments(*, comments: QuerySet, reason: str) -> int:
     ids = list(comments.exclude(status=Comment.Status.DELETED).values_list("pk", flat=True))
     Comment.objects.filter(pk__in=ids).update(status=Comment.Status.HIDDEN, moderation_reason=reason[:500])
     CommentReport.objects.filter(comment_id__in=ids, resolved=False).update(resolved=True)
+    recount(Comment.objects.filter(pk__in=ids).values_list("paper_id", flat=True))
     return len(ids)
 
 
@@ -187,6 +214,7 @@ def restore_comments(*, comments: QuerySet) -> int:
         status=Comment.Status.VISIBLE, moderation_reason=""
     )
     CommentReport.objects.filter(comment_id__in=ids, resolved=False).update(resolved=True)
+    recount(Comment.objects.filter(pk__in=ids).values_list("paper_id", flat=True))
     return changed
 
 

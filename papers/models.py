@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Coalesce, Lower
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
@@ -46,16 +46,7 @@ class PaperQuerySet(models.QuerySet):
 
     def for_cards(self):
         """What a list of paper cards needs, in a constant number of queries."""
-        visible_comments = (
-            Comment.objects.filter(paper=models.OuterRef("pk"), status=Comment.Status.VISIBLE)
-            .order_by()
-            .values("paper")
-            .annotate(n=models.Count("pk"))
-            .values("n")
-        )
-        return self.annotate(
-            comment_count=Coalesce(models.Subquery(visible_comments, output_field=models.IntegerField()), 0)
-        ).prefetch_related(
+        return self.select_related("comment_count").prefetch_related(
             models.Prefetch("tags", queryset=Tag.objects.filter(active=True).order_by("name")),
             models.Prefetch("authorships", queryset=PaperAuthor.objects.select_related("author").order_by("position")),
         )
@@ -436,6 +427,20 @@ class Comment(models.Model):
 
     def get_absolute_url(self):
         return reverse("papers:comments", args=[self.paper_id]) + f"#comment-{self.pk}"
+
+
+class CommentCount(models.Model):
+    """A paper's visible comments, counted again after each change (papers/comments.py `recount`).
+
+    A narrow table of its own rather than a column of papers_paper: cards read
+    it with one join, and no comment ever writes to the papers table.
+    """
+
+    paper = models.OneToOneField(Paper, on_delete=models.CASCADE, primary_key=True, related_name="comment_count")
+    visible = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.paper_id}: {self.visible} comments"
 
 
 class CommentReport(models.Model):

@@ -133,5 +133,21 @@ class Migration(migrations.Migration):
             model_name="commentreport",
             constraint=models.UniqueConstraint(fields=("comment", "user"), name="commentreport_unique_reader"),
         ),
+        migrations.CreateModel(
+            name="CommentCount",
+            fields=[
+                (
+                    "paper",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="comment_count",
+                        serialize=False,
+                        to="papers.paper",
+                    ),
+                ),
+                ("visible", models.PositiveIntegerField(default=0)),
+            ],
+        ),
         migrations.RunPython(let_curators_moderate, migrations.RunPython.noop),
     ]

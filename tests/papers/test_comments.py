@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from papers import comments
 from papers.attention import attention_items
-from papers.models import Comment, CommentReport, Paper
+from papers.models import Comment, CommentCount, CommentReport, Paper
 from tests.factories import CuratorFactory, PaperFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -208,13 +208,19 @@ def test_curator_hides_with_a_reason_and_restores_and_a_reader_cannot(client, pa
     assert Comment.objects.get().status == Comment.Status.VISIBLE
 
 
-def test_counts_on_cards_are_visible_comments_only(client, paper):
-    Comment.objects.create(paper=paper, user=UserFactory(), body="a")
-    Comment.objects.create(paper=paper, user=UserFactory(), body="b")
-    Comment.objects.create(paper=paper, user=UserFactory(), body="c", status=Comment.Status.HIDDEN)
-    Comment.objects.create(paper=paper, user=UserFactory(), body="d", status=Comment.Status.PENDING)
+def test_counts_on_cards_are_visible_comments_only(client, reader, paper):
+    card_link = reverse("papers:comments", args=[paper.pk])
+    post(client, paper, "a")
+    post(client, paper, "b")
+    post(client, paper, "c")
     html = client.get("/?period=all").content.decode()
-    assert f'<a href="{reverse("papers:comments", args=[paper.pk])}">2 comments</a>' in html
+    assert f'<a href="{card_link}">3 comments</a>' in html
+    comments.hide_comments(comments=Comment.objects.filter(body="c"), reason="Off topic")
+    client.post(reverse("papers:comment_delete", args=[Comment.objects.get(body="b").pk]))
+    html = client.get("/?period=all").content.decode()
+    assert f'<a href="{card_link}">1 comment</a>' in html
+    comments.restore_comments(comments=Comment.objects.filter(body="c"))
+    assert CommentCount.objects.get(paper=paper).visible == 2
 
 
 def test_discussion_costs_a_constant_number_of_queries(client, reader, paper, django_assert_max_num_queries):
