@@ -72,12 +72,16 @@ def merge_authors(*, authors: list[Author] | QuerySet) -> MergeResult:
     first place in the byline), their pages redirect to its page, and the
     denormalized byline text of each paper touched is rewritten.
     """
-    authors = list(
-        Author.objects.select_for_update()
-        .filter(pk__in=[a.pk for a in authors])
-        .annotate(byline_count=Count("authorships"))
-        .order_by("-byline_count", "pk")
+    ids = [a.pk for a in authors]
+    locked = list(Author.objects.select_for_update().filter(pk__in=ids).order_by("pk"))  # no GROUP BY with FOR UPDATE
+    bylines = dict(
+        PaperAuthor.objects.filter(author_id__in=ids)
+        .order_by()
+        .values("author_id")
+        .annotate(n=Count("pk"))
+        .values_list("author_id", "n")
     )
+    authors = sorted(locked, key=lambda a: (-bylines.get(a.pk, 0), a.pk))
     if len(authors) < 2:
         raise ValueError("Select at least two authors to merge.")
     kept, others = authors[0], authors[1:]
