@@ -15,13 +15,18 @@ DESKTOP = {"width": 1280, "height": 900}
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 
 
-def both_widths(browser, name):
-    """Check the current page at desktop width, then at phone width (reloaded), as NAME and NAME-phone."""
+def both_widths(browser, name, *, ready: str = ""):
+    """Check the current page at desktop width, then at phone width (reloaded), as NAME and NAME-phone.
+
+    `ready`: text the reloaded page shows once htmx has loaded its parts.
+    """
     page = browser.page
     page.set_viewport_size(DESKTOP)
     browser.check(name)
     page.set_viewport_size(PHONE)
     page.reload()
+    if ready:
+        expect(page.get_by_text(ready).first).to_be_visible()
     browser.check(f"{name}-phone")
     page.set_viewport_size(DESKTOP)
 
@@ -72,7 +77,7 @@ def test_a_reader_submits_a_paper_a_worker_fetches_it_and_the_curator_publishes_
 
     submissions.publish(papers=Paper.objects.filter(pk=submission.paper_id), now=submission.created_at)
     email = smtp_sink.wait_for(lambda m: m["To"] == "ada@example.org", what="the publication notice")
-    assert email["Subject"].startswith("Published on paperhub")
+    assert str(email["Subject"]).strip().startswith("Published on paperhub")
     browser.visit("/submit/", "submit-with-history")
     both_widths(browser, "submit")
 
@@ -103,7 +108,7 @@ def test_a_reader_discusses_a_paper_and_visits_an_author(browser, settings):
     page.get_by_role("button", name="Post reply").click()
     expect(discussion.get_by_text("Answering myself.")).to_be_visible()
     expect(discussion.get_by_role("heading", name="Discussion (2 comments)")).to_be_visible()
-    both_widths(browser, "paper-comments")
+    both_widths(browser, "paper-comments", ready="Answering myself.")
     browser.visit(f"/papers/{paper.pk}/comments/?order=newest", "comments-page")
     both_widths(browser, "comments")
 
