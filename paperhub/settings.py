@@ -245,6 +245,12 @@ ARXIV_API_URL = env.str("ARXIV_API_URL", default="https://export.arxiv.org/api/q
 ARXIV_API_DELAY_SECONDS = env.float("ARXIV_API_DELAY_SECONDS", default=3.0)
 ARXIV_API_TIMEOUT_SECONDS = env.float("ARXIV_API_TIMEOUT_SECONDS", default=30.0)
 ARXIV_DAILY_MAX = env.int("ARXIV_DAILY_MAX", default=200)
+# Readers' contributions (docs/contributions.md).
+SUBMISSIONS_PER_DAY = env.int("SUBMISSIONS_PER_DAY", default=10)
+COMMENT_MAX_LENGTH = env.int("COMMENT_MAX_LENGTH", default=5000)
+COMMENT_EDIT_MINUTES = env.int("COMMENT_EDIT_MINUTES", default=15)
+COMMENTS_NEED_APPROVAL = env.int("COMMENTS_NEED_APPROVAL", default=1)
+COMMENT_RATE_LIMIT = env.str("COMMENT_RATE_LIMIT", default="20/h")
 # The admin's "Import papers" page refuses uploads above this many megabytes (before reading them).
 IMPORT_UPLOAD_MAX_MB = env.int("IMPORT_UPLOAD_MAX_MB", default=300)
 

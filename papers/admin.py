@@ -18,10 +18,22 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
-from . import attention, curation, import_runs, search, slots
+from . import attention, authors, comments, curation, import_runs, search, slots, submissions
 from .admin_widgets import CategoriesField
 from .importers.service import FORMAT_CHOICES
-from .models import Author, Bookmark, ImportRun, Paper, PaperAuthor, Tag, TagRule, Upvote
+from .models import (
+    Author,
+    Bookmark,
+    Comment,
+    CommentReport,
+    ImportRun,
+    Paper,
+    PaperAuthor,
+    Submission,
+    Tag,
+    TagRule,
+    Upvote,
+)
 
 IMPORT_PERMISSION = "papers.import_papers"
 
@@ -319,6 +331,21 @@ class ImportForm(forms.Form):
 class AuthorAdmin(admin.ModelAdmin):
     list_display = ["name", "name_normalized"]
     search_fields = ["name", "name_normalized"]
+    actions = ["merge"]
+
+    @admin.action(description="Merge selected authors into the one with the most papers", permissions=["change"])
+    def merge(self, request, queryset):
+        try:
+            result = authors.merge_authors(authors=queryset)
+        except ValueError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
+        self.message_user(
+            request,
+            f"Merged {result.merged} author(s) into “{result.kept.name}”: {result.bylines_moved} byline(s) moved; "
+            "their old pages redirect to its page.",
+            messages.SUCCESS,
+        )
 
 
 class TagRuleInline(admin.TabularInline):
@@ -411,3 +438,140 @@ class UpvoteAdmin(ReactionAdmin):
 @admin.register(Bookmark)
 class BookmarkAdmin(ReactionAdmin):
     pass
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        max_length=1000,
+        help_text="Mailed to each reader who submitted the paper, and shown on their submission page.",
+    )
+
+
+@admin.register(Submission)
+class SubmissionAdmin(admin.ModelAdmin):
+    """Readers' submissions, oldest first: the review queue (filter by status "Waiting for review")."""
+
+    list_display = ["arxiv_id", "paper_title", "user", "status", "created_at", "attempts"]
+    list_filter = ["status", "created_at"]
+    list_select_related = ["user", "paper"]
+    search_fields = ["arxiv_id", "user__email", "paper__title"]
+    ordering = ["created_at", "id"]
+    raw_id_fields = ["user", "paper"]
+    readonly_fields = ["user", "arxiv_id", "status", "paper", "reason", "error", "attempts", "created_at", "updated_at"]
+    actions = ["publish", "reject"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="paper")
+    def paper_title(self, obj):
+        if obj.paper is None:
+            return "—"
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:papers_paper_change", args=[obj.paper_id]), obj.paper.title[:120]
+        )
+
+    def _papers(self, queryset):
+        return Paper.objects.filter(pk__in=queryset.exclude(paper=None).values("paper_id"))
+
+    @admin.action(description="Publish the selected submissions' papers (mails the submitters)", permissions=["change"])
+    def publish(self, request, queryset):
+        count = submissions.publish(papers=self._papers(queryset), now=timezone.now())
+        self.message_user(request, f"{count} paper(s) published; their submitters are mailed.", messages.SUCCESS)
+
+    @admin.action(description="Reject the selected submissions with a reason…", permissions=["change"])
+    def reject(self, request, queryset):
+        form = RejectForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            count = submissions.reject(
+                papers=self._papers(queryset), reason=form.cleaned_data["reason"], now=timezone.now()
+            )
+            self.message_user(request, f"{count} paper(s) rejected and hidden; their submitters are mailed.")
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Reject {queryset.count()} selected submission(s)",
+            "opts": self.model._meta,
+            "form": form,
+            "submissions": queryset.select_related("paper")[:100],
+            "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+            "select_across": request.POST.get("select_across", "0"),
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/papers/submission/reject.html", context)
+
+
+class CommentReportInline(admin.TabularInline):
+    model = CommentReport
+    extra = 0
+    can_delete = False
+    fields = ["user", "reason", "resolved", "created_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class HideForm(forms.Form):
+    reason = forms.CharField(
+        max_length=500, help_text="Readers see it in place of the comment, e.g. “Off topic” or “Personal attack”."
+    )
+
+
+@admin.register(Comment)
+class CommentAdmin(admin.ModelAdmin):
+    """Comments: hide with a reason, restore or approve (papers/comments.py)."""
+
+    list_display = ["excerpt", "paper", "user", "status", "open_reports", "created_at"]
+    list_filter = ["status", "created_at"]
+    list_select_related = ["paper", "user"]
+    search_fields = ["body", "user__email", "paper__title"]
+    raw_id_fields = ["user", "paper", "parent"]
+    readonly_fields = ["paper", "user", "parent", "body", "status", "moderation_reason", "created_at", "edited_at"]
+    inlines = [CommentReportInline]
+    actions = ["hide", "restore"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(open_reports_count=Count("reports", filter=models.Q(reports__resolved=False)))
+        )
+
+    @admin.display(description="comment")
+    def excerpt(self, obj):
+        return obj.body[:80] or "—"
+
+    @admin.display(description="open reports", ordering="open_reports_count")
+    def open_reports(self, obj):
+        return obj.open_reports_count
+
+    @admin.action(
+        description="Restore or approve the selected comments (and dismiss their reports)", permissions=["change"]
+    )
+    def restore(self, request, queryset):
+        count = comments.restore_comments(comments=queryset)
+        self.message_user(request, f"{count} comment(s) shown; their reports are closed.", messages.SUCCESS)
+
+    @admin.action(description="Hide the selected comments with a reason…", permissions=["change"])
+    def hide(self, request, queryset):
+        form = HideForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            count = comments.hide_comments(comments=queryset, reason=form.cleaned_data["reason"])
+            self.message_user(request, f"{count} comment(s) hidden.", messages.SUCCESS)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Hide {queryset.count()} selected comment(s)",
+            "opts": self.model._meta,
+            "form": form,
+            "comments": queryset[:100],
+            "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+            "select_across": request.POST.get("select_across", "0"),
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/papers/comment/hide.html", context)

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from django.urls import reverse
 
-from .models import ImportRun, Paper
+from .models import Comment, ImportRun, Paper, Submission
 
 EXAMPLES = 5
 RECENT = timedelta(days=7)
@@ -105,6 +105,66 @@ def _failed_imports(now: datetime) -> Attention:
     )
 
 
+def _submissions(now: datetime) -> Attention:
+    waiting = Submission.objects.filter(status=Submission.Status.REVIEW)
+    examples = [
+        Example(
+            f"arXiv:{s.arxiv_id} — {s.paper.title if s.paper else ''}",
+            reverse("admin:papers_submission_change", args=[s.pk]),
+            s.created_at,
+        )
+        for s in waiting.select_related("paper").order_by("created_at", "id")[:EXAMPLES]
+    ]
+    return Attention(
+        "submissions",
+        "Readers' submissions waiting for review",
+        waiting.count(),
+        f"{reverse('admin:papers_submission_changelist')}?status__exact=review",
+        "Publish them or reject them with a reason: the readers get an email either way.",
+        examples,
+    )
+
+
+def _comment_examples(comments) -> list[Example]:
+    return [
+        Example(
+            f"{c.user.get_username()}: {c.body[:160]}",
+            reverse("admin:papers_comment_change", args=[c.pk]),
+            c.created_at,
+        )
+        for c in comments.select_related("user")[:EXAMPLES]
+    ]
+
+
+def _reported_comments(now: datetime) -> Attention:
+    from .comments import reported_comments
+
+    reported = reported_comments()
+    return Attention(
+        "reported-comments",
+        "Reported comments",
+        reported.count(),
+        f"{reverse('admin:papers_comment_changelist')}?status__exact=visible&o=-5",
+        "Readers reported these: hide them with a reason, or restore them to close the reports.",
+        _comment_examples(reported),
+    )
+
+
+def _pending_comments(now: datetime) -> Attention:
+    pending = Comment.objects.filter(status=Comment.Status.PENDING).order_by("created_at", "id")
+    return Attention(
+        "pending-comments",
+        "Comments waiting for approval",
+        pending.count(),
+        f"{reverse('admin:papers_comment_changelist')}?status__exact=pending",
+        "First comments of new readers: approve them (restore) or hide them with a reason.",
+        _comment_examples(pending),
+    )
+
+
 register_attention("drafts", _drafts)
+register_attention("submissions", _submissions)
+register_attention("reported-comments", _reported_comments)
+register_attention("pending-comments", _pending_comments)
 register_attention("untagged", _untagged)
 register_attention("failed-imports", _failed_imports)

@@ -53,3 +53,12 @@ class SearchForm(forms.Form):
             self.add_error("date_to", "The end date is before the start date.")
             cleaned.pop("date_to", None)
         return cleaned
+
+
+class SubmitPaperForm(forms.Form):
+    arxiv = forms.CharField(
+        label="arXiv id or link",
+        max_length=300,
+        help_text="For example 2406.01234, 2406.01234v2, hep-th/9901001 or https://arxiv.org/abs/2406.01234.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "inputmode": "url"}),
+    )

@@ -46,7 +46,10 @@ class PaperQuerySet(models.QuerySet):
 
     def for_cards(self):
         """What a list of paper cards needs, in a constant number of queries."""
-        return self.prefetch_related(models.Prefetch("tags", queryset=Tag.objects.filter(active=True).order_by("name")))
+        return self.select_related("comment_count").prefetch_related(
+            models.Prefetch("tags", queryset=Tag.objects.filter(active=True).order_by("name")),
+            models.Prefetch("authorships", queryset=PaperAuthor.objects.select_related("author").order_by("position")),
+        )
 
 
 class Tag(models.Model):
@@ -84,6 +87,11 @@ class Author(models.Model):
 
     def __str__(self):
         return self.name
+
+    def get_absolute_url(self):
+        """/authors/<id>-<slug>/: the id finds the author, the slug is for people (a wrong one redirects)."""
+        slug = slugify(self.name)[:80]
+        return reverse("papers:author", kwargs={"pk": self.pk, "slug": slug} if slug else {"pk": self.pk})
 
 
 class Paper(models.Model):
@@ -344,3 +352,141 @@ class ApiToken(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.prefix}…) of {self.user}"
+
+
+class AuthorRedirect(models.Model):
+    """Where the page of an author merged into another now points (papers/authors.py)."""
+
+    old_id = models.PositiveIntegerField(help_text="The id of the author that was merged away.")
+    author = models.ForeignKey(Author, on_delete=models.CASCADE, related_name="redirects")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["old_id"]
+        constraints = [models.UniqueConstraint(fields=["old_id"], name="authorredirect_unique_old_id")]
+
+    def __str__(self):
+        return f"author {self.old_id} → {self.author}"
+
+
+class Submission(models.Model):
+    """A reader's request to add an arXiv paper (papers/submissions.py), fetched by a Celery task."""
+
+    class Status(models.TextChoices):
+        FETCHING = "fetching", "Fetching from arXiv"
+        WAITING = "waiting", "Waiting for arXiv"
+        REVIEW = "review", "Waiting for review"
+        PUBLISHED = "published", "Published"
+        REJECTED = "rejected", "Rejected"
+        ALREADY_HERE = "already_here", "Already here"
+        NOT_FOUND = "not_found", "Not found on arXiv"
+        WITHDRAWN = "withdrawn", "Withdrawn on arXiv"
+
+    PENDING = (Status.FETCHING, Status.WAITING)
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="submissions")
+    arxiv_id = models.CharField("arXiv id", max_length=64, help_text="Without version.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.FETCHING)
+    paper = models.ForeignKey(Paper, null=True, blank=True, on_delete=models.SET_NULL, related_name="submissions")
+    reason = models.TextField(blank=True, help_text="Why it was rejected: mailed to the reader.")
+    error = models.TextField(blank=True, help_text="The last arXiv error while fetching.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["user", "created_at"], name="submission_user_time_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "arxiv_id"], name="submission_unique_user_arxiv_id"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} → arXiv:{self.arxiv_id} ({self.status})"
+
+    def get_absolute_url(self):
+        return reverse("papers:submission", args=[self.pk])
+
+    @property
+    def pending(self) -> bool:
+        return self.status in self.PENDING
+
+
+class CommentQuerySet(models.QuerySet):
+    def visible(self):
+        return self.filter(status=Comment.Status.VISIBLE)
+
+
+class Comment(models.Model):
+    """A reader's comment on a paper, or a reply to one (one level deep): papers/comments.py."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for approval"
+        VISIBLE = "visible", "Visible"
+        HIDDEN = "hidden", "Hidden by a curator"
+        DELETED = "deleted", "Deleted by its author"
+
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="comments")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comments")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="replies", help_text="Replies only."
+    )
+    body = models.TextField(help_text="Plain text; http(s) links become links.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.VISIBLE)
+    moderation_reason = models.CharField(
+        max_length=500, blank=True, help_text="Shown to readers in place of a hidden comment."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    edited_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CommentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["paper", "status", "created_at"], name="comment_paper_idx"),
+            models.Index(fields=["status", "created_at"], name="comment_status_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~Q(parent=models.F("id")), name="comment_not_own_parent"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} on {self.paper_id}: {self.body[:60]}"
+
+    def get_absolute_url(self):
+        return reverse("papers:comments", args=[self.paper_id]) + f"#comment-{self.pk}"
+
+
+class CommentCount(models.Model):
+    """A paper's visible comments, counted again after each change (papers/comments.py `recount`).
+
+    A narrow table of its own rather than a column of papers_paper: cards read
+    it with one join, and no comment ever writes to the papers table.
+    """
+
+    paper = models.OneToOneField(Paper, on_delete=models.CASCADE, primary_key=True, related_name="comment_count")
+    visible = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.paper_id}: {self.visible} comments"
+
+
+class CommentReport(models.Model):
+    """A reader's report of a comment (one per reader); open until a curator hides or keeps the comment."""
+
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="reports")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=500, blank=True)
+    resolved = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["resolved", "-created_at"], name="commentreport_open_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["comment", "user"], name="commentreport_unique_reader"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} reported comment {self.comment_id}"

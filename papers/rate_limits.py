@@ -58,3 +58,16 @@ def too_many_requests(request: HttpRequest, exception: Exception | None = None, 
     if retry_after:
         response["Retry-After"] = str(retry_after)
     return response
+
+
+COMMENT_GROUP = "comments"
+
+
+def comment_rate(group: str, request: HttpRequest) -> str | None:
+    """settings.COMMENT_RATE_LIMIT ("20/h" by default, or "off"): posts, replies, edits and reports per reader."""
+    text = settings.COMMENT_RATE_LIMIT.strip().lower()
+    return None if text in OFF else text
+
+
+comment_limit = ratelimit(group=COMMENT_GROUP, key=KEY, rate=comment_rate, method=METHOD, block=True)
+"""Decorate a comment-writing view with this: its own budget, answered with the same 429."""

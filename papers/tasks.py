@@ -7,7 +7,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from . import import_runs, trending
+from . import import_runs, submissions, trending
 from .importers import arxiv_api
 from .importers.service import ImportFailed
 
@@ -82,3 +82,35 @@ def run_import(self, run_id: int) -> str:
         return "skipped"
     logger.info("import run %s: %s %s", run_id, run.status, run.error or "")
     return run.status
+
+
+SUBMISSION_RETRIES = 8
+
+
+@shared_task(bind=True, name="papers.fetch_submission", max_retries=SUBMISSION_RETRIES, acks_late=True)
+def fetch_submission(self, submission_id: int) -> str:
+    """Fetch a reader's submission from arXiv (papers/submissions.py). Safe to deliver twice.
+
+    arXiv being down leaves the submission waiting: retried with exponential
+    backoff, then by the hourly sweep (`retry_waiting_submissions`), never lost.
+    """
+    try:
+        submission = submissions.fetch(submission_id=submission_id, now=timezone.now())
+    except arxiv_api.TRANSIENT_ERRORS as exc:
+        submissions.mark_waiting(submission_id=submission_id, error=str(exc), now=timezone.now())
+        if self.request.retries >= self.max_retries:
+            logger.warning(
+                "submission %s still waiting for arXiv after %d retries: %s", submission_id, self.request.retries, exc
+            )
+            return "waiting"
+        raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries, base=30)) from exc
+    return submission.status if submission else "gone"
+
+
+@shared_task(name="papers.retry_waiting_submissions")
+def retry_waiting_submissions() -> int:
+    """Queue again the submissions still waiting for arXiv (hourly beat entry)."""
+    ids = list(submissions.waiting_submissions(now=timezone.now()).values_list("pk", flat=True)[:500])
+    for pk in ids:
+        fetch_submission.delay(pk)
+    return len(ids)

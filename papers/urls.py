@@ -1,6 +1,6 @@
-from django.urls import path, register_converter
+from django.urls import path, re_path, register_converter
 
-from . import feeds, views
+from . import comment_views, feeds, views
 from .api import views as api_views
 from .dates import Span
 
@@ -46,7 +46,15 @@ urlpatterns = [
     path("papers/date/<day:span>/", views.dated, name="date"),
     path("papers/week/<isoweek:span>/", views.dated, name="week"),
     path("papers/month/<month:span>/", views.dated, name="month"),
+    path("papers/<int:pk>/comments/", comment_views.discussion, name="comments"),
+    path("papers/<int:pk>/comments/new/", comment_views.post, name="comment_post"),
+    path("comments/<int:comment_pk>/edit/", comment_views.edit, name="comment_edit"),
+    path("comments/<int:comment_pk>/delete/", comment_views.delete, name="comment_delete"),
+    path("comments/<int:comment_pk>/report/", comment_views.report, name="comment_report"),
     path("papers/<path:key>/", views.paper_detail, name="detail"),
+    re_path(r"^authors/(?P<pk>[0-9]{1,12})(?:-(?P<slug>[-a-z0-9_]*))?/$", views.author_detail, name="author"),
+    path("submit/", views.submit_paper, name="submit"),
+    path("submit/<int:pk>/", views.submission_status, name="submission"),
     path("tags/", views.tag_list, name="tags"),
     path("tags/<slug:slug>/", views.tag_detail, name="tag"),
     path("tags/<slug:slug>/feed/", feeds.TagFeed(), name="tag_feed"),

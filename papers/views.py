@@ -2,17 +2,19 @@
 
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import dates, reactions
+from . import authors as author_pages
+from . import dates, reactions, submissions
 from .charts import paper_upvote_chart
-from .forms import SearchForm
+from .forms import SearchForm, SubmitPaperForm
 from .listing import (
     CHIPS_SECONDS,
     FEATURED_SIZE,
@@ -23,7 +25,7 @@ from .listing import (
     period_tabs,
     tag_chips,
 )
-from .models import Paper, Tag
+from .models import Paper, Submission, Tag
 from .rate_limits import reader_limit
 from .redirects import ask_to_log_in, safe_next
 from .search import SearchFilters, add_highlights, search_papers
@@ -81,6 +83,27 @@ def paper_detail(request: HttpRequest, key: str) -> HttpResponse:
         "canonical_url": request.build_absolute_uri(paper.get_absolute_url()),
     }
     return render(request, "papers/detail.html", context)
+
+
+@require_GET
+def author_detail(request: HttpRequest, pk: int, slug: str | None = None) -> HttpResponse:
+    """An author's published papers (newest first or by upvotes), their tags and co-authors."""
+    author, moved = author_pages.find_author(pk)
+    sort = request.GET.get("sort") if request.GET.get("sort") in author_pages.SORTS else "new"
+    url = author.get_absolute_url()
+    if moved or request.path != url:
+        query = f"?{request.GET.urlencode()}" if request.GET else ""
+        return redirect(url + query, permanent=True)
+    page = paper_page(request, author_pages.author_papers(author, sort=sort))
+    context = {
+        "author": author,
+        "summary": author_pages.author_summary(author),
+        "page": page,
+        "sort": sort,
+        "sorts": author_pages.SORTS.items(),
+        "canonical_url": request.build_absolute_uri(url),
+    }
+    return render(request, "papers/author_detail.html", context)
 
 
 @require_GET
@@ -196,3 +219,35 @@ def upvote(request: HttpRequest, pk: int) -> HttpResponse:
 def bookmark(request: HttpRequest, pk: int) -> HttpResponse:
     """Toggle the reader's bookmark."""
     return _react(request, pk, "bookmark", lambda paper: reactions.toggle_bookmark(user=request.user, paper=paper))
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@reader_limit
+def submit_paper(request: HttpRequest) -> HttpResponse:
+    """Submit a paper by arXiv id or link; the reader's recent submissions below the form."""
+    form = SubmitPaperForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                submission = submissions.submit(user=request.user, text=form.cleaned_data["arxiv"], now=timezone.now())
+            except submissions.SubmissionRefused as exc:
+                form.add_error("arxiv", str(exc))
+            else:
+                if submission.status == Submission.Status.ALREADY_HERE:
+                    messages.success(request, "This paper is already here: your upvote was counted.")
+                    return redirect(submission.paper)
+                return redirect(submission)
+        status = 400
+    recent = request.user.submissions.select_related("paper").order_by("-created_at", "-id")[:20]
+    return render(request, "papers/submit.html", {"form": form, "recent": recent}, status=status)
+
+
+@require_GET
+@login_required
+def submission_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """Where a submission stands; while it is pending the page asks again every few seconds (htmx)."""
+    submission = get_object_or_404(Submission.objects.select_related("paper"), pk=pk, user=request.user)
+    template = "papers/submission.html#status" if getattr(request, "htmx", False) else "papers/submission.html"
+    return render(request, template, {"submission": submission})

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from django import template
 from django.utils import timezone
-from django.utils.html import escape, format_html
+from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince
 
@@ -73,3 +73,28 @@ def link_urls(text: str | None, autoescape: bool = True) -> SafeString:
         position = match.start() + len(url)
     parts.append(escape(text[position:]))
     return mark_safe("".join(parts))  # noqa: S308 (every part escaped above)
+
+
+@register.simple_tag
+def author_links(paper, limit: int = 0) -> str:
+    """The byline with each author linked to their page (prefetch `authorships__author`).
+
+    With a `limit` (cards: AUTHORS_SHOWN), the first `limit` authors and "et al."; a paper
+    with no authorships shows its stored byline text, shortened the same way.
+    """
+    bylines = list(paper.authorships.all())
+    if not bylines:
+        return format_html("{}", short_authors(paper.authors_text) if limit else paper.authors_text)
+    shown = bylines[:limit] if limit else bylines
+    links = format_html_join(", ", '<a href="{}">{}</a>', ((b.author.get_absolute_url(), b.author.name) for b in shown))
+    if len(bylines) > len(shown):
+        return format_html("{} et al.", links)
+    return links
+
+
+@register.filter
+def comment_html(text: str) -> str:
+    """A comment's plain text as safe HTML (papers/comments.py: escaped, http(s) links only)."""
+    from ..comments import render_body
+
+    return render_body(text or "")

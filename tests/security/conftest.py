@@ -4,10 +4,18 @@ from types import SimpleNamespace
 
 import pytest
 
-from papers.models import ImportRun, Paper
+from papers.models import Comment, ImportRun, Paper, Submission
 from subscriptions.models import DigestSettings, TagFollow
 from subscriptions.unsubscribe import make_token
-from tests.factories import BookmarkFactory, PaperFactory, StaffFactory, TagFactory, UserFactory
+from tests.factories import (
+    AuthorFactory,
+    BookmarkFactory,
+    PaperAuthorFactory,
+    PaperFactory,
+    StaffFactory,
+    TagFactory,
+    UserFactory,
+)
 
 
 @pytest.fixture
@@ -16,6 +24,8 @@ def site(db):
     paper = PaperFactory(title="Negation in large language models", arxiv_id="2401.99999", tags=[tag])
     paper_without_arxiv = PaperFactory(title="A paper with only a slug", arxiv_id="", slug="only-a-slug", tags=[tag])
     draft = PaperFactory(title="An unpublished draft", status=Paper.Status.DRAFT)
+    author = AuthorFactory(name="Ada Lovelace")
+    PaperAuthorFactory(paper=paper, author=author, position=0)
     reader = UserFactory(email="reader@example.org")
     other_reader = UserFactory(email="other@example.org")
     BookmarkFactory(user=reader, paper=paper)
@@ -27,6 +37,13 @@ def site(db):
         paper=paper,
         paper_without_arxiv=paper_without_arxiv,
         draft=draft,
+        author=author,
+        submission=Submission.objects.create(
+            user=reader, arxiv_id=draft.arxiv_id, status=Submission.Status.REVIEW, paper=draft
+        ),
+        comment=Comment.objects.create(paper=paper, user=reader, body="A first comment https://example.org/x"),
+        pending_submission=Submission.objects.create(user=reader, arxiv_id="2406.01234"),
+        author_url=author.get_absolute_url(),
         reader=reader,
         other_reader=other_reader,
         staff=StaffFactory(email="curator@example.org"),

@@ -224,3 +224,28 @@ def test_the_admin_import_page_reports_hostile_entries_as_text(client, db, djang
         assert hostile.unsafe_links(html) == []
         assert "alert(10)" in hostile.page_text(html)  # the reason quotes the value, as text
     assert Paper.objects.filter(arxiv_id__startswith="2601.").count() == len(hostile.TITLES)
+
+
+def test_comments_and_author_pages_show_hostile_text_as_text(client, hostile_papers):
+    from papers.models import Comment
+
+    paper = hostile_papers[0]
+    body = "\n\n".join([*hostile.TITLES, hostile.ABSTRACT, *hostile.BAD_URLS, 'https://ok.example/a"onmouseover=x'])
+    reader = UserFactory(username='<img src=x onerror=alert("name")>')
+    Comment.objects.create(paper=paper, user=reader, body=body)
+    Comment.objects.create(
+        paper=paper,
+        user=StaffFactory(),
+        body="hidden",
+        status=Comment.Status.HIDDEN,
+        moderation_reason='<script>alert("reason")</script>',
+    )
+    client.force_login(reader)
+    html = client.get(reverse("papers:comments", args=[paper.pk])).content.decode()
+    assert_safe(
+        html, expect_texts=[*hostile.TITLES, hostile.ABSTRACT, reader.username, '<script>alert("reason")</script>']
+    )
+    assert all(link == "https://ok.example/a" for link in hostile.page_links(html) if "ok.example" in link)
+    author = paper.authorships.first().author
+    html = client.get(author.get_absolute_url()).content.decode()
+    assert_safe(html, expect_texts=[author.name])
