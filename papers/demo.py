@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
+from . import vectors
 from .importers.records import PaperRecord
 from .importers.upsert import upsert_paper
 from .models import Bookmark, Paper, Tag, TagRule, Upvote
@@ -152,6 +153,11 @@ def load_demo(*, now: datetime, with_curator: bool = True) -> DemoReport:
     if report.upvotes_created or report.bookmarks_created:
         _recount()
     refresh_trending(now=now)
+    if report.papers_created or vectors.current_version() is None:
+        try:
+            vectors.fit(now=now)  # similar papers and digests need the catalogue's vectors
+        except vectors.NoModel:
+            pass
     return report
 
 

@@ -8,14 +8,21 @@ minus what the reader upvoted or bookmarked. Each candidate scores
     (1 - w) * trending + w * similarity
 
 with both terms normalized to 0..1 over the reader's candidates and w the
-reader's "popular vs. for me" slider. Similarity is the TF-IDF cosine between
-the candidate and the reader's own upvoted and bookmarked papers
-(papers/similarity.py). Papers are taken best first; a paper in several
+reader's "popular vs. for me" slider. Trending is the paper's week score now
+(papers/trending.py). Similarity is the cosine between the stored vectors of
+the candidate and of the closest of the reader's own upvoted and bookmarked
+papers (papers/vectors.py): no model is fitted here, so a paper pair has the
+same similarity whoever asks and whatever else is in the chunk, and a paper
+without a vector yet competes on trending alone. Papers are taken best first; a paper in several
 followed tags goes under the tag where it ranks highest that still has room
 (N papers per tag) and names the others.
 
-Everything is loaded for a whole chunk of readers at once, so the number of
-SQL queries does not grow with the number of readers in the chunk.
+Candidates are bounded: per followed tag, the CANDIDATES_PER_TAG papers with
+the highest week score within the lookback window, so a tag holding 60,000
+recent papers costs what one holding 300 does (the digest preview answers in
+well under a second at 100,000 papers, bench/README.md). Everything is loaded
+for a whole chunk of readers at once, so the number of SQL queries does not
+grow with the number of readers in the chunk.
 """
 
 from __future__ import annotations
@@ -25,10 +32,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q, Window
+from django.db.models.functions import RowNumber
 
+from papers import vectors
 from papers.models import Bookmark, Paper, Tag, Upvote
-from papers.similarity import SimilarityIndex, paper_text
+from papers.trending import decayed
 
 from .models import Digest, DigestItem, DigestSettings, TagFollow
 
@@ -44,6 +53,8 @@ SENT_STATES = (Digest.Status.SENT, Digest.Status.SENDING)
 TITLE_IN_REASON = 40
 # Below this raw cosine a paper is not called "similar" in its reason, however it ranks.
 SIMILAR_REASON_MIN = 0.05
+# The best this many papers of each followed tag by week score, within the lookback, are the candidates.
+CANDIDATES_PER_TAG = 300
 PAPER_FIELDS = (
     "id",
     "title",
@@ -89,8 +100,8 @@ class _ReaderData:
     prefs: ReaderPrefs = field(default_factory=ReaderPrefs)
     tags: list[Tag] = field(default_factory=list)
     excluded: set[int] = field(default_factory=set)
-    # paper id -> ("bookmarked" | "upvoted", title, abstract); bookmarks win over upvotes.
-    profile: dict[int, tuple[str, str, str]] = field(default_factory=dict)
+    # paper id -> ("bookmarked" | "upvoted", title); bookmarks win over upvotes.
+    profile: dict[int, tuple[str, str]] = field(default_factory=dict)
 
 
 def shorten(title: str, limit: int = TITLE_IN_REASON) -> str:
@@ -127,31 +138,41 @@ def _load_readers(user_ids: Sequence[int], *, exclude_digest_ids: Iterable[int])
     for user_id, paper_id in sent:
         readers[user_id].excluded.add(paper_id)
     for model, relation in ((Upvote, "upvoted"), (Bookmark, "bookmarked")):
-        rows = model.objects.filter(user_id__in=user_ids).values_list(
-            "user_id", "paper_id", "paper__title", "paper__abstract"
-        )
-        for user_id, paper_id, title, abstract in rows:
+        rows = model.objects.filter(user_id__in=user_ids).values_list("user_id", "paper_id", "paper__title")
+        for user_id, paper_id, title in rows:
             readers[user_id].excluded.add(paper_id)
-            readers[user_id].profile[paper_id] = (relation, title, abstract)
+            readers[user_id].profile[paper_id] = (relation, title)
     return readers
 
 
 def _load_candidates(
     readers: dict[int, _ReaderData], *, now: datetime
 ) -> tuple[dict[int, Paper], dict[int, set[int]], dict[int, int]]:
-    """Recent published papers in any followed tag, their followed tags and upvotes this week: three queries."""
+    """The best recent published papers of each followed tag, their followed tags and upvotes this week.
+
+    Three queries. Per tag, the CANDIDATES_PER_TAG papers with the highest week
+    score within the longest lookback of the chunk's readers.
+    """
     tag_ids = {tag.pk for data in readers.values() for tag in data.tags}
     if not tag_ids:
         return {}, {}, {}
     since = now - max((data.prefs.lookback for data in readers.values()), default=timedelta(days=7))
-    papers = {
-        paper.pk: paper
-        for paper in Paper.objects.published()
-        .filter(Q(published_at__gte=since) | Q(created_at__gte=since), tags__in=tag_ids)
-        .filter(Q(published_at__lte=now) | Q(published_at__isnull=True))
-        .only(*PAPER_FIELDS)
-        .distinct()
-    }
+    through = Paper.tags.through
+    ranked = (
+        through.objects.filter(tag_id__in=tag_ids, paper__status=Paper.Status.PUBLISHED)
+        .filter(Q(paper__published_at__gte=since) | Q(paper__created_at__gte=since))
+        .filter(Q(paper__published_at__lte=now) | Q(paper__published_at__isnull=True))
+        .annotate(
+            place=Window(
+                RowNumber(),
+                partition_by=[F("tag_id")],
+                order_by=[F("paper__trending_week").desc(), F("paper__published_at").desc(), F("paper_id").desc()],
+            )
+        )
+        .filter(place__lte=CANDIDATES_PER_TAG)
+        .values("paper_id")
+    )
+    papers = {paper.pk: paper for paper in Paper.objects.filter(pk__in=ranked).only(*PAPER_FIELDS)}
     paper_tags: dict[int, set[int]] = defaultdict(set)
     for paper_id, tag_id in Paper.tags.through.objects.filter(
         paper_id__in=list(papers), tag_id__in=tag_ids
@@ -179,7 +200,7 @@ def _choose_for_reader(
     papers: dict[int, Paper],
     paper_tags: dict[int, set[int]],
     weekly_upvotes: dict[int, int],
-    similarity: SimilarityIndex,
+    vectors_by_id: dict,
 ) -> list[ChosenItem]:
     if not data.tags:
         return []
@@ -195,9 +216,9 @@ def _choose_for_reader(
     if not pool:
         return []
     w = data.prefs.personalization
-    trending = _normalized([paper.trending_week for paper in pool])
+    trending = _normalized([decayed(paper.trending_week, "week", now=now) for paper in pool])
     profile_ids = list(data.profile)
-    matches = similarity.best_matches(profile_ids, [paper.pk for paper in pool])
+    matches = vectors.best_matches(vectors_by_id, profile_ids, [paper.pk for paper in pool])
     similarity_scores = _normalized([score for score, _ in matches])
     scored = sorted(
         (
@@ -225,7 +246,7 @@ def _choose_for_reader(
         room[home] -= 1
         tag = followed[home]
         if raw_sim >= SIMILAR_REASON_MIN and w * sim > (1 - w) * trend and profile_index >= 0:
-            relation, title, _ = data.profile[profile_ids[profile_index]]
+            relation, title = data.profile[profile_ids[profile_index]]
             reason = f"Similar to '{shorten(title)}' which you {relation}"
         else:
             reason = _trending_reason(tag, weekly_upvotes.get(paper.pk, 0))
@@ -252,15 +273,14 @@ def choose_items(
         return {}
     readers = _load_readers(user_ids, exclude_digest_ids=exclude_digest_ids)
     papers, paper_tags, weekly = _load_candidates(readers, now=now)
-    # One TF-IDF model for the whole chunk: candidates and every reader's own papers.
-    texts = {pk: paper_text(paper.title, paper.abstract) for pk, paper in papers.items()}
+    # The stored vectors of the candidates and of every reader's own papers: one query.
+    wanted = set(papers)
     for data in readers.values():
-        for pk, (_, title, abstract) in data.profile.items():
-            texts.setdefault(pk, paper_text(title, abstract))
-    similarity = SimilarityIndex(texts)
+        wanted.update(data.profile)
+    vectors_by_id = vectors.load_vectors(wanted) if any(data.profile for data in readers.values()) else {}
     return {
         user_id: _choose_for_reader(
-            data, now=now, papers=papers, paper_tags=paper_tags, weekly_upvotes=weekly, similarity=similarity
+            data, now=now, papers=papers, paper_tags=paper_tags, weekly_upvotes=weekly, vectors_by_id=vectors_by_id
         )
         for user_id, data in readers.items()
     }
