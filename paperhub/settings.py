@@ -124,6 +124,9 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://paperhub")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # Redis down degrades to rendering and counting, never to a 500 (paperhub/cache.py).
+    CACHES["default"]["BACKEND"] = "paperhub.cache.ResilientRedisCache"
 
 # --- Auth (django-allauth) -------------------------------------------------
 

@@ -12,10 +12,12 @@ from django.db.models import Count, IntegerField, OuterRef, Prefetch, Subquery, 
 from django.db.models.functions import Coalesce
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 
-from . import curation
+from . import curation, pagecache
 from .importers.service import FORMAT_CHOICES
 from .models import Author, Bookmark, Paper, PaperAuthor, Tag, TagRule, Upvote
+from .trending import refresh_paper
 
 IMPORT_PERMISSION = "papers.import_papers"
 
@@ -36,8 +38,29 @@ class TagChoiceForm(forms.Form):
     )
 
 
+class InvalidatesPages:
+    """Every change a curator makes here (save, delete, bulk action) refreshes the cached pages."""
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        pagecache.invalidate()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        pagecache.invalidate()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        pagecache.invalidate()
+
+    def response_action(self, request, queryset):
+        response = super().response_action(request, queryset)
+        pagecache.invalidate()
+        return response
+
+
 @admin.register(Paper)
-class PaperAdmin(admin.ModelAdmin):
+class PaperAdmin(InvalidatesPages, admin.ModelAdmin):
     list_display = ["title", "arxiv_id", "status", "featured", "upvote_count", "published_at", "tag_list"]
     list_filter = ["status", "featured", "tags", "published_at", "source"]
     search_fields = ["title", "abstract", "arxiv_id", "authors__name"]
@@ -66,6 +89,12 @@ class PaperAdmin(admin.ModelAdmin):
     @admin.display(description="tags")
     def tag_list(self, paper: Paper) -> str:
         return ", ".join(tag.name for tag in paper.tags.all())
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change or {"published_at", "status"} & set(form.changed_data):
+            # A paper added or re-dated by hand is in its periods' lists at once.
+            refresh_paper(obj.pk, now=timezone.now())
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
@@ -215,7 +244,7 @@ def _count_of(model, field: str):
 
 
 @admin.register(Tag)
-class TagAdmin(admin.ModelAdmin):
+class TagAdmin(InvalidatesPages, admin.ModelAdmin):
     list_display = ["name", "slug", "active", "paper_count", "follower_count"]
     list_filter = ["active"]
     search_fields = ["name", "slug", "description"]
@@ -246,7 +275,7 @@ class TagAdmin(admin.ModelAdmin):
 
 
 @admin.register(TagRule)
-class TagRuleAdmin(admin.ModelAdmin):
+class TagRuleAdmin(InvalidatesPages, admin.ModelAdmin):
     list_display = ["tag", "kind", "pattern", "active"]
     list_select_related = ["tag"]
     list_filter = ["kind", "active"]

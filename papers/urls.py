@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import feeds, views
+from .pagecache import shared_for_visitors
 
 app_name = "papers"
 
@@ -13,8 +14,8 @@ urlpatterns = [
     path("papers/<path:key>/", views.paper_detail, name="detail"),
     path("tags/", views.tag_list, name="tags"),
     path("tags/<slug:slug>/", views.tag_detail, name="tag"),
-    path("tags/<slug:slug>/feed/", feeds.TagFeed(), name="tag_feed"),
-    path("feeds/trending/", feeds.TrendingFeed(), name="trending_feed"),
+    path("tags/<slug:slug>/feed/", shared_for_visitors(feeds.TagFeed()), name="tag_feed"),
+    path("feeds/trending/", shared_for_visitors(feeds.TrendingFeed()), name="trending_feed"),
     path("search/", views.search, name="search"),
     path("me/bookmarks/", views.bookmarks, name="bookmarks"),
 ]

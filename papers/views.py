@@ -7,14 +7,15 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from . import reactions
+from . import pagecache, reactions
 from .charts import paper_upvote_chart
 from .forms import SearchForm
 from .models import TRENDING_PERIODS, Paper, Tag
-from .redirects import ask_to_log_in, safe_next
+from .redirects import ask_to_log_in, csrf_for_readers, safe_next
 from .search import SearchFilters, add_highlights, search_papers
 from .similarity import similar_papers
 from .text import split_arxiv_id
@@ -98,18 +99,41 @@ def tag_chips(tag: Tag | None) -> list[Tag]:
     )
 
 
+def _featured(period: str) -> list[Paper]:
+    return list(Paper.objects.published().featured().trending(period)[:FEATURED_SIZE])
+
+
+def _cached(key: str, compute, seconds: int):
+    """A public value from the cache, or computed when the cache has none or is down."""
+    try:
+        return cache.get_or_set(key, compute, seconds)
+    except Exception:
+        return compute()
+
+
 @require_GET
+@pagecache.shared_for_visitors
 def home(request: HttpRequest) -> HttpResponse:
     """Trending papers: period tabs, tag chips, featured strip, 20 a page."""
     period = parse_period(request.GET.get("period"))
     tag = None
     if request.GET.get("tag"):
         tag = get_object_or_404(Tag, slug=request.GET["tag"], active=True)
-    page = paper_page(request, trending_papers(period=period, tag=tag), paginator=CachedCountPaginator)
-    featured = Paper.objects.published().featured().trending(period)[:FEATURED_SIZE] if page.number == 1 else []
-    chips = cache.get_or_set(f"trending-chips:{tag.pk if tag else ''}", lambda: tag_chips(tag), CHIPS_SECONDS)
+    body = pagecache.list_body(
+        request,
+        trending_papers(period=period, tag=tag),
+        paginator=CachedCountPaginator,
+        page_size=PAGE_SIZE,
+        empty_text="No papers to rank yet. Curators can import some from the admin.",
+    )
+    featured = (
+        _cached(f"featured:{pagecache.generation()}:{period}", lambda: _featured(period), pagecache.PAGE_SECONDS)
+        if body.number == 1
+        else []
+    )
+    chips = _cached(f"trending-chips:{tag.pk if tag else ''}", lambda: tag_chips(tag), CHIPS_SECONDS)
     context = {
-        "page": page,
+        "body": body.html,
         "period": period,
         "tabs": period_tabs(period),
         "tag": tag,
@@ -130,6 +154,7 @@ def _find_paper(request: HttpRequest, key: str) -> Paper:
 
 
 @require_GET
+@pagecache.shared_for_visitors
 def paper_detail(request: HttpRequest, key: str) -> HttpResponse:
     """A paper by arXiv id (any version) or slug; drafts and hidden papers are 404 except for staff."""
     paper = _find_paper(request, key)
@@ -147,6 +172,7 @@ def paper_detail(request: HttpRequest, key: str) -> HttpResponse:
 
 
 @require_GET
+@pagecache.shared_for_visitors
 def tag_list(request: HttpRequest) -> HttpResponse:
     """Active tags with paper and follower counts."""
     # Follower counts read subscriptions' TagFollow through the reverse relation `follows`: no import needed.
@@ -158,12 +184,19 @@ def tag_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@pagecache.shared_for_visitors
 def tag_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """Trending within one tag, with the same period tabs."""
     tag = get_object_or_404(Tag, slug=slug, active=True)
     period = parse_period(request.GET.get("period"))
-    page = paper_page(request, trending_papers(period=period, tag=tag), paginator=CachedCountPaginator)
-    context = {"tag": tag, "page": page, "period": period, "tabs": period_tabs(period)}
+    body = pagecache.list_body(
+        request,
+        trending_papers(period=period, tag=tag),
+        paginator=CachedCountPaginator,
+        page_size=PAGE_SIZE,
+        empty_text="No papers in this tag yet.",
+    )
+    context = {"tag": tag, "body": body.html, "period": period, "tabs": period_tabs(period)}
     return render(request, "papers/tag_detail.html", context)
 
 
@@ -216,11 +249,16 @@ def _react(request: HttpRequest, pk: int, partial: str, toggle) -> HttpResponse:
     if request.htmx:
         mark_reactions(request, [paper])
         paper.refresh_from_db(fields=["upvote_count", "bookmark_count"])
-        return render(request, f"papers/buttons.html#{partial}", {"paper": paper, "next_url": next_url})
+        context = {"paper": paper, "next_url": next_url}
+        # The pressed button, then every other place on the page that shows its count (htmx out-of-band).
+        html = render_to_string(f"papers/buttons.html#{partial}", context, request=request)
+        html += render_to_string(f"papers/buttons.html#{partial}_counts", context, request=request)
+        return HttpResponse(html)
     return redirect(next_url)
 
 
 @require_POST
+@csrf_for_readers
 def upvote(request: HttpRequest, pk: int) -> HttpResponse:
     """Toggle the reader's upvote."""
     return _react(
@@ -229,6 +267,7 @@ def upvote(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+@csrf_for_readers
 def bookmark(request: HttpRequest, pk: int) -> HttpResponse:
     """Toggle the reader's bookmark."""
     return _react(request, pk, "bookmark", lambda paper: reactions.toggle_bookmark(user=request.user, paper=paper))

@@ -31,6 +31,11 @@ def unfollow_tag(*, user: AbstractBaseUser, tag: Tag) -> bool:
     return bool(deleted)
 
 
+def follower_count(tag: Tag) -> int:
+    """How many readers follow `tag` (as the tags page counts them)."""
+    return TagFollow.objects.filter(tag=tag).count()
+
+
 def followed_tag_ids(user: AbstractBaseUser) -> set[int]:
     """Ids of the active tags `user` follows (one query; empty for visitors)."""
     if not user.is_authenticated:

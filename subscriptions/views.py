@@ -12,12 +12,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from papers.models import Tag
-from papers.redirects import ask_to_log_in, safe_next
+from papers.redirects import ask_to_log_in, csrf_for_readers, safe_next
 from papers.trending import parse_period
 from papers.views import paper_page, period_tabs
 
@@ -30,6 +31,7 @@ from .unsubscribe import InvalidToken, read_token, unsubscribe
 
 
 @require_POST
+@csrf_for_readers
 def toggle_follow(request: HttpRequest, slug: str) -> HttpResponse:
     """Follow or unfollow the tag, as the pressed button's `action` says (toggle without one)."""
     tag = get_object_or_404(Tag, slug=slug, active=True)
@@ -45,8 +47,16 @@ def toggle_follow(request: HttpRequest, slug: str) -> HttpResponse:
         follows.follow_tag(user=request.user, tag=tag)
     if request.htmx:
         following = tag.pk in follows.followed_tag_ids(request.user)
-        context = {"tag": tag, "following": following, "next_url": next_url}
-        return render(request, "subscriptions/buttons.html#follow", context)
+        context = {
+            "tag": tag,
+            "following": following,
+            "next_url": next_url,
+            "follower_count": follows.follower_count(tag),
+        }
+        # The pressed button, then the tag's follower count wherever the page shows it (htmx out-of-band).
+        html = render_to_string("subscriptions/buttons.html#follow", context, request=request)
+        html += render_to_string("subscriptions/buttons.html#follower_counts", context, request=request)
+        return HttpResponse(html)
     return redirect(next_url)
 
 

@@ -34,3 +34,11 @@ def http_url(value: str | None) -> str:
     """The URL if it is http(s), else "": nothing else (javascript:, data:) is ever rendered as a link."""
     url = (value or "").strip()
     return url if url.lower().startswith(("http://", "https://")) else ""
+
+
+@register.simple_tag
+def state(kind: str, pk: int | str = "") -> str:
+    """A placeholder for a reader's own state in a cached list body (papers/pagecache.py fills it)."""
+    from ..pagecache import placeholder
+
+    return placeholder(kind, pk)
