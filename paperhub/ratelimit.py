@@ -15,7 +15,9 @@ not counted. A reader is their user id; an anonymous client its address.
 
 Apps do not import paperhub (DESIGN.md), so their views are limited from
 settings instead: RateLimitMiddleware counts every POST to a view named in
-READER_RATE_LIMITED_VIEWS (e.g. "papers:upvote") against the "reactions" scope.
+READER_RATE_LIMITED_VIEWS (e.g. "papers:upvote") against the "reactions" scope,
+and every request to a view named in EXPENSIVE_VIEW_RATE_LIMITS (the digest
+preview, which scores many papers) against that view's own budget.
 
 The budget is settings.READER_RATE_LIMIT ("60/m" by default; "N/s", "N/m",
 "N/h", or "off"). Over budget a view answers 429 with templates/429.html and a
@@ -144,7 +146,15 @@ class RateLimitMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         match = request.resolver_match
-        if request.method != "POST" or match is None or match.view_name not in settings.READER_RATE_LIMITED_VIEWS:
+        if match is None:
+            return None
+        expensive = getattr(settings, "EXPENSIVE_VIEW_RATE_LIMITS", {})
+        if match.view_name in expensive:
+            decision = hit(request, scope=match.view_name, rate=expensive[match.view_name])
+            if not decision.allowed:
+                return too_many_requests(request, retry_after=decision.retry_after)
+            return None
+        if request.method != "POST" or match.view_name not in settings.READER_RATE_LIMITED_VIEWS:
             return None
         decision = hit(request, scope=self.scope)
         if decision.allowed:

@@ -169,6 +169,10 @@ ACCOUNT_RATE_LIMITS = {
 READER_RATE_LIMIT = env.str("READER_RATE_LIMIT", default="60/m")
 # The views whose POSTs share that budget (URL names, counted by RateLimitMiddleware).
 READER_RATE_LIMITED_VIEWS = ["papers:upvote", "papers:bookmark", "subscriptions:follow"]
+# Views that score many papers for one request: every request (GET too) counts, each view its own budget.
+EXPENSIVE_VIEW_RATE_LIMITS = {
+    "subscriptions:digest_preview": env.str("DIGEST_PREVIEW_RATE_LIMIT", default="6/m"),
+}
 
 # --- Email -----------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from .charts import paper_upvote_chart
 from .forms import SearchForm
 from .models import TRENDING_PERIODS, Paper, Tag
 from .redirects import ask_to_log_in, csrf_for_readers, safe_next
-from .search import SearchFilters, add_highlights, search_papers
+from .search import RANKED_MATCHES, SearchFilters, add_highlights, search_papers
 from .similarity import similar_papers
 from .text import split_arxiv_id
 from .trending import FRESHNESS_PRIOR, HALF_LIVES, PERIOD_LABELS, parse_period, trending_papers
@@ -44,10 +44,10 @@ class CachedCountPaginator(Paginator):
         return self._cached_count
 
 
-# A common word matches most of the catalogue: counting every match costs more than ranking the
-# first page (0.4-1.2 s at 100,000 papers, bench/README.md). Search counts up to this many and
-# pages through the best ones; nobody reads past page 50.
-SEARCH_RESULT_CAP = 1000
+# A common word matches most of the catalogue: counting and ranking every match costs more than
+# the first page is worth (0.4-1.2 s at 100,000 papers, bench/README.md). Search ranks up to this
+# many matches (papers/search.py) and pages through the best of them; nobody reads past page 25.
+SEARCH_RESULT_CAP = RANKED_MATCHES
 
 
 class CappedCountPaginator(Paginator):

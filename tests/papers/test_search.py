@@ -235,3 +235,13 @@ def test_search_counts_at_most_the_cap_and_says_so(client, monkeypatch):
     monkeypatch.setattr(views.CappedCountPaginator, "cap", 10)
     body = client.get("/search/?q=capped").content.decode()
     assert "5 results for “capped”." in body
+
+
+def test_a_long_query_is_cut_to_its_first_words():
+    from papers.search import MAX_QUERY_TERMS, clean_query
+
+    words = [f"word{i}" for i in range(14)]
+    assert clean_query(" ".join(words)).split() == words[:MAX_QUERY_TERMS]
+    # "or" joins words and is not one; a quoted phrase counts its words.
+    assert clean_query("a or b or c") == "a or b or c"
+    assert len(clean_query('"one two three four five six seven eight nine" ten').split()) == MAX_QUERY_TERMS
