@@ -1,4 +1,8 @@
-"""How long papers/trending.py's refresh takes for the whole catalogue (the periodic task's work)."""
+"""How long papers/trending.py's refresh takes for the whole catalogue (the periodic task's work).
+
+The first refresh after the data set was built or migrated may rewrite every row (the stored form of
+the scores changed); the figure is the refresh as beat runs it every 10 minutes after that.
+"""
 
 import statistics
 import time
@@ -10,13 +14,15 @@ def measure(results, context) -> None:
     from papers.models import Paper
     from papers.trending import refresh_trending
 
+    started = time.perf_counter()
+    first = refresh_trending(now=timezone.now())
+    results.add("trending_refresh_first_s", time.perf_counter() - started, "s")
+    results.add("trending_refresh_first_written", first, "papers")
     timings = []
     for _ in range(3):
         started = time.perf_counter()
-        refreshed = refresh_trending(now=timezone.now())
+        written = refresh_trending(now=timezone.now())
         timings.append(time.perf_counter() - started)
-        if timings[-1] > 10:  # slow enough that one run says it
-            break
     results.add("trending_refresh_s", statistics.median(timings), "s")
-    results.add("trending_refresh_papers", refreshed, "papers")
+    results.add("trending_refresh_written", written, "papers")
     results.add("catalogue_papers", Paper.objects.count(), "papers")
