@@ -1,28 +1,40 @@
-"""How long papers/trending.py's refresh takes for the whole catalogue (the periodic task's work).
+"""How long papers/trending.py's refreshes take at the bench's scale.
 
-The first refresh after the data set was built or migrated may rewrite every row (the stored form of
-the scores changed); the figure is the refresh as beat runs it every 10 minutes after that.
+- `trending_refresh_s`: the periodic refresh (beat, every 10 minutes), which
+  recomputes the papers created, changed or upvoted lately. The bench's data
+  set stands still, so its window is the data set's last day (every paper
+  upvoted in it): far more than 10 minutes of upvotes, a pessimistic figure.
+- `trending_repair_s`: the nightly full recomputation (every paper from every
+  upvote, writing only the rows that drifted). The first repair after the data
+  set was built or migrated may rewrite rows; its own figure says how many.
 """
 
 import statistics
 import time
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 
 
 def measure(results, context) -> None:
     from papers.models import Paper
-    from papers.trending import refresh_trending
+    from papers.trending import refresh_recent, refresh_trending
 
     started = time.perf_counter()
     first = refresh_trending(now=timezone.now())
-    results.add("trending_refresh_first_s", time.perf_counter() - started, "s")
-    results.add("trending_refresh_first_written", first, "papers")
+    results.add("trending_repair_first_s", time.perf_counter() - started, "s")
+    results.add("trending_repair_first_written", first, "papers")
+    started = time.perf_counter()
+    written = refresh_trending(now=timezone.now())
+    results.add("trending_repair_s", time.perf_counter() - started, "s")
+    results.add("trending_repair_written", written, "papers")
+
+    since = datetime.fromisoformat(context["marker"]["anchor"]) - timedelta(days=1)
     timings = []
     for _ in range(3):
         started = time.perf_counter()
-        written = refresh_trending(now=timezone.now())
+        recomputed = refresh_recent(now=timezone.now(), since=since)
         timings.append(time.perf_counter() - started)
     results.add("trending_refresh_s", statistics.median(timings), "s")
-    results.add("trending_refresh_written", written, "papers")
+    results.add("trending_refresh_papers", recomputed, "papers")
     results.add("catalogue_papers", Paper.objects.count(), "papers")

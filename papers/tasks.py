@@ -64,7 +64,13 @@ def import_newest_arxiv(self) -> dict:
 
 @shared_task(name="papers.refresh_trending")
 def refresh_trending_scores() -> int:
-    """Recompute the trending scores of every recent paper (run by beat every 10 minutes)."""
+    """Recompute the trending scores of papers created, changed or upvoted lately (beat, every 10 minutes)."""
+    return trending.refresh_recent(now=timezone.now())
+
+
+@shared_task(name="papers.repair_trending")
+def repair_trending_scores() -> int:
+    """Recompute every paper's trending scores and write those that drifted (beat, nightly)."""
     return trending.refresh_trending(now=timezone.now())
 
 

@@ -19,7 +19,9 @@ or its date changes, and a new paper gets its prior term at import
 (`initial_scores`). Ordering by it is ordering by the score; `decayed` turns it
 back into the score at a given moment. `refresh_trending` (a periodic task)
 recomputes every paper from its upvotes and writes only the rows that differ,
-so it repairs drift without rewriting the catalogue (bench/README.md).
+so it repairs drift without rewriting the catalogue; it runs nightly, and every
+10 minutes `refresh_recent` recomputes only the papers created, changed or
+upvoted lately (bench/README.md).
 
 On PostgreSQL `refresh_trending` sums the decayed upvotes in SQL, per range of
 1,000 paper ids; other databases (SQLite in development and the unit tests)
@@ -31,6 +33,7 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
+from django.db.models import Q
 
 from .models import TRENDING_PERIODS, Paper, PaperQuerySet, Tag, Upvote
 
@@ -231,6 +234,26 @@ def refresh_trending(*, now: datetime) -> int:
         _write(changed)
         written += len(changed)
     return written
+
+
+# The 10-minute refresh looks at what moved in twice its interval, so one late or skipped run loses nothing.
+RECENT_WINDOW = timedelta(minutes=20)
+
+
+def refresh_recent(*, now: datetime, since: datetime | None = None) -> int:
+    """Recompute the papers that can have drifted lately; returns how many were recomputed.
+
+    A stored score changes only with the paper's upvotes or dates, so the papers to
+    look at are those created or changed since `since` (default: RECENT_WINDOW ago)
+    and those upvoted since then; upvotes taken back are recomputed in their own
+    transaction (`refresh_paper`). Bulk deletions that bypass that (a deleted
+    account's upvotes) are repaired by the nightly full `refresh_trending`.
+    """
+    since = since or now - RECENT_WINDOW
+    ids = set(Paper.objects.filter(Q(created_at__gte=since) | Q(updated_at__gte=since)).values_list("pk", flat=True))
+    ids.update(Upvote.objects.filter(created_at__gte=since).order_by().values_list("paper_id", flat=True).distinct())
+    refresh_papers(sorted(ids), now=now)
+    return len(ids)
 
 
 def parse_period(value: str | None) -> str:

@@ -11,12 +11,13 @@ from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from papers.models import Paper
-from papers.tasks import refresh_trending_scores
+from papers.tasks import refresh_trending_scores, repair_trending_scores
 from papers.trending import (
     decayed,
     initial_scores,
     parse_period,
     refresh_paper,
+    refresh_recent,
     refresh_trending,
     scores_for,
     trending_papers,
@@ -136,7 +137,22 @@ def test_refresh_task_recomputes_scores():
     assert refresh_trending_scores.delay().get() == 1
     paper.refresh_from_db()
     assert decayed(paper.trending_day, "day", now=timezone.now()) > 1
-    assert refresh_trending_scores.delay().get() == 0  # nothing drifted: nothing written
+    assert repair_trending_scores.delay().get() == 0  # the full repair: nothing drifted, nothing written
+
+
+def test_the_periodic_refresh_looks_only_at_papers_created_changed_or_upvoted_lately(time_machine):
+    time_machine.move_to(NOW - timedelta(days=2), tick=False)
+    old, upvoted_old = PaperFactory(published_at=NOW - timedelta(days=3)), PaperFactory()
+    time_machine.move_to(NOW, tick=False)
+    new = PaperFactory()
+    Paper.objects.filter(pk=old.pk).update(trending_day=123.0)  # drifted, but nothing recent touched it
+    UpvoteFactory(paper=upvoted_old, created_at=NOW - timedelta(minutes=5))
+    assert refresh_recent(now=NOW) == 2
+    assert set(Paper.objects.filter(trending_day=123.0).values_list("pk", flat=True)) == {old.pk}
+    assert decayed(Paper.objects.get(pk=upvoted_old.pk).trending_day, "day", now=NOW) > 1
+    assert Paper.objects.get(pk=new.pk).trending_day != 0
+    assert refresh_trending(now=NOW) >= 1  # the nightly repair finds the drifted one
+    assert not Paper.objects.filter(trending_day=123.0).exists()
 
 
 @pytest.fixture
