@@ -23,6 +23,7 @@ import functools
 import hashlib
 import logging
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -58,15 +59,27 @@ def generation() -> int:
     return _generation()
 
 
+# Each process reads the generation at most once a second: a curator's change reaches every
+# worker within a second, and a cached page costs one cache read, not two.
+GENERATION_MEMO_SECONDS = 1.0
+_memo = {"value": 0, "until": 0.0}
+clock = time.monotonic
+
+
 def _generation() -> int:
+    if clock() < _memo["until"]:
+        return _memo["value"]
     try:
-        return cache.get_or_set(GENERATION_KEY, 1, None) or 1
+        value = cache.get_or_set(GENERATION_KEY, 1, None) or 1
     except Exception:  # the cache is down: nothing is served from it anyway
         return 0
+    _memo.update(value=value, until=clock() + GENERATION_MEMO_SECONDS)
+    return value
 
 
 def invalidate() -> None:
     """Forget every cached page and list body (a curator changed the catalogue)."""
+    _memo["until"] = 0.0
     try:
         cache.incr(GENERATION_KEY)
     except ValueError:

@@ -156,7 +156,7 @@ def nearest_neighbours(matrix: np.ndarray, *, k: int = NEIGHBOURS) -> list[list[
         block = matrix[start : start + NEIGHBOUR_CHUNK] @ matrix.T
         rows = np.arange(block.shape[0])
         block[rows, rows + start] = -np.inf
-        top = np.argpartition(-block, k - 1, axis=1)[:, :k]
+        top = np.argpartition(block, block.shape[1] - k, axis=1)[:, -k:]
         scores = np.take_along_axis(block, top, axis=1)
         for row in range(block.shape[0]):
             # Ties go to the lower index, so the same catalogue always gives the same lists.
@@ -251,10 +251,28 @@ def assign_vectors(paper_ids: Iterable[int], *, version: TextModel | None = None
     if not rows:
         return 0
     matrix = transform.transform([paper_text(title, abstract) for _, title, abstract in rows])
+    existing = dict(
+        PaperVector.objects.filter(version=version, paper_id__in=[pk for pk, _, _ in rows]).values_list(
+            "paper_id", "pk"
+        )
+    )
     with transaction.atomic():
-        PaperVector.objects.filter(version=version, paper_id__in=[pk for pk, _, _ in rows]).delete()
+        # A paper that had a vector keeps its stored neighbours until the next fit.
+        PaperVector.objects.bulk_update(
+            [
+                PaperVector(pk=existing[pk], vector=to_bytes(matrix[i]))
+                for i, (pk, _, _) in enumerate(rows)
+                if pk in existing
+            ],
+            ["vector"],
+            batch_size=500,
+        )
         PaperVector.objects.bulk_create(
-            [PaperVector(version=version, paper_id=pk, vector=to_bytes(matrix[i])) for i, (pk, _, _) in enumerate(rows)]
+            [
+                PaperVector(version=version, paper_id=pk, vector=to_bytes(matrix[i]))
+                for i, (pk, _, _) in enumerate(rows)
+                if pk not in existing
+            ]
         )
     return len(rows)
 

@@ -170,3 +170,14 @@ def test_web_process_never_imports_scikit_learn_or_numpy():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_retexted_paper_gets_a_new_vector_and_keeps_its_neighbours_until_the_next_fit(now):
+    paper = PaperFactory(title="Negation in language models", abstract="not")
+    close = PaperFactory(title="Negation benchmark for language models", abstract="not never")
+    vectors.fit(now=now)
+    before = vector_of(paper)
+    Paper.objects.filter(pk=paper.pk).update(title="Sentiment of product reviews", abstract="polarity")
+    assert vectors.assign_vectors([paper.pk]) == 1
+    assert not np.allclose(vector_of(paper), before)
+    assert vectors.similar_ids(paper.pk) == [close.pk]
