@@ -37,6 +37,7 @@ from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 
 from .models import Bookmark, Paper, Upvote
+from .trending import parse_period
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +119,53 @@ def is_plain_visitor(request: HttpRequest) -> bool:
     )
 
 
+def _has_messages(request: HttpRequest) -> bool:
+    return MESSAGES_COOKIE in request.COOKIES or bool(request.session.get("_messages"))
+
+
+def shared_for_readers(view: Callable) -> Callable:
+    """Serve readers this view's page from the cache too, as a frame with placeholders for their own parts.
+
+    The frame (everything but the reader's state, menu, "For you" tab and CSRF
+    token) is rendered once per path and PAGE_SECONDS; each request fills it from
+    the one state query, the reader's follows and a small menu. Requests with
+    flash messages, and non-GET requests, render normally. Wraps a view already
+    wrapped by `shared_for_visitors` (which handles visitors).
+    """
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.method != "GET" or not request.user.is_authenticated or _has_messages(request):
+            return view(request, *args, **kwargs)
+        key = _key("frame", request)
+        stored = _get(key)
+        if stored is None:
+            request.defer_reader_parts = True
+            response = view(request, *args, **kwargs)
+            if response.status_code != 200 or getattr(request, "deferred_paper_ids", None) is None:
+                return _filled_response(request, response.content.decode(), [], response)
+            stored = (response.content.decode(), request.deferred_paper_ids)
+            _set(key, stored, PAGE_SECONDS)
+            return _filled_response(request, stored[0], stored[1], response)
+        html, ids = stored
+        return _filled_response(request, html, ids, HttpResponse())
+
+    return wrapper
+
+
+def _filled_response(request: HttpRequest, html: str, ids: list[int], response: HttpResponse) -> HttpResponse:
+    from django.template import engines
+
+    parts = {
+        "menu": render_to_string("includes/reader_menu.html", request=request),
+        "foryou": engines["django"]
+        .from_string("{% load follows %}{% for_you_tab period %}")
+        .render({"period": parse_period(request.GET.get("period"))}, request),
+    }
+    response.content = fill(html, reader_state(request.user, ids), csrf_token=get_token(request), parts=parts)
+    return response
+
+
 def shared_for_visitors(view: Callable) -> Callable:
     """Serve plain visitors this view's page from the shared cache (PAGE_SECONDS at most)."""
 
@@ -158,13 +206,18 @@ def reader_state(user, paper_ids: list[int]) -> dict[int, tuple[int, int, bool, 
     return {pk: (upvotes, bookmarks, upvoted, bookmarked) for pk, upvotes, bookmarks, upvoted, bookmarked in rows}
 
 
-def fill(html: str, state: dict[int, tuple[int, int, bool, bool]], *, csrf_token: str) -> str:
+def fill(
+    html: str, state: dict[int, tuple[int, int, bool, bool]], *, csrf_token: str, parts: dict[str, str] | None = None
+) -> str:
     """The cached body with every placeholder replaced by this reader's state."""
+    parts = parts or {}
 
     def value(match: re.Match) -> str:
         kind, pk = match.group(1), match.group(2)
         if kind == "csrf":
             return csrf_token
+        if kind in parts:
+            return parts[kind]
         upvotes, bookmarks, upvoted, bookmarked = state.get(int(pk), (0, 0, False, False))
         return {
             "up": "true" if upvoted else "false",
@@ -212,5 +265,9 @@ def list_body(
         stored = ([paper.pk for paper in page.object_list], html, page.number)
         _set(key, stored, PAGE_SECONDS)
     ids, html, number = stored
+    if getattr(request, "defer_reader_parts", False):
+        # The whole page is being cached as a frame (shared_for_readers): it fills the state.
+        request.deferred_paper_ids = ids
+        return ListBody(mark_safe(html), number)  # noqa: S308 (rendered by our templates, placeholders only)
     filled = fill(html, reader_state(request.user, ids), csrf_token=get_token(request))
     return ListBody(mark_safe(filled), number)  # noqa: S308 (rendered by our templates, placeholders only)

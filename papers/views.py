@@ -113,6 +113,7 @@ def _cached(key: str, compute, seconds: int):
 
 @require_GET
 @pagecache.shared_for_visitors
+@pagecache.shared_for_readers
 def home(request: HttpRequest) -> HttpResponse:
     """Trending papers: period tabs, tag chips, featured strip, 20 a page."""
     period = parse_period(request.GET.get("period"))

@@ -176,3 +176,38 @@ def test_the_resilient_redis_cache_answers_like_an_empty_cache_when_redis_is_dow
     assert down.incr("x") == 0
     assert down.get_or_set("x", lambda: 42) == 42
     assert cache.get("never-set") is None
+
+
+def test_readers_trending_page_is_one_cached_frame_filled_with_each_readers_own_parts(catalogue):
+    tag, papers = catalogue
+    alice, bob = UserFactory(email="alice@example.com"), UserFactory(email="bob@example.com")
+    TagFollowFactory(user=alice, tag=tag)
+    UpvoteFactory(user=bob, paper=papers[0])
+    a, b = Client(), Client()
+    a.force_login(alice)
+    b.force_login(bob)
+    first = a.get("/?period=day").content.decode()
+    with CaptureQueriesContext(connection) as queries:
+        second = b.get("/?period=day").content.decode()
+    assert "alice@example.com" in first and "alice@example.com" not in second and "bob@example.com" in second
+    assert "For you" in first and "For you" not in second
+    assert pressed(second, papers[0].pk, "upvote") == "true" and pressed(first, papers[0].pk, "upvote") == "false"
+    assert pagecache.OPEN not in second and "X-CSRFToken" in second
+    # Session, user, the state query, the reader's follows: nothing about the list or the frame.
+    assert len(queries) <= 4, [q["sql"][:80] for q in queries.captured_queries]
+
+
+def test_a_reader_with_a_flash_message_gets_a_rendered_page(catalogue):
+    from django.contrib.messages import constants
+    from django.contrib.messages.storage.base import Message
+    from django.contrib.messages.storage.cookie import CookieStorage
+    from django.http import HttpResponse
+
+    reader = Client()
+    reader.force_login(UserFactory())
+    reader.get("/")
+    response = HttpResponse()
+    storage = CookieStorage(type("R", (), {"COOKIES": {}})())
+    storage._store([Message(constants.SUCCESS, "Signed in.")], response)
+    reader.cookies["messages"] = response.cookies["messages"].value
+    assert "Signed in." in reader.get("/").content.decode()
