@@ -145,7 +145,8 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _find_paper(request: HttpRequest, key: str) -> Paper:
-    papers = Paper.objects.visible_to(request.user).prefetch_related("tags", "authorships__author")
+    # The byline comes from authors_text (kept in step by the importers and the admin), not a prefetch.
+    papers = Paper.objects.visible_to(request.user).prefetch_related("tags")
     try:
         arxiv_id, _ = split_arxiv_id(key)
     except ValueError:
