@@ -112,7 +112,7 @@ def _key(prefix: str, request: HttpRequest) -> str:
 def is_plain_visitor(request: HttpRequest) -> bool:
     """An anonymous GET that carries no session or flash message: its page is everyone's page."""
     return (
-        request.method in ("GET", "HEAD")
+        request.method == "GET"
         and settings.SESSION_COOKIE_NAME not in request.COOKIES
         and MESSAGES_COOKIE not in request.COOKIES
         and not request.user.is_authenticated
@@ -153,14 +153,18 @@ def shared_for_readers(view: Callable) -> Callable:
     return wrapper
 
 
-def _filled_response(request: HttpRequest, html: str, ids: list[int], response: HttpResponse) -> HttpResponse:
+@functools.cache
+def _for_you_template():
     from django.template import engines
 
+    # The "For you" tab comes from subscriptions' template library: papers never imports subscriptions.
+    return engines["django"].from_string("{% load follows %}{% for_you_tab period %}")
+
+
+def _filled_response(request: HttpRequest, html: str, ids: list[int], response: HttpResponse) -> HttpResponse:
     parts = {
         "menu": render_to_string("includes/reader_menu.html", request=request),
-        "foryou": engines["django"]
-        .from_string("{% load follows %}{% for_you_tab period %}")
-        .render({"period": parse_period(request.GET.get("period"))}, request),
+        "foryou": _for_you_template().render({"period": parse_period(request.GET.get("period"))}, request),
     }
     response.content = fill(html, reader_state(request.user, ids), csrf_token=get_token(request), parts=parts)
     return response
