@@ -165,7 +165,8 @@ def paper_detail(request: HttpRequest, key: str) -> HttpResponse:
     mark_reactions(request, [paper])
     context = {
         "paper": paper,
-        "tags": [t for t in paper.tags.all() if t.active],
+        # Follower counts read subscriptions' TagFollow through the reverse relation `follows`: no import needed.
+        "tags": list(paper.tags.filter(active=True).annotate(follower_count=Count("follows")).order_by("name")),
         "similar": similar_papers(paper),
         "upvote_chart": paper_upvote_chart(paper, now=timezone.now()),
         "canonical_url": request.build_absolute_uri(paper.get_absolute_url()),
@@ -198,7 +199,13 @@ def tag_detail(request: HttpRequest, slug: str) -> HttpResponse:
         page_size=PAGE_SIZE,
         empty_text="No papers in this tag yet.",
     )
-    context = {"tag": tag, "body": body.html, "period": period, "tabs": period_tabs(period)}
+    context = {
+        "tag": tag,
+        "body": body.html,
+        "period": period,
+        "tabs": period_tabs(period),
+        "follower_count": tag.follows.count(),
+    }
     return render(request, "papers/tag_detail.html", context)
 
 
@@ -254,7 +261,8 @@ def _react(request: HttpRequest, pk: int, partial: str, toggle) -> HttpResponse:
         context = {"paper": paper, "next_url": next_url}
         # The pressed button, then every other place on the page that shows its count (htmx out-of-band).
         html = render_to_string(f"papers/buttons.html#{partial}", context, request=request)
-        html += render_to_string(f"papers/buttons.html#{partial}_counts", context, request=request)
+        if partial == "upvote":  # the bookmark count shows only on its button
+            html += render_to_string("papers/buttons.html#upvote_counts", context, request=request)
         return HttpResponse(html)
     return redirect(next_url)
 
