@@ -154,8 +154,9 @@ def _decay_sql(column: str, half_life_param: str) -> str:
     return f"CASE WHEN {age} > {_MAX_HALF_LIVES} THEN 0 ELSE power(0.5, {age}) END"
 
 
-def _refresh_trending_postgresql(now: datetime) -> int:
-    """The refresh in SQL: per range of paper ids, upvotes summed per paper, changed rows written."""
+def _refresh_trending_postgresql(now: datetime, ids: list[int] | None = None) -> int:
+    """The refresh in SQL: per range of paper ids (or per chunk of `ids`), upvotes summed per paper,
+    changed rows written."""
     paper, upvote = Paper._meta.db_table, Upvote._meta.db_table
     born = "COALESCE(q.published_at, q.created_at)"
     sums = ", ".join(f"SUM({_decay_sql('u.created_at', 'hl_' + period)}) AS {period}" for period in HALF_LIVES)
@@ -180,10 +181,10 @@ def _refresh_trending_postgresql(now: datetime) -> int:
                 FROM {paper} AS q
                 LEFT JOIN (
                     SELECT u.paper_id, {sums} FROM {upvote} AS u
-                    WHERE u.paper_id BETWEEN %(first)s AND %(last)s
+                    WHERE {{upvote_filter}}
                     GROUP BY u.paper_id
                 ) AS v ON v.paper_id = q.id
-                WHERE q.id BETWEEN %(first)s AND %(last)s
+                WHERE {{paper_filter}}
             ) AS t
         ) AS c
         WHERE p.id = c.id AND ({changed})
@@ -197,13 +198,23 @@ def _refresh_trending_postgresql(now: datetime) -> int:
         **{f"hl_{period}": half_life.total_seconds() for period, half_life in HALF_LIVES.items()},
         **{f"units_{period}": _units(now, period) for period in HALF_LIVES},
     }
+    written = 0
+    if ids is not None:
+        by_ids = sql.format(upvote_filter="u.paper_id = ANY(%(ids)s)", paper_filter="q.id = ANY(%(ids)s)")
+        for start in range(0, len(ids), REFRESH_CHUNK):
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(by_ids, {**params, "ids": ids[start : start + REFRESH_CHUNK]})
+                written += cursor.rowcount
+        return written
+    by_range = sql.format(
+        upvote_filter="u.paper_id BETWEEN %(first)s AND %(last)s", paper_filter="q.id BETWEEN %(first)s AND %(last)s"
+    )
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT MIN(id), MAX(id) FROM {paper}")
         low, high = cursor.fetchone()
-    written = 0
     for first in range(low or 0, (high or -1) + 1, REFRESH_CHUNK):
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(sql, {**params, "first": first, "last": first + REFRESH_CHUNK - 1})
+            cursor.execute(by_range, {**params, "first": first, "last": first + REFRESH_CHUNK - 1})
             written += cursor.rowcount
     return written
 
@@ -252,7 +263,10 @@ def refresh_recent(*, now: datetime, since: datetime | None = None) -> int:
     since = since or now - RECENT_WINDOW
     ids = set(Paper.objects.filter(Q(created_at__gte=since) | Q(updated_at__gte=since)).values_list("pk", flat=True))
     ids.update(Upvote.objects.filter(created_at__gte=since).order_by().values_list("paper_id", flat=True).distinct())
-    refresh_papers(sorted(ids), now=now)
+    if connection.vendor == "postgresql":
+        _refresh_trending_postgresql(now, sorted(ids))
+    else:
+        refresh_papers(sorted(ids), now=now)
     return len(ids)
 
 
