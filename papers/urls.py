@@ -3,6 +3,7 @@ from django.urls import path, register_converter
 from . import feeds, views
 from .api import views as api_views
 from .dates import Span
+from .pagecache import shared_for_visitors
 
 
 class _SpanConverter:
@@ -34,6 +35,7 @@ register_converter(DayConverter, "day")
 register_converter(WeekConverter, "isoweek")
 register_converter(MonthConverter, "month")
 
+
 app_name = "papers"
 
 urlpatterns = [
@@ -49,8 +51,8 @@ urlpatterns = [
     path("papers/<path:key>/", views.paper_detail, name="detail"),
     path("tags/", views.tag_list, name="tags"),
     path("tags/<slug:slug>/", views.tag_detail, name="tag"),
-    path("tags/<slug:slug>/feed/", feeds.TagFeed(), name="tag_feed"),
-    path("feeds/trending/", feeds.TrendingFeed(), name="trending_feed"),
+    path("tags/<slug:slug>/feed/", shared_for_visitors(feeds.TagFeed()), name="tag_feed"),
+    path("feeds/trending/", shared_for_visitors(feeds.TrendingFeed()), name="trending_feed"),
     path("search/", views.search, name="search"),
     path("me/bookmarks/", views.bookmarks, name="bookmarks"),
     path("me/api-tokens/", api_views.tokens_page, name="api_tokens"),

@@ -73,3 +73,11 @@ def link_urls(text: str | None, autoescape: bool = True) -> SafeString:
         position = match.start() + len(url)
     parts.append(escape(text[position:]))
     return mark_safe("".join(parts))  # noqa: S308 (every part escaped above)
+
+
+@register.simple_tag
+def state(kind: str, pk: int | str = "") -> str:
+    """A placeholder for a reader's own state in a cached list body (papers/pagecache.py fills it)."""
+    from ..pagecache import placeholder
+
+    return placeholder(kind, pk)
