@@ -30,7 +30,8 @@ from papers.text import normalize_name, normalize_title
 from . import vocab
 
 # Bump when the generator changes what it builds: a marker of another version is rebuilt.
-GENERATOR_VERSION = 4
+# 5: trending columns hold time-invariant log scores (papers migration 0007), with v4's saved searches.
+GENERATOR_VERSION = 5
 MARKER_TABLE = "bench_meta"
 UPVOTE_DAYS = 60
 HISTORY_DAYS = 30
@@ -248,7 +249,7 @@ def build(scale: float, *, anchor: datetime | None = None) -> dict:
     from django.contrib.auth import get_user_model
 
     from papers.models import Author, Bookmark, Paper, PaperAuthor, Tag, Upvote
-    from papers.trending import FRESHNESS_PRIOR, HALF_LIVES
+    from papers.trending import EPOCH, FRESHNESS_PRIOR, HALF_LIVES
     from subscriptions.models import Digest, DigestItem, DigestSettings, SavedSearch, TagFollow
 
     User = get_user_model()
@@ -344,7 +345,8 @@ def build(scale: float, *, anchor: datetime | None = None) -> dict:
         hl = half_life.total_seconds()
         prior = FRESHNESS_PRIOR * np.power(0.5, np.maximum(anchor_ts - published_ts, 0) / hl)
         votes = np.bincount(up_papers, weights=np.power(0.5, np.maximum(anchor_ts - up_ts, 0) / hl), minlength=P)
-        scores[period] = prior + votes
+        # Stored as papers/trending.py stores them: time-invariant log2 scores.
+        scores[period] = np.log2(prior + votes) + (anchor_ts - EPOCH.timestamp()) / hl
 
     def paper_rows():
         month_seq: dict[str, int] = {}

@@ -9,6 +9,9 @@ production settings (DEBUG off, Redis cache so rate limits are shared), runs
 locust headless (bench/locustfile.py) and then checks:
 
 - zero failed requests (any 4xx/5xx, a 429 included, or a connection error);
+- (a figure, not a check) the same number of users at the same pace against the
+  floor view (bench/floor_urls.py) on the same server first: `load_p95_vs_floor`
+  is paperhub's p95 over the floor's;
 - every upvote the site accepted is in the database once, and each paper's
   upvote_count equals its upvotes before the run plus those accepted.
 
@@ -54,7 +57,9 @@ def parse_args():
 def app_environment(args) -> dict:
     return {
         **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CELERY_"))},
-        "DJANGO_SETTINGS_MODULE": "paperhub.settings",
+        # paperhub's settings plus the floor view at /bench/floor/ (bench/settings.py).
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "BENCH_FLOOR": "on",
         "DATABASE_URL": f"{args.pg}/{args.database}",
         "DJANGO_DEBUG": "off",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
@@ -220,21 +225,29 @@ def main() -> int:
     )  # fmt: skip
     try:
         wait_for(f"http://127.0.0.1:{args.port}/healthz")
+
+        def run_locust(user_class: str, stats: str, extra_env: dict) -> subprocess.CompletedProcess:
+            return subprocess.run(
+                [str(LOCUST), "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
+                 "--users", str(args.users), "--spawn-rate", str(args.spawn_rate), "--run-time", f"{args.seconds}s",
+                 "--host", f"http://127.0.0.1:{args.port}", "--json-file", str(WORK / stats), "--only-summary",
+                 "--stop-timeout", "10", user_class],
+                cwd=ROOT,
+                env={**os.environ, "BENCH_FIXTURE": str(fixture_file), **extra_env},
+            )  # fmt: skip
+
+        # The floor first: the same number of users at the same pace on the bare view, same server.
+        print(f"== locust: {args.users} users on the floor view for {args.seconds} s")
+        floor_run = run_locust("Floor", "floor", {})
         print(f"== locust: {args.users} readers for {args.seconds} s")
         upvotes_file = WORK / "upvotes.json"
-        locust = subprocess.run(
-            [str(LOCUST), "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
-             "--users", str(args.users), "--spawn-rate", str(args.spawn_rate), "--run-time", f"{args.seconds}s",
-             "--host", f"http://127.0.0.1:{args.port}", "--json-file", str(WORK / "locust"), "--only-summary",
-             "--stop-timeout", "10"],
-            cwd=ROOT,
-            env={**os.environ, "BENCH_FIXTURE": str(fixture_file), "BENCH_UPVOTES_OUT": str(upvotes_file)},
-        )  # fmt: skip
+        locust = run_locust("Reader", "locust", {"BENCH_UPVOTES_OUT": str(upvotes_file)})
     finally:
         os.killpg(gunicorn.pid, signal.SIGTERM)
         gunicorn.wait(timeout=30)
 
     summary = locust_summary(WORK / "locust.json")
+    floor = locust_summary(WORK / "floor.json")
     counts = check_counts(fixture, json.loads(upvotes_file.read_text()))
     errors = [line for line in (WORK / "gunicorn.log").read_text().splitlines() if '" 5' in line or "Traceback" in line]
     results = {
@@ -242,12 +255,19 @@ def main() -> int:
         "seconds": args.seconds,
         "gunicorn_workers": args.workers,
         **summary,
+        "floor_requests": floor["requests"],
+        "floor_failures": floor["failures"],
+        "floor_median_ms": floor["median_ms"],
+        "floor_p95_ms": floor["p95_ms"],
+        "load_p95_vs_floor": round(summary["p95_ms"] / max(floor["p95_ms"], 1), 2),
         **counts,
         "server_errors_logged": len(errors),
         "locust_exit_status": locust.returncode,
+        "floor_locust_exit_status": floor_run.returncode,
     }
     (WORK / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps({k: v for k, v in results.items() if k != "by_endpoint"}, indent=2))
+    print(f"BENCH load_p95_vs_floor {results['load_p95_vs_floor']}")
     ok = summary["failures"] == 0 and counts["counts_match"] and not errors and locust.returncode == 0
     print(
         "== PASS: zero errors, upvote counts match"

@@ -65,7 +65,19 @@ class Reader(HttpUser):
                 response.failure(f"upvote answered {response.status_code}")
 
 
+class Floor(HttpUser):
+    """The same readers' pace against the floor view (bench/floor_urls.py): what the server itself costs."""
+
+    wait_time = between(0.5, 1.5)
+
+    @task
+    def floor(self):
+        self.client.get("/bench/floor/", name="floor")
+
+
 @events.test_stop.add_listener
 def write_accepted(environment, **kwargs):
+    if not os.environ.get("BENCH_UPVOTES_OUT"):
+        return
     with open(os.environ["BENCH_UPVOTES_OUT"], "w") as out:
         json.dump(ACCEPTED, out)

@@ -79,11 +79,13 @@ def gunicorn(tmp: Path, *, workers: int = WORKERS):
         log.close()
 
 
-def get(port: int, path: str, conn: http.client.HTTPConnection | None = None) -> tuple[int, bytes]:
+def get(
+    port: int, path: str, conn: http.client.HTTPConnection | None = None, *, cookie: str | None = None
+) -> tuple[int, bytes]:
     own = conn is None
     conn = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
-        conn.request("GET", path)
+        conn.request("GET", path, headers={"Cookie": cookie} if cookie else {})
         response = conn.getresponse()
         return response.status, response.read()
     finally:
@@ -114,6 +116,60 @@ def wrk(port: int, paths: list[str], tmp: Path, *, duration: int = DURATION) -> 
         "p50_ms": report["p50_us"] / 1000,
         "p95_ms": report["p95_us"] / 1000,
         "p99_ms": report["p99_us"] / 1000,
+    }
+
+
+READERS = 50
+
+
+def reader_cookies(n: int = READERS) -> list[str]:
+    """Session cookies of `n` readers who have upvoted papers (their trending pages differ), logged in."""
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from papers.models import Upvote
+
+    user_ids = list(Upvote.objects.order_by().values_list("user_id", flat=True).distinct()[:n])
+    cookies = []
+    for user in get_user_model().objects.filter(pk__in=user_ids):
+        session = SessionStore()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session.create()
+        cookies.append(f"{settings.SESSION_COOKIE_NAME}={session.session_key}")
+    return cookies
+
+
+def once_each(port: int, paths: list[str], *, connections: int = CONNECTIONS, cookie: str | None = None) -> dict:
+    """Each path requested once, over `connections` keep-alive connections in parallel: req/s and latencies."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def run(share: list[str]) -> list[tuple[int, float]]:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        out = []
+        try:
+            for path in share:
+                started = time.perf_counter()
+                status, _ = get(port, path, conn, cookie=cookie)
+                out.append((status, (time.perf_counter() - started) * 1000))
+        finally:
+            conn.close()
+        return out
+
+    shares = [paths[i::connections] for i in range(connections)]
+    started = time.perf_counter()
+    with ThreadPoolExecutor(connections) as pool:
+        done = [row for rows in pool.map(run, shares) for row in rows]
+    elapsed = time.perf_counter() - started
+    latencies = [ms for _, ms in done]
+    return {
+        "rps": len(done) / elapsed,
+        "non2xx": sum(1 for status, _ in done if status != 200),
+        "p50_ms": _percentile(latencies, 50),
+        "p95_ms": _percentile(latencies, 95),
+        "max_ms": max(latencies),
     }
 
 
@@ -158,22 +214,41 @@ def clear_cache() -> None:
 
 
 def measure_pages(results, context) -> None:
+    """Visitors' trending and tag pages and readers' trending pages under wrk; 300 papers once each, cold."""
     collectstatic()
     clear_cache()
     tmp = context["tmp"]
     paths = sample_paths()
+    # Each reader their own session (and their own upvotes), cycling through the trending tabs.
+    cookies = reader_cookies()
+    reader_lines = [f"{path}\t{cookie}" for cookie in cookies for path in ("/", "/?period=day", "/?period=month")]
     with gunicorn(tmp) as port:
-        for name in ("floor", "trending", "tag", "paper"):
+        for name in ("floor", "trending", "tag"):
             _check(port, paths[name])
         runs = {"floor_before": wrk(port, paths["floor"], tmp)}
-        for name in ("trending", "tag", "paper"):
-            runs[name] = wrk(port, paths[name], tmp)
+        runs["trending_anon"] = wrk(port, paths["trending"], tmp)
+        runs["tag_anon"] = wrk(port, paths["tag"], tmp)
+        runs["trending_reader"] = wrk(port, reader_lines, tmp)
         runs["floor_after"] = wrk(port, paths["floor"], tmp)
+        # The paper page cold: 300 random papers, each visited once (no cache can help), against the
+        # floor requested the same way by the same client.
+        clear_cache()
+        paper = once_each(port, paths["paper"])
+        floor_once = once_each(port, paths["floor"] * len(paths["paper"]))
     floor_rps = (runs["floor_before"]["rps"] + runs["floor_after"]["rps"]) / 2
     floor_p95 = (runs["floor_before"]["p95_ms"] + runs["floor_after"]["p95_ms"]) / 2
     results.add("floor_rps", floor_rps, "req/s")
     results.add("floor_p95_ms", floor_p95, "ms")
-    for name in ("trending", "tag", "paper"):
+    results.add("paper_rps", paper["rps"], "req/s")
+    results.add("paper_floor_once_rps", floor_once["rps"], "req/s")
+    results.add("paper_rps_vs_floor", paper["rps"] / floor_once["rps"])
+    results.add("paper_p50_ms", paper["p50_ms"], "ms")
+    results.add("paper_p95_ms", paper["p95_ms"], "ms")
+    results.add("paper_max_ms", paper["max_ms"], "ms")
+    if paper["non2xx"]:
+        results.notes["paper_errors"] = f"{paper['non2xx']} non-200 answers"
+    context["paper_p95_ms"] = paper["p95_ms"]
+    for name in ("trending_anon", "tag_anon", "trending_reader"):
         run = runs[name]
         if run["errors"] or run["non2xx"]:
             results.notes[f"{name}_errors"] = f"{run['errors']} socket errors, {run['non2xx']} non-2xx answers"
@@ -209,7 +284,12 @@ def search_queries(n: int = 100) -> list[str]:
         + [f"{a} -{b}" for a, b in zip(rng.sample(common, 10), rng.sample(common, 10), strict=True)]
         + [f"{a} or {b}" for a, b in zip(rng.sample(content[:800], 5), rng.sample(rare, 5), strict=True)]
     )
-    return queries[:n]
+    # Long queries of common words (10 to 14), which once took seconds.
+    long = [" ".join(rng.sample(common, rng.randint(10, 14))) for _ in range(LONG_QUERIES)]
+    return queries[: n - LONG_QUERIES] + long
+
+
+LONG_QUERIES = 8
 
 
 def _latencies(port: int, paths: list[str]) -> list[float]:
@@ -245,10 +325,16 @@ def measure_search(results, context) -> None:
         _latencies(port, paths[-20:])
         search = _latencies(port, search_paths)
         paper = _latencies(port, paths[:100])
+        floor = _latencies(port, ["/bench/floor/"] * 100)
     results.add("search_p50_ms", _percentile(search, 50), "ms")
     results.add("search_p95_ms", _percentile(search, 95), "ms")
     results.add("paper_by_pk_p50_ms", _percentile(paper, 50), "ms")
     results.add("paper_by_pk_p95_ms", _percentile(paper, 95), "ms")
     results.add("search_p95_vs_paper", _percentile(search, 95) / _percentile(paper, 95))
+    results.add("search_floor_p95_ms", _percentile(floor, 95), "ms")
+    results.add("search_p95_vs_floor", _percentile(search, 95) / _percentile(floor, 95))
+    results.add("search_max_ms", max(search), "ms")
+    long = search[-LONG_QUERIES:]
+    results.add("search_long_max_ms", max(long), "ms")
     slowest = sorted(zip(search, queries, strict=True), reverse=True)[:5]
     results.notes["search_slowest"] = "; ".join(f"{q!r} {ms:.0f} ms" for ms, q in slowest)

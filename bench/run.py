@@ -1,6 +1,7 @@
 """`make bench`: build or reuse the data set, run every measure against its floor, print and save.
 
-    python -m bench.run [--scale 0.01] [--only pages,search,trending,digests,import,import_stream] [--rebuild]
+    python -m bench.run [--scale 0.01] [--rebuild]
+        [--only trending,vectors,pages,search,preview,digests,import,import_stream]
 
 Each figure is printed as `BENCH <name> <value> [unit]` as soon as it is
 measured, and all of them are written to bench/results.json with the scale and
@@ -24,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results.json"
-MEASURES = ["trending", "pages", "search", "digests", "import", "import_stream"]
+MEASURES = ["trending", "vectors", "pages", "search", "preview", "digests", "import", "import_stream"]
 
 
 class Results:
@@ -64,6 +65,8 @@ def configure_environment(tmp: Path, scale: float) -> None:
             # Production shares one cache between web workers (docs/settings.md); Redis DB 8 is the bench's.
             "CACHE_URL": os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6379/8"),
             "LOG_LEVEL": "WARNING",
+            # The preview is measured back to back; readers get 6 a minute (docs/settings.md).
+            "DIGEST_PREVIEW_RATE_LIMIT": "off",
             "PYTHONUNBUFFERED": "1",
         }
     )
@@ -136,12 +139,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.build_only:
         return 0
 
-    from . import digests, import_stream, importing, pages, trending
+    from . import digests, import_stream, importing, pages, preview, trending, vectors
 
     runners = {
         "trending": trending.measure,
+        "vectors": vectors.measure,
         "pages": pages.measure_pages,
         "search": pages.measure_search,
+        "preview": preview.measure,
         "digests": digests.measure,
         "import": importing.measure,
         "import_stream": import_stream.measure,

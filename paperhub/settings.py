@@ -130,6 +130,9 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://paperhub")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # Redis down degrades to rendering and counting, never to a 500 (paperhub/cache.py).
+    CACHES["default"]["BACKEND"] = "paperhub.cache.ResilientRedisCache"
 
 # --- Auth (django-allauth) -------------------------------------------------
 
@@ -185,6 +188,11 @@ ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
 READER_RATE_LIMIT = env.str("READER_RATE_LIMIT", default="60/m")
 RATELIMIT_IP_META_KEY = "paperhub.clientip.client_ip"
 RATELIMIT_VIEW = "papers.rate_limits.too_many_requests"
+# When the cache holding the counts is unreachable, let requests through (a reaction still works).
+RATELIMIT_FAIL_OPEN = True
+# Views that score many papers for one request (the digest preview): every request (GET too)
+# counts, in its own group (papers/rate_limits.py expensive_limit). "N/s|m|h", or "off".
+DIGEST_PREVIEW_RATE_LIMIT = env.str("DIGEST_PREVIEW_RATE_LIMIT", default="6/m")
 
 # --- Email -----------------------------------------------------------------
 
@@ -314,6 +322,8 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
+# Sessions read from the cache (written through to the database): a logged-in page costs no session query.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
-from . import attention, authors, comments, curation, import_runs, search, slots, submissions
+from . import attention, authors, comments, curation, import_runs, pagecache, search, slots, submissions
 from .admin_widgets import CategoriesField
 from .importers.service import FORMAT_CHOICES
 from .models import (
@@ -34,6 +34,7 @@ from .models import (
     TagRule,
     Upvote,
 )
+from .trending import refresh_paper
 
 IMPORT_PERMISSION = "papers.import_papers"
 
@@ -58,8 +59,29 @@ class TagChoiceForm(forms.Form):
 LIST_TITLE_CHARS = 90
 
 
+class InvalidatesPages:
+    """Every change a curator makes here (save, delete, bulk action) refreshes the cached pages."""
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        pagecache.invalidate()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        pagecache.invalidate()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        pagecache.invalidate()
+
+    def response_action(self, request, queryset):
+        response = super().response_action(request, queryset)
+        pagecache.invalidate()
+        return response
+
+
 @admin.register(Paper)
-class PaperAdmin(admin.ModelAdmin):
+class PaperAdmin(InvalidatesPages, admin.ModelAdmin):
     list_display = ["short_title", "arxiv_id", "status", "featured", "upvotes", "published", "tag_tokens"]
     list_filter = ["status", "featured", "tags", "published_at", "source"]
     # Searched by papers.search.filter_matching (get_search_results), not by icontains over these.
@@ -117,6 +139,12 @@ class PaperAdmin(admin.ModelAdmin):
         return format_html_join(
             "", '<span class="paper-tag-token">{}</span>', ((tag.name,) for tag in paper.tags.all())
         )
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change or {"published_at", "status"} & set(form.changed_data):
+            # A paper added or re-dated by hand is in its periods' lists at once.
+            refresh_paper(obj.pk, now=timezone.now())
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
@@ -371,7 +399,7 @@ def _tag_count_column(count: slots.TagCount):
 
 
 @admin.register(Tag)
-class TagAdmin(admin.ModelAdmin):
+class TagAdmin(InvalidatesPages, admin.ModelAdmin):
     list_display = ["name", "slug", "active", "paper_count"]
     list_filter = ["active"]
     search_fields = ["name", "slug", "description"]
@@ -398,7 +426,7 @@ class TagAdmin(admin.ModelAdmin):
 
 
 @admin.register(TagRule)
-class TagRuleAdmin(admin.ModelAdmin):
+class TagRuleAdmin(InvalidatesPages, admin.ModelAdmin):
     list_display = ["tag", "kind", "pattern", "active"]
     list_select_related = ["tag"]
     list_filter = ["kind", "active"]

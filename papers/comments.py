@@ -18,6 +18,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from . import pagecache
 from .models import Comment, CommentCount, CommentReport, Paper
 
 ORDERS = {"oldest": "Oldest first", "newest": "Newest first"}
@@ -114,6 +115,8 @@ def recount(paper_ids) -> None:
         unique_fields=["paper"],
         update_fields=["visible"],
     )
+    # Cards show the count: cached pages and list bodies start again (comments are rare next to views).
+    pagecache.invalidate()
 
 
 def _clean_body(body: str) -> str:

@@ -21,6 +21,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 
+from . import vectors
 from .importers.records import PaperRecord
 from .importers.service import import_stream
 from .importers.upsert import upsert_paper
@@ -233,4 +234,9 @@ def load_demo(*, now: datetime, with_curator: bool = True) -> DemoReport:
             Bookmark.objects.create(user=reader, paper=paper)
             report.bookmarks_created += 1
     refresh_trending(now=now)
+    if report.papers_created or vectors.current_version() is None:
+        try:
+            vectors.fit(now=now)  # similar papers and digests need the catalogue's vectors
+        except vectors.NoModel:
+            pass
     return report

@@ -14,6 +14,7 @@ from django.http import HttpRequest
 
 from . import reactions
 from .models import TRENDING_PERIODS, Paper, Tag
+from .search import RANKED_MATCHES
 from .trending import PERIOD_LABELS
 
 PAGE_SIZE = 20
@@ -44,10 +45,10 @@ class CachedCountPaginator(Paginator):
         return self._cached_count
 
 
-# A common word matches most of the catalogue: counting every match costs more than ranking the
-# first page (0.4-1.2 s at 100,000 papers, bench/README.md). Search counts up to this many and
-# pages through the best ones; nobody reads past page 50.
-SEARCH_RESULT_CAP = 1000
+# A common word matches most of the catalogue: counting and ranking every match costs more than
+# the first page is worth (0.4-1.2 s at 100,000 papers, bench/README.md). Search ranks up to this
+# many matches (papers/search.py) and pages through the best of them; nobody reads past page 25.
+SEARCH_RESULT_CAP = RANKED_MATCHES
 
 
 class CappedCountPaginator(Paginator):

@@ -142,7 +142,8 @@ class Paper(models.Model):
     featured = models.BooleanField(default=False, help_text="Shown in the strip above the trending list.")
     upvote_count = models.PositiveIntegerField(default=0, editable=False)
     bookmark_count = models.PositiveIntegerField(default=0, editable=False)
-    # Trending scores, recomputed periodically and on each upvote (papers/trending.py).
+    # Trending scores as time-invariant log2 scores (papers/trending.py): they change only when the
+    # paper gets or loses an upvote or its date changes, never because time passes.
     trending_day = models.FloatField(default=0, editable=False)
     trending_week = models.FloatField(default=0, editable=False)
     trending_month = models.FloatField(default=0, editable=False)
@@ -490,3 +491,59 @@ class CommentReport(models.Model):
 
     def __str__(self):
         return f"{self.user} reported comment {self.comment_id}"
+
+
+class TextModelQuerySet(models.QuerySet):
+    def current(self):
+        return self.filter(status=TextModel.Status.CURRENT)
+
+
+class TextModel(models.Model):
+    """One fit of the text model over the published catalogue: a version of every paper's vector.
+
+    A fit writes its vectors under a new version in status `fitting`; only when
+    all are written does one transaction make it `current` (papers/vectors.py).
+    A fit that dies half-way leaves the previous version current and in use.
+    """
+
+    class Status(models.TextChoices):
+        FITTING = "fitting", "Fitting"
+        CURRENT = "current", "Current"
+        RETIRED = "retired", "Retired"
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.FITTING)
+    method = models.CharField(max_length=64, help_text="How vectors are made, e.g. tfidf+lsa.")
+    dimensions = models.PositiveIntegerField(default=0)
+    paper_count = models.PositiveIntegerField(default=0, help_text="Published papers the model was fitted on.")
+    model = models.BinaryField(editable=False, help_text="The fitted transform (pickled), for papers imported later.")
+    fit_seconds = models.FloatField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TextModelQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["status"], condition=Q(status="current"), name="textmodel_one_current"),
+        ]
+
+    def __str__(self):
+        return f"text model v{self.pk} ({self.get_status_display()}, {self.paper_count} papers)"
+
+
+class PaperVector(models.Model):
+    """A paper's vector under one text model version, and its nearest neighbours there."""
+
+    version = models.ForeignKey(TextModel, on_delete=models.CASCADE, related_name="vectors")
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="vectors")
+    vector = models.BinaryField(help_text="float32, L2-normalized, little-endian.")
+    similar = models.JSONField(default=list, blank=True, help_text="Ids of the nearest papers, closest first.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["version", "paper"], name="papervector_unique_version_paper"),
+        ]
+
+    def __str__(self):
+        return f"vector of paper {self.paper_id} (v{self.version_id})"

@@ -12,11 +12,21 @@ Over the limit, django-ratelimit raises Ratelimited; its middleware answers
 with RATELIMIT_VIEW, `too_many_requests` here: the 429 page with Retry-After,
 or for htmx a message swapped into the page's status region. allauth's own
 limits use the same answer (handler429 in paperhub/urls.py).
+
+Views that score many papers for one request (the digest preview) have a limit
+of their own, `expensive_limit(group)`: every request counts (GET too), each
+view its own group, DIGEST_PREVIEW_RATE_LIMIT ("6/m" by default, or "off"); over
+it, the same 429 answer.
+
+RATELIMIT_FAIL_OPEN is on: when the cache is unreachable the counts cannot be
+read, and a reaction goes through rather than failing (the cache being down
+degrades, never breaks, docs/architecture.md).
 """
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
+from django_ratelimit import ALL
 from django_ratelimit.core import get_usage
 from django_ratelimit.decorators import ratelimit
 from django_ratelimit.exceptions import Ratelimited
@@ -37,11 +47,32 @@ reader_limit = ratelimit(group=GROUP, key=KEY, rate=reader_rate, method=METHOD, 
 """Decorate a view with this to count its POSTs against the reader's reaction budget."""
 
 
+def _rate(setting: str, default: str):
+    def rate(group: str, request: HttpRequest) -> str | None:
+        text = str(getattr(settings, setting, default)).strip().lower()
+        return None if text in OFF else text
+
+    return rate
+
+
+PREVIEW_GROUP = "digest-preview"
+preview_rate = _rate("DIGEST_PREVIEW_RATE_LIMIT", "6/m")
+
+# group -> (rate, method) of every limit here, to say when the one exceeded lets the client in again.
+_LIMITS = {GROUP: (reader_rate, METHOD), PREVIEW_GROUP: (preview_rate, ALL)}
+
+
+def expensive_limit(view):
+    """Count every request to `view` (GET too) against the reader's DIGEST_PREVIEW_RATE_LIMIT, in its own group."""
+    return ratelimit(group=PREVIEW_GROUP, key=KEY, rate=preview_rate, method=ALL, block=True)(view)
+
+
 def _retry_after(request: HttpRequest) -> int | None:
-    usage = get_usage(request, group=GROUP, key=KEY, rate=reader_rate, method=METHOD, increment=False)
-    if not usage or usage["time_left"] < 0:
-        return None
-    return max(1, usage["time_left"])
+    for group, (rate, method) in _LIMITS.items():
+        usage = get_usage(request, group=group, key=KEY, rate=rate, method=method, increment=False)
+        if usage and usage["should_limit"] and usage["time_left"] >= 0:
+            return max(1, usage["time_left"])
+    return None
 
 
 def too_many_requests(request: HttpRequest, exception: Exception | None = None, *, retry_after=None) -> HttpResponse:

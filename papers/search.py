@@ -26,6 +26,12 @@ from .models import Paper, PaperQuerySet, Tag
 from .text import split_arxiv_id
 
 MAX_QUERY_CHARS = 500
+# A long query costs per term; past this many words the rest adds little but cost (docs/ranking-and-search.md).
+# The same bound as the query parser's (papers/websearch.py), so what is searched is what is highlighted.
+MAX_QUERY_TERMS = websearch.MAX_TERMS
+# At most this many matches are ranked (ts_rank reads each one's document): the best of them are shown.
+RANKED_MATCHES = 500
+_WORD = re.compile(r"\w+")
 CONFIG = "english"
 # Highlight marks: private-use characters, removed from queries. A stray one in a
 # stored text can at worst add a <mark>: `render_marked` escapes everything else.
@@ -43,9 +49,17 @@ class SearchFilters:
 
 
 def clean_query(raw: str | None) -> str:
-    """The query as searched: control characters (NUL included) removed, spaces collapsed, at most 500 chars."""
+    """The query as searched: control characters (NUL included) removed, spaces collapsed, at most 500
+    characters and MAX_QUERY_TERMS words (`or` and `-` excluded words count as words)."""
     text = _CONTROL.sub(" ", raw or "")
-    return " ".join(text.split())[:MAX_QUERY_CHARS].strip()
+    text = " ".join(text.split())[:MAX_QUERY_CHARS].strip()
+    kept, words = [], 0
+    for token in text.split():
+        words += len(_WORD.findall(token)) if token.lower() != "or" else 0
+        if words > MAX_QUERY_TERMS:
+            break
+        kept.append(token)
+    return " ".join(kept)
 
 
 def search_document() -> RawSQL:
@@ -78,6 +92,18 @@ def search_papers(query: str, filters: SearchFilters | None = None) -> PaperQuer
     return papers.for_cards()
 
 
+def _matching(query: str, filters: SearchFilters) -> PaperQuerySet:
+    """Every published paper `query` finds, unranked and unbounded (the search page ranks only
+    RANKED_MATCHES of them; a followed search must see every recent match, however common its words)."""
+    papers = _filter(Paper.objects.published(), filters)
+    if not query:
+        return papers.none()
+    if is_postgresql():
+        tsquery = SearchQuery(query, search_type="websearch", config=CONFIG)
+        return papers.annotate(document=search_document()).filter(document=tsquery)
+    return _sqlite(papers, query)
+
+
 def _filter(papers: PaperQuerySet, filters: SearchFilters) -> PaperQuerySet:
     if filters.tag is not None:
         papers = papers.tagged(filters.tag)
@@ -93,9 +119,15 @@ def _filter(papers: PaperQuerySet, filters: SearchFilters) -> PaperQuerySet:
 def _postgresql(papers: PaperQuerySet, query: str) -> PaperQuerySet:
     tsquery = SearchQuery(query, search_type="websearch", config=CONFIG)
     headline = {"config": CONFIG, "start_sel": MARK_START, "stop_sel": MARK_STOP}
+    # The first RANKED_MATCHES matches the GIN index yields are ranked, not every match of a common word
+    # (ranking 60,000 matches took 0.6-1 s at 100,000 papers).
+    # Read as a list first: as a subquery, PostgreSQL's planner may rank inside a nested loop.
+    matches = papers.annotate(document=search_document()).filter(document=tsquery).order_by()
+    # One more than are ranked, so the paginator can say "more than RANKED_MATCHES results".
+    ids = list(matches.values_list("pk", flat=True)[: RANKED_MATCHES + 1])
     return (
-        papers.annotate(document=search_document())
-        .filter(document=tsquery)
+        Paper.objects.filter(pk__in=ids)
+        .annotate(document=search_document())
         .annotate(
             rank=SearchRank(F("document"), tsquery),
             title_marked=SearchHeadline("title", tsquery, highlight_all=True, **headline),
@@ -226,7 +258,7 @@ def matching_ids(queries: list[tuple[str, int | None]], papers: PaperQuerySet) -
         parts = []
         for index, (query, tag_id) in enumerate(queries[start : start + MATCH_BATCH], start=start):
             filters = SearchFilters(tag=Tag(pk=tag_id) if tag_id else None)
-            matched = search_papers(query, filters).prefetch_related(None).filter(pk__in=candidates).order_by()
+            matched = _matching(query, filters).filter(pk__in=candidates).order_by()
             parts.append(
                 matched.annotate(query_index=Value(index, output_field=IntegerField())).values_list("query_index", "pk")
             )

@@ -7,7 +7,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from . import import_runs, submissions, trending
+from . import import_runs, submissions, trending, vectors
 from .importers import arxiv_api
 from .importers.service import ImportFailed
 
@@ -64,7 +64,13 @@ def import_newest_arxiv(self) -> dict:
 
 @shared_task(name="papers.refresh_trending")
 def refresh_trending_scores() -> int:
-    """Recompute the trending scores of every recent paper (run by beat every 10 minutes)."""
+    """Recompute the trending scores of papers created, changed or upvoted lately (beat, every 10 minutes)."""
+    return trending.refresh_recent(now=timezone.now())
+
+
+@shared_task(name="papers.repair_trending")
+def repair_trending_scores() -> int:
+    """Recompute every paper's trending scores and write those that drifted (beat, nightly)."""
     return trending.refresh_trending(now=timezone.now())
 
 
@@ -114,3 +120,27 @@ def retry_waiting_submissions() -> int:
     for pk in ids:
         fetch_submission.delay(pk)
     return len(ids)
+
+
+# A fit over 100,000 papers takes minutes (bench/README.md): more than the default task limit.
+FIT_TIME_LIMIT = 60 * 60
+
+
+@shared_task(name="papers.fit_vectors", time_limit=FIT_TIME_LIMIT, soft_time_limit=FIT_TIME_LIMIT - 60)
+def fit_vectors() -> dict:
+    """Fit the text model over the published catalogue and store every paper's vector (nightly beat entry).
+
+    Safe to kill: the new version becomes current only once all its vectors are written.
+    """
+    try:
+        version = vectors.fit(now=timezone.now())
+    except vectors.NoModel as exc:
+        logger.info("no text model fitted: %s", exc)
+        return {"status": "no text"}
+    return {"status": "ok", "version": version.pk, "papers": version.paper_count}
+
+
+@shared_task(name="papers.update_vectors", time_limit=FIT_TIME_LIMIT, soft_time_limit=FIT_TIME_LIMIT - 60)
+def update_vectors() -> str:
+    """Refit when the catalogue has grown enough, else give published papers without a vector theirs (hourly)."""
+    return vectors.update(now=timezone.now())

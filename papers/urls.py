@@ -3,6 +3,7 @@ from django.urls import path, re_path, register_converter
 from . import comment_views, feeds, views
 from .api import views as api_views
 from .dates import Span
+from .pagecache import shared_for_visitors
 
 
 class _SpanConverter:
@@ -34,6 +35,7 @@ register_converter(DayConverter, "day")
 register_converter(WeekConverter, "isoweek")
 register_converter(MonthConverter, "month")
 
+
 app_name = "papers"
 
 urlpatterns = [
@@ -57,8 +59,8 @@ urlpatterns = [
     path("submit/<int:pk>/", views.submission_status, name="submission"),
     path("tags/", views.tag_list, name="tags"),
     path("tags/<slug:slug>/", views.tag_detail, name="tag"),
-    path("tags/<slug:slug>/feed/", feeds.TagFeed(), name="tag_feed"),
-    path("feeds/trending/", feeds.TrendingFeed(), name="trending_feed"),
+    path("tags/<slug:slug>/feed/", shared_for_visitors(feeds.TagFeed()), name="tag_feed"),
+    path("feeds/trending/", shared_for_visitors(feeds.TrendingFeed()), name="trending_feed"),
     path("search/", views.search, name="search"),
     path("me/bookmarks/", views.bookmarks, name="bookmarks"),
     path("me/api-tokens/", api_views.tokens_page, name="api_tokens"),

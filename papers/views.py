@@ -8,16 +8,18 @@ from django.core.cache import cache
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import authors as author_pages
-from . import dates, reactions, submissions
+from . import dates, pagecache, reactions, submissions
 from .charts import paper_upvote_chart
 from .forms import SearchForm, SubmitPaperForm
 from .listing import (
     CHIPS_SECONDS,
     FEATURED_SIZE,
+    PAGE_SIZE,
     CachedCountPaginator,
     CappedCountPaginator,
     mark_reactions,
@@ -27,7 +29,7 @@ from .listing import (
 )
 from .models import Paper, Submission, Tag
 from .rate_limits import reader_limit
-from .redirects import ask_to_log_in, safe_next
+from .redirects import ask_to_log_in, csrf_for_readers, safe_next
 from .search import SearchFilters, add_highlights, search_papers
 from .similarity import similar_papers
 from .slots import annotate_tag_counts
@@ -35,7 +37,20 @@ from .text import split_arxiv_id
 from .trending import FRESHNESS_PRIOR, HALF_LIVES, parse_period, trending_papers
 
 
+def _featured(period: str) -> list[Paper]:
+    return list(Paper.objects.published().featured().trending(period)[:FEATURED_SIZE])
+
+
+def _cached(key: str, compute, seconds: int):
+    """A public value from the cache, or computed when the cache has none or is down."""
+    try:
+        return cache.get_or_set(key, compute, seconds)
+    except Exception:
+        return compute()
+
+
 @require_GET
+@pagecache.shared_for_visitors
 def home(request: HttpRequest) -> HttpResponse:
     """Trending papers: period tabs, tag chips, featured strip, 20 a page."""
     period = parse_period(request.GET.get("period"))
@@ -43,11 +58,21 @@ def home(request: HttpRequest) -> HttpResponse:
     if request.GET.get("tag"):
         tag = get_object_or_404(Tag, slug=request.GET["tag"], active=True)
     papers, span = dates.latest(trending_papers(period=period, tag=tag), period, now=timezone.now())
-    page = paper_page(request, papers, paginator=CachedCountPaginator)
-    featured = Paper.objects.published().featured().trending(period)[:FEATURED_SIZE] if page.number == 1 else []
-    chips = cache.get_or_set(f"trending-chips:{tag.pk if tag else ''}", lambda: tag_chips(tag), CHIPS_SECONDS)
+    body = pagecache.list_body(
+        request,
+        papers,
+        paginator=CachedCountPaginator,
+        page_size=PAGE_SIZE,
+        empty_text="No papers to rank yet. Curators can import some from the admin.",
+    )
+    featured = (
+        _cached(f"featured:{pagecache.generation()}:{period}", lambda: _featured(period), pagecache.PAGE_SECONDS)
+        if body.number == 1
+        else []
+    )
+    chips = _cached(f"trending-chips:{tag.pk if tag else ''}", lambda: tag_chips(tag), CHIPS_SECONDS)
     context = {
-        "page": page,
+        "body": body.html,
         "period": period,
         "tabs": period_tabs(period),
         "span": span,
@@ -59,7 +84,8 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _find_paper(request: HttpRequest, key: str) -> Paper:
-    papers = Paper.objects.visible_to(request.user).prefetch_related("tags", "authorships__author")
+    # The byline comes from authors_text (kept in step by the importers and the admin), not a prefetch.
+    papers = Paper.objects.visible_to(request.user).prefetch_related("tags")
     try:
         arxiv_id, _ = split_arxiv_id(key)
     except ValueError:
@@ -69,6 +95,7 @@ def _find_paper(request: HttpRequest, key: str) -> Paper:
 
 
 @require_GET
+@pagecache.shared_for_visitors
 def paper_detail(request: HttpRequest, key: str) -> HttpResponse:
     """A paper by arXiv id (any version) or slug; drafts and hidden papers are 404 except for staff."""
     paper = _find_paper(request, key)
@@ -77,7 +104,8 @@ def paper_detail(request: HttpRequest, key: str) -> HttpResponse:
     mark_reactions(request, [paper])
     context = {
         "paper": paper,
-        "tags": [t for t in paper.tags.all() if t.active],
+        # With the counts other apps add (followers: papers/slots.py), updated in place after a Follow.
+        "tags": list(annotate_tag_counts(paper.tags.filter(active=True)).order_by("name")),
         "similar": similar_papers(paper),
         "upvote_chart": paper_upvote_chart(paper, now=timezone.now()),
         "canonical_url": request.build_absolute_uri(paper.get_absolute_url()),
@@ -107,6 +135,7 @@ def author_detail(request: HttpRequest, pk: int, slug: str | None = None) -> Htt
 
 
 @require_GET
+@pagecache.shared_for_visitors
 def tag_list(request: HttpRequest) -> HttpResponse:
     """Active tags with their paper counts and the counts other apps add (followers: papers/slots.py)."""
     tags = annotate_tag_counts(
@@ -118,13 +147,20 @@ def tag_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@pagecache.shared_for_visitors
 def tag_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """Trending within one tag, with the same period tabs."""
-    tag = get_object_or_404(Tag, slug=slug, active=True)
+    tag = get_object_or_404(annotate_tag_counts(Tag.objects.filter(active=True)), slug=slug)
     period = parse_period(request.GET.get("period"))
     papers, span = dates.latest(trending_papers(period=period, tag=tag), period, now=timezone.now())
-    page = paper_page(request, papers, paginator=CachedCountPaginator)
-    context = {"tag": tag, "page": page, "period": period, "tabs": period_tabs(period), "span": span}
+    body = pagecache.list_body(
+        request,
+        papers,
+        paginator=CachedCountPaginator,
+        page_size=PAGE_SIZE,
+        empty_text="No papers in this tag yet.",
+    )
+    context = {"tag": tag, "body": body.html, "period": period, "tabs": period_tabs(period), "span": span}
     return render(request, "papers/tag_detail.html", context)
 
 
@@ -201,12 +237,18 @@ def _react(request: HttpRequest, pk: int, partial: str, toggle) -> HttpResponse:
     if request.htmx:
         mark_reactions(request, [paper])
         paper.refresh_from_db(fields=["upvote_count", "bookmark_count"])
-        return render(request, f"papers/buttons.html#{partial}", {"paper": paper, "next_url": next_url})
+        context = {"paper": paper, "next_url": next_url}
+        # The pressed button, then every other place on the page that shows its count (htmx out-of-band).
+        html = render_to_string(f"papers/buttons.html#{partial}", context, request=request)
+        if partial == "upvote":  # the bookmark count shows only on its button
+            html += render_to_string("papers/buttons.html#upvote_counts", context, request=request)
+        return HttpResponse(html)
     return redirect(next_url)
 
 
 @require_POST
 @reader_limit
+@csrf_for_readers
 def upvote(request: HttpRequest, pk: int) -> HttpResponse:
     """Toggle the reader's upvote."""
     return _react(
@@ -216,6 +258,7 @@ def upvote(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @reader_limit
+@csrf_for_readers
 def bookmark(request: HttpRequest, pk: int) -> HttpResponse:
     """Toggle the reader's bookmark."""
     return _react(request, pk, "bookmark", lambda paper: reactions.toggle_bookmark(user=request.user, paper=paper))

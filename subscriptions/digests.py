@@ -8,9 +8,12 @@ minus what the reader upvoted or bookmarked. Each candidate scores
     (1 - w) * trending + w * similarity
 
 with both terms normalized to 0..1 over the reader's candidates and w the
-reader's "popular vs. for me" slider. Similarity is the TF-IDF cosine between
-the candidate and the reader's own upvoted and bookmarked papers
-(papers/similarity.py). Papers are taken best first; a paper in several
+reader's "popular vs. for me" slider. Trending is the paper's week score now
+(papers/trending.py). Similarity is the cosine between the stored vectors of
+the candidate and of the closest of the reader's own upvoted and bookmarked
+papers (papers/vectors.py): no model is fitted here, so a paper pair has the
+same similarity whoever asks and whatever else is in the chunk, and a paper
+without a vector yet competes on trending alone. Papers are taken best first; a paper in several
 followed tags goes under the tag where it ranks highest that still has room
 (N papers per tag) and names the others.
 
@@ -19,8 +22,12 @@ papers the search finds (papers/search.py, the search page's own matching,
 one statement for every search of the chunk), ranked the same way, sharing
 the "never a paper twice" rule with the tag sections.
 
-Everything is loaded for a whole chunk of readers at once, so the number of
-SQL queries does not grow with the number of readers in the chunk.
+Candidates are bounded: per followed tag, the CANDIDATES_PER_TAG papers with
+the highest week score within the lookback window, so a tag holding 60,000
+recent papers costs what one holding 300 does (the digest preview answers in
+well under a second at 100,000 papers, bench/README.md). Everything is loaded
+for a whole chunk of readers at once, so the number of SQL queries does not
+grow with the number of readers in the chunk.
 """
 
 from __future__ import annotations
@@ -32,11 +39,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.core.cache import cache
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q, Window
+from django.db.models.functions import RowNumber
 
+from papers import vectors
 from papers.models import Bookmark, Paper, Tag, Upvote
 from papers.search import matching_ids
-from papers.similarity import SimilarityIndex, paper_text
+from papers.trending import decayed
 
 from .models import Digest, DigestItem, DigestSettings, SavedSearch, TagFollow
 
@@ -54,6 +63,8 @@ SENT_STATES = (Digest.Status.SENT, Digest.Status.SENDING)
 TITLE_IN_REASON = 40
 # Below this raw cosine a paper is not called "similar" in its reason, however it ranks.
 SIMILAR_REASON_MIN = 0.05
+# The best this many papers of each followed tag by week score, within the lookback, are the candidates.
+CANDIDATES_PER_TAG = 300
 PAPER_FIELDS = (
     "id",
     "title",
@@ -101,8 +112,8 @@ class _ReaderData:
     tags: list[Tag] = field(default_factory=list)
     searches: list[SavedSearch] = field(default_factory=list)
     excluded: set[int] = field(default_factory=set)
-    # paper id -> ("bookmarked" | "upvoted", title, abstract); bookmarks win over upvotes.
-    profile: dict[int, tuple[str, str, str]] = field(default_factory=dict)
+    # paper id -> ("bookmarked" | "upvoted", title); bookmarks win over upvotes.
+    profile: dict[int, tuple[str, str]] = field(default_factory=dict)
 
 
 def shorten(title: str, limit: int = TITLE_IN_REASON) -> str:
@@ -142,12 +153,10 @@ def _load_readers(user_ids: Sequence[int], *, exclude_digest_ids: Iterable[int])
     for user_id, paper_id in sent:
         readers[user_id].excluded.add(paper_id)
     for model, relation in ((Upvote, "upvoted"), (Bookmark, "bookmarked")):
-        rows = model.objects.filter(user_id__in=user_ids).values_list(
-            "user_id", "paper_id", "paper__title", "paper__abstract"
-        )
-        for user_id, paper_id, title, abstract in rows:
+        rows = model.objects.filter(user_id__in=user_ids).values_list("user_id", "paper_id", "paper__title")
+        for user_id, paper_id, title in rows:
             readers[user_id].excluded.add(paper_id)
-            readers[user_id].profile[paper_id] = (relation, title, abstract)
+            readers[user_id].profile[paper_id] = (relation, title)
     return readers
 
 
@@ -192,21 +201,35 @@ def _match_key(spec: tuple[str, int | None], start: datetime) -> str:
 def _load_candidates(
     readers: dict[int, _ReaderData], *, now: datetime
 ) -> tuple[dict[int, Paper], dict[int, set[int]], dict[int, int], dict[int, set[int]]]:
-    """Recent published papers in any followed tag or search, their followed tags, upvotes this week and the
-    searches that find them: four queries."""
+    """The best recent published papers of each followed tag and the papers the chunk's searches find,
+    their followed tags, upvotes this week and the searches that find them.
+
+    Per tag, the CANDIDATES_PER_TAG papers with the highest week score within the
+    longest lookback of the chunk's readers.
+    """
     tag_ids = {tag.pk for data in readers.values() for tag in data.tags}
     if not tag_ids and not any(data.searches for data in readers.values()):
         return {}, {}, {}, {}
     since = now - max((data.prefs.lookback for data in readers.values()), default=timedelta(days=7))
-    recent = (
-        Paper.objects.published()
-        .filter(Q(published_at__gte=since) | Q(created_at__gte=since))
-        .filter(Q(published_at__lte=now) | Q(published_at__isnull=True))
-    )
     search_matches = _match_searches(readers, since=since, now=now)
+    through = Paper.tags.through
+    ranked = (
+        through.objects.filter(tag_id__in=tag_ids, paper__status=Paper.Status.PUBLISHED)
+        .filter(Q(paper__published_at__gte=since) | Q(paper__created_at__gte=since))
+        .filter(Q(paper__published_at__lte=now) | Q(paper__published_at__isnull=True))
+        .annotate(
+            place=Window(
+                RowNumber(),
+                partition_by=[F("tag_id")],
+                order_by=[F("paper__trending_week").desc(), F("paper__published_at").desc(), F("paper_id").desc()],
+            )
+        )
+        .filter(place__lte=CANDIDATES_PER_TAG)
+        .values("paper_id")
+    )
     papers = {
         paper.pk: paper
-        for paper in recent.filter(Q(tags__in=tag_ids) | Q(pk__in=list(search_matches))).only(*PAPER_FIELDS).distinct()
+        for paper in Paper.objects.filter(Q(pk__in=ranked) | Q(pk__in=list(search_matches))).only(*PAPER_FIELDS)
     }
     paper_tags: dict[int, set[int]] = defaultdict(set)
     for paper_id, tag_id in Paper.tags.through.objects.filter(
@@ -239,7 +262,7 @@ def _choose_for_reader(
     papers: dict[int, Paper],
     paper_tags: dict[int, set[int]],
     weekly_upvotes: dict[int, int],
-    similarity: SimilarityIndex,
+    vectors_by_id: dict,
     search_matches: dict[int, set[int]] | None = None,
 ) -> list[ChosenItem]:
     if not data.tags and not data.searches:
@@ -268,9 +291,9 @@ def _choose_for_reader(
     if not pool:
         return []
     w = data.prefs.personalization
-    trending = _normalized([paper.trending_week for paper in pool])
+    trending = _normalized([decayed(paper.trending_week, "week", now=now) for paper in pool])
     profile_ids = list(data.profile)
-    matches = similarity.best_matches(profile_ids, [paper.pk for paper in pool])
+    matches = vectors.best_matches(vectors_by_id, profile_ids, [paper.pk for paper in pool])
     similarity_scores = _normalized([score for score, _ in matches])
     scored = sorted(
         (
@@ -298,7 +321,7 @@ def _choose_for_reader(
         tag = section if isinstance(section, Tag) else None
         search = None if tag else section
         if raw_sim >= SIMILAR_REASON_MIN and w * sim > (1 - w) * trend and profile_index >= 0:
-            relation, title, _ = data.profile[profile_ids[profile_index]]
+            relation, title = data.profile[profile_ids[profile_index]]
             reason = f"Similar to '{shorten(title)}' which you {relation}"
         elif search is not None:
             reason = _search_reason(search)
@@ -331,12 +354,11 @@ def choose_items(
         return {}
     readers = _load_readers(user_ids, exclude_digest_ids=exclude_digest_ids)
     papers, paper_tags, weekly, search_matches = _load_candidates(readers, now=now)
-    # One TF-IDF model for the whole chunk: candidates and every reader's own papers.
-    texts = {pk: paper_text(paper.title, paper.abstract) for pk, paper in papers.items()}
+    # The stored vectors of the candidates and of every reader's own papers: one query.
+    wanted = set(papers)
     for data in readers.values():
-        for pk, (_, title, abstract) in data.profile.items():
-            texts.setdefault(pk, paper_text(title, abstract))
-    similarity = SimilarityIndex(texts)
+        wanted.update(data.profile)
+    vectors_by_id = vectors.load_vectors(wanted) if any(data.profile for data in readers.values()) else {}
     return {
         user_id: _choose_for_reader(
             data,
@@ -344,7 +366,7 @@ def choose_items(
             papers=papers,
             paper_tags=paper_tags,
             weekly_upvotes=weekly,
-            similarity=similarity,
+            vectors_by_id=vectors_by_id,
             search_matches=search_matches,
         )
         for user_id, data in readers.items()

@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -22,8 +23,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from papers.dates import latest
 from papers.listing import paper_page, period_tabs
 from papers.models import Tag
-from papers.rate_limits import reader_limit
-from papers.redirects import ask_to_log_in, safe_next
+from papers.rate_limits import expensive_limit, reader_limit
+from papers.redirects import ask_to_log_in, csrf_for_readers, safe_next
 from papers.search import clean_query
 from papers.trending import parse_period
 
@@ -37,6 +38,7 @@ from .unsubscribe import InvalidToken, read_token, unsubscribe
 
 @require_POST
 @reader_limit
+@csrf_for_readers
 def toggle_follow(request: HttpRequest, slug: str) -> HttpResponse:
     """Follow or unfollow the tag, as the pressed button's `action` says (toggle without one)."""
     tag = get_object_or_404(Tag, slug=slug, active=True)
@@ -52,8 +54,16 @@ def toggle_follow(request: HttpRequest, slug: str) -> HttpResponse:
         follows.follow_tag(user=request.user, tag=tag, browser_timezone=request.POST.get("timezone", ""))
     if request.htmx:
         following = tag.pk in follows.followed_tag_ids(request.user)
-        context = {"tag": tag, "following": following, "next_url": next_url}
-        return render(request, "subscriptions/buttons.html#follow", context)
+        context = {
+            "tag": tag,
+            "following": following,
+            "next_url": next_url,
+            "follower_count": follows.follower_count(tag),
+        }
+        # The pressed button, then the tag's follower count wherever the page shows it (htmx out-of-band).
+        html = render_to_string("subscriptions/buttons.html#follow", context, request=request)
+        html += render_to_string("subscriptions/buttons.html#follower_counts", context, request=request)
+        return HttpResponse(html)
     return redirect(next_url)
 
 
@@ -122,6 +132,7 @@ def digest_settings(request):
 
 @login_required
 @require_GET
+@expensive_limit
 def digest_preview(request):
     """A page of the site showing the reader's next digest, the email exactly as it would be mailed now."""
     now = timezone.now()

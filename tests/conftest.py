@@ -61,3 +61,13 @@ def empty_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def fresh_page_cache_generation():
+    """Each test starts with the per-process memos of papers/ empty: the page cache's generation and
+    the unpickled text model (a rolled-back test's model id is reused by the next test)."""
+    from papers import pagecache, vectors
+
+    pagecache._memo["until"] = 0.0
+    vectors._transforms.clear()

@@ -11,8 +11,10 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 from django.urls import reverse
+from django.utils import timezone
 
 from ..models import Paper, PaperAuthor, Tag
+from ..trending import decayed
 
 
 def iso(value: datetime | None) -> str | None:
@@ -35,9 +37,16 @@ def for_api(papers: QuerySet) -> QuerySet:
     )
 
 
-def trending_scores(paper: Paper) -> dict[str, float]:
-    """The paper's stored trending scores per period (the one place the API reads them)."""
-    return {"day": paper.trending_day, "week": paper.trending_week, "month": paper.trending_month}
+def trending_scores(paper: Paper, *, now: datetime | None = None) -> dict[str, float]:
+    """The paper's trending scores per period at `now` (the one place the API reads them).
+
+    The columns hold time-invariant log scores (papers/trending.py); `decayed` turns each
+    back into the score the formula gives at that moment.
+    """
+    now = now or timezone.now()
+    return {
+        period: decayed(getattr(paper, f"trending_{period}"), period, now=now) for period in ("day", "week", "month")
+    }
 
 
 def paper_json(paper: Paper) -> dict:

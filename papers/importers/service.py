@@ -273,6 +273,10 @@ def import_records(
                 raise _Rollback
     except _Rollback:
         pass
+    if not dry_run and (report.created or report.updated):
+        from ..pagecache import invalidate
+
+        invalidate()  # new papers appear on the cached pages now, not in a minute
     return report
 
 

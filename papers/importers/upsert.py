@@ -17,11 +17,14 @@ from typing import Literal
 
 from django.db import connection, transaction
 from django.db.models.functions import Lower
+from django.utils import timezone
 from django.utils.text import slugify
 
 from ..models import Author, Paper, PaperAuthor
 from ..tagging import CompiledRule, apply_tag_rules, compiled_rules, tags_for_slugs
 from ..text import collapse_whitespace, normalize_name, normalize_title
+from ..trending import initial_scores, refresh_papers
+from ..vectors import assign_vectors
 from .records import PaperRecord, RecordError
 
 Outcome = Literal["created", "updated", "unchanged"]
@@ -281,6 +284,8 @@ def upsert_batch(
             results.append(UpsertResult("unchanged", paper))
 
     if created:
+        for paper, _ in created:
+            initial_scores(paper)  # a new paper is in its periods' lists at once, not at the next refresh
         Paper.objects.bulk_create([paper for paper, _ in created], batch_size=500)
         _write_bylines([(paper, record.byline) for paper, record in created], replace=False)
     for paper, _, changed, _ in updated:
@@ -288,9 +293,16 @@ def upsert_batch(
             paper.save(update_fields=[*dict.fromkeys(changed), "updated_at"])
     _write_bylines([(paper, record.byline) for paper, record, _, replace in updated if replace], replace=True)
 
+    redated = [paper.pk for paper, _, changed, _ in updated if {"published_at", "created_at"} & set(changed)]
+    if redated:
+        refresh_papers(redated, now=timezone.now())
+
     touched = [(paper, record) for paper, record in created] + [(paper, record) for paper, record, _, _ in updated]
     _add_record_tags(touched)
     apply_tag_rules([paper for paper, _ in touched], rules)
+    # Vectors from the current text model, in this same job (nothing before the first fit).
+    retexted = [paper.pk for paper, _, changed, _ in updated if {"title", "abstract"} & set(changed)]
+    assign_vectors([paper.pk for paper, _ in created] + retexted)
     return results
 
 

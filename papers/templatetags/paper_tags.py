@@ -98,3 +98,11 @@ def comment_html(text: str) -> str:
     from ..comments import render_body
 
     return render_body(text or "")
+
+
+@register.simple_tag
+def state(kind: str, pk: int | str = "") -> str:
+    """A placeholder for a reader's own state in a cached list body (papers/pagecache.py fills it)."""
+    from ..pagecache import placeholder
+
+    return placeholder(kind, pk)

@@ -1,6 +1,7 @@
 """`{% slot "name" ... %}`: what other apps add to catalogue pages (papers/slots.py)."""
 
 from django import template
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from ..slots import render_slot, tag_counts
@@ -16,9 +17,18 @@ def slot(context, name: str, *args) -> str:
 
 @register.simple_tag
 def extra_tag_counts(tag) -> list[str]:
-    """The registered counts of an annotated tag in words ("2 followers")."""
+    """The registered counts of an annotated tag in words ("2 followers"), each in a
+    `<span class="{plural}-of-{tag id}">` that an htmx answer can update out of band."""
     words = []
     for count in tag_counts():
         n = getattr(tag, count.key, 0) or 0
-        words.append(f"{n} {count.singular if n == 1 else count.plural}")
+        words.append(
+            format_html(
+                '<span class="{}-of-{}">{} {}</span>',
+                count.plural,
+                tag.pk,
+                n,
+                count.singular if n == 1 else count.plural,
+            )
+        )
     return words

@@ -4,7 +4,9 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+from django.utils import timezone
 
+from papers import vectors
 from papers.models import Paper
 from papers.similarity import similar_papers
 from tests.factories import (
@@ -112,6 +114,7 @@ def test_similar_papers_are_the_closest_published_ones(client):
     ]
     PaperFactory(title="Negative sampling for dense retrieval draft", status=Paper.Status.DRAFT)
     PaperFactory(title="Sentiment of movie reviews", abstract="opinion polarity")
+    vectors.fit(now=timezone.now())
     similar = similar_papers(paper)
     assert len(similar) == 5
     assert set(similar) <= set(close)
@@ -122,7 +125,15 @@ def test_similar_papers_are_the_closest_published_ones(client):
 def test_similar_papers_of_a_lonely_paper_is_empty():
     paper = PaperFactory(title="Quantum gravity", abstract="loops")
     PaperFactory(title="Sentiment of movie reviews", abstract="opinion polarity")
+    vectors.fit(now=timezone.now())
     assert similar_papers(paper) == []
+
+
+def test_no_similar_papers_before_the_first_fit_and_the_page_still_renders(client):
+    paper = PaperFactory(title="Hard negative sampling", abstract="negative sampling")
+    PaperFactory(title="Negative sampling again", abstract="negative sampling")
+    assert similar_papers(paper) == []
+    assert client.get(paper.get_absolute_url()).status_code == 200
 
 
 def test_paper_page_draws_its_upvotes_of_the_last_30_days(client):

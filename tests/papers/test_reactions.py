@@ -10,6 +10,7 @@ from django.test import Client
 
 from papers.models import Bookmark, Paper, Upvote
 from papers.reactions import toggle_bookmark, toggle_upvote
+from papers.trending import decayed
 from tests.factories import PaperFactory, UpvoteFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -31,10 +32,10 @@ def test_upvote_updates_the_papers_trending_score_at_once():
     paper = PaperFactory(published_at=datetime(2026, 11, 1, tzinfo=UTC))
     toggle_upvote(user=UserFactory(), paper=paper, now=datetime.now(UTC))
     paper.refresh_from_db()
-    assert paper.trending_day == pytest.approx(1.0, abs=0.01)
+    assert decayed(paper.trending_day, "day", now=datetime.now(UTC)) == pytest.approx(1.0, abs=0.01)
     toggle_upvote(user=UserFactory(), paper=paper, now=datetime.now(UTC))
     paper.refresh_from_db()
-    assert paper.trending_day == pytest.approx(2.0, abs=0.01)
+    assert decayed(paper.trending_day, "day", now=datetime.now(UTC)) == pytest.approx(2.0, abs=0.01)
 
 
 def test_counts_stay_equal_to_rows_over_many_readers():

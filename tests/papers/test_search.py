@@ -259,3 +259,14 @@ def test_demo_or_finds_either_word_and_a_phrase_minus_a_word_keeps_the_phrase():
     for paper in phrase:
         assert "hard negat" in fts.stems(paper.title) + " " + fts.stems(paper.abstract)
         assert "llm" not in fts.stems(paper.title + " " + paper.abstract + " " + paper.authors_text).split()
+
+
+def test_a_long_query_is_cut_to_its_first_words():
+    from papers.search import MAX_QUERY_TERMS, clean_query
+
+    words = [f"word{i}" for i in range(14)]
+    assert clean_query(" ".join(words)).split() == words[:MAX_QUERY_TERMS]
+    # "or" joins words and is not one; a quoted phrase counts its words.
+    assert clean_query("a or b or c") == "a or b or c"
+    phrase = " ".join(f"p{i}" for i in range(MAX_QUERY_TERMS - 1))
+    assert len(clean_query(f'"{phrase}" ten eleven twelve').split()) == MAX_QUERY_TERMS

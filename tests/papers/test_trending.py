@@ -7,11 +7,21 @@ from types import SimpleNamespace
 import pytest
 from django.apps import apps as django_apps
 from django.db import connection
+from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from papers.models import Paper
-from papers.tasks import refresh_trending_scores
-from papers.trending import parse_period, refresh_paper, refresh_trending, scores_for, trending_papers
+from papers.tasks import refresh_trending_scores, repair_trending_scores
+from papers.trending import (
+    decayed,
+    initial_scores,
+    parse_period,
+    refresh_paper,
+    refresh_recent,
+    refresh_trending,
+    scores_for,
+    trending_papers,
+)
 from tests.factories import PaperFactory, TagFactory, UpvoteFactory
 
 pytestmark = pytest.mark.django_db
@@ -68,15 +78,31 @@ def test_all_ranks_by_total_upvotes_then_newest(hand_made):
 def test_scores_follow_the_written_formula(hand_made):
     fresh = Paper.objects.get(pk=hand_made["fresh_one"].pk)
     expected_day = 0.5 ** (1 / 24) + 0.5 * 0.5 ** (2 / 24)
-    assert fresh.trending_day == pytest.approx(expected_day)
+    assert decayed(fresh.trending_day, "day", now=NOW) == pytest.approx(expected_day)
     old = Paper.objects.get(pk=hand_made["old_hits"].pk)
-    assert old.trending_week == pytest.approx(3 * 0.5 ** (5 / 7) + 0.5 * 0.5 ** (6 / 7))
+    assert decayed(old.trending_week, "week", now=NOW) == pytest.approx(3 * 0.5 ** (5 / 7) + 0.5 * 0.5 ** (6 / 7))
 
 
-def test_an_upvote_older_than_the_horizon_counts_nothing():
+def test_stored_scores_do_not_change_as_time_passes(hand_made):
+    fresh = hand_made["fresh_one"].pk
+    stored = scores_for([fresh], now=NOW)
+    later = scores_for([fresh], now=NOW + timedelta(days=3))
+    assert later[fresh] == pytest.approx(stored[fresh], rel=1e-12)
+    # ... while the score they stand for decays: a day later it is halved.
+    value = stored[fresh]["day"]
+    assert decayed(value, "day", now=NOW + timedelta(days=1)) == pytest.approx(decayed(value, "day", now=NOW) / 2)
+
+
+def test_an_old_upvote_counts_almost_nothing():
     paper = PaperFactory(published_at=NOW - timedelta(days=400))
     upvote_at(paper, NOW - timedelta(days=300))
-    assert scores_for([paper.pk], now=NOW)[paper.pk]["month"] < 1e-3
+    assert decayed(scores_for([paper.pk], now=NOW)[paper.pk]["month"], "month", now=NOW) < 2e-3
+
+
+def test_a_new_paper_gets_its_prior_before_any_refresh():
+    paper = Paper(title="New", published_at=NOW - timedelta(hours=2))
+    initial_scores(paper)
+    assert decayed(paper.trending_day, "day", now=NOW) == pytest.approx(0.5 * 0.5 ** (2 / 24))
 
 
 def test_refresh_paper_updates_only_that_paper():
@@ -85,7 +111,7 @@ def test_refresh_paper_updates_only_that_paper():
     refresh_paper(paper.pk, now=NOW)
     paper.refresh_from_db()
     other.refresh_from_db()
-    assert paper.trending_day > 1
+    assert decayed(paper.trending_day, "day", now=NOW) > 1
     assert other.trending_day == 0
 
 
@@ -110,7 +136,23 @@ def test_refresh_task_recomputes_scores():
     UpvoteFactory(paper=paper)
     assert refresh_trending_scores.delay().get() == 1
     paper.refresh_from_db()
-    assert paper.trending_day > 1
+    assert decayed(paper.trending_day, "day", now=timezone.now()) > 1
+    assert repair_trending_scores.delay().get() == 0  # the full repair: nothing drifted, nothing written
+
+
+def test_the_periodic_refresh_looks_only_at_papers_created_changed_or_upvoted_lately(time_machine):
+    time_machine.move_to(NOW - timedelta(days=2), tick=False)
+    old, upvoted_old = PaperFactory(published_at=NOW - timedelta(days=3)), PaperFactory()
+    time_machine.move_to(NOW, tick=False)
+    new = PaperFactory()
+    Paper.objects.filter(pk=old.pk).update(trending_day=123.0)  # drifted, but nothing recent touched it
+    UpvoteFactory(paper=upvoted_old, created_at=NOW - timedelta(minutes=5))
+    assert refresh_recent(now=NOW) == 2
+    assert set(Paper.objects.filter(trending_day=123.0).values_list("pk", flat=True)) == {old.pk}
+    assert decayed(Paper.objects.get(pk=upvoted_old.pk).trending_day, "day", now=NOW) > 1
+    assert Paper.objects.get(pk=new.pk).trending_day != 0
+    assert refresh_trending(now=NOW) >= 1  # the nightly repair finds the drifted one
+    assert not Paper.objects.filter(trending_day=123.0).exists()
 
 
 @pytest.fixture

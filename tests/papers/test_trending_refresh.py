@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from papers.models import Paper, Upvote
-from papers.trending import refresh_paper, refresh_trending, scores_for
+from papers.trending import decayed, prior_log, refresh_paper, refresh_trending, scores_for
 from tests.factories import PaperFactory, UserFactory
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -46,8 +46,8 @@ def test_refresh_stores_the_reference_scores(catalogue):
     ids = [paper.pk for paper in catalogue.values()]
     expected = scores_for(ids, now=NOW)
     refreshed = refresh_trending(now=NOW)
-    # All but the ancient paper: published past the horizon, never upvoted, no score to decay.
-    assert refreshed == len(ids) - 1
+    # The factories made every paper without its initial scores: each one had drifted, each is written.
+    assert refreshed == len(ids)
     for paper in Paper.objects.filter(pk__in=ids):
         for period in ("day", "week", "month"):
             assert getattr(paper, f"trending_{period}") == pytest.approx(
@@ -76,7 +76,15 @@ def test_refresh_agrees_with_refresh_paper(catalogue):
 def test_old_papers_without_upvotes_keep_a_tiny_score_not_an_error(db):
     paper = PaperFactory(published_at=NOW - timedelta(days=40 * 365))
     Paper.objects.filter(pk=paper.pk).update(trending_day=1.0, trending_week=1.0, trending_month=1.0)
-    refresh_trending(now=NOW)
+    assert refresh_trending(now=NOW) == 1
     paper.refresh_from_db()
-    assert paper.trending_day == pytest.approx(0.0, abs=1e-200)
-    assert 0 < paper.trending_month < 1e-100
+    assert decayed(paper.trending_day, "day", now=NOW) == pytest.approx(0.0, abs=1e-200)
+    assert 0 < decayed(paper.trending_month, "month", now=NOW) < 1e-100
+    # Its stored scores are its prior alone, still ordered by publication date.
+    assert paper.trending_day == pytest.approx(prior_log(paper.published_at, "day"))
+
+
+def test_a_second_refresh_writes_nothing(catalogue):
+    # (An upvote dated in the future counts as fresh until its time comes: after that, nothing moves.)
+    refresh_trending(now=NOW + timedelta(minutes=10))
+    assert refresh_trending(now=NOW + timedelta(days=1)) == 0

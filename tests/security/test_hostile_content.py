@@ -5,6 +5,7 @@ from io import StringIO
 from xml.etree import ElementTree
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
 from django.urls import reverse
 
@@ -76,12 +77,14 @@ def test_a_stored_non_http_code_url_is_never_a_link(client, hostile_papers):
     paper = hostile_papers[0]
     for bad in hostile.BAD_URLS:
         Paper.objects.filter(pk=paper.pk).update(code_url=bad, pdf_url=bad, abs_url=bad)
+        cache.clear()  # visitors' pages are cached for a minute; a raw UPDATE does not invalidate them
         html = client.get(paper.get_absolute_url()).content.decode()
         assert hostile.unsafe_links(html) == [], bad
         assert inline_code(html).problems() == []
         assert ">Code</a>" not in html
     # The same page does link an http(s) code URL: the check above is not vacuous.
     Paper.objects.filter(pk=paper.pk).update(code_url="https://github.com/example/code")
+    cache.clear()
     assert 'href="https://github.com/example/code"' in client.get(paper.get_absolute_url()).content.decode()
 
 

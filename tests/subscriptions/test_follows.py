@@ -97,7 +97,8 @@ def test_tag_pages_show_follow_buttons_counts_and_state(client):
     client.force_login(reader)
     html = client.get("/tags/").content.decode()
     assert "#off" not in html
-    assert "1 paper · 2 followers" in html and "1 paper · 0 followers" in html
+    text = re.sub(r"<[^>]+>", "", html)
+    assert "1 paper · 2 followers" in text and "1 paper · 0 followers" in text
     assert len(re.findall(r">Unfollow</button>", html)) == 1
     assert len(re.findall(r">Follow</button>", html)) == 1
     detail = client.get("/tags/negation/").content.decode()

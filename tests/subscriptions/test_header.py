@@ -4,7 +4,8 @@ import re
 
 import pytest
 
-from tests.factories import DigestSettingsFactory, PaperFactory, TagFollowFactory, UserFactory
+from subscriptions.follows import follow_tag
+from tests.factories import DigestSettingsFactory, PaperFactory, TagFactory, TagFollowFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -67,7 +68,7 @@ def test_subscribe_becomes_digest_settings_for_a_reader_who_gets_digests(client)
     assert ">Subscribe</a>" in client.get("/").content.decode()
     settings_row = DigestSettingsFactory(user=reader)  # as sign-up stores them: settings alone send nothing
     assert ">Subscribe</a>" in client.get("/").content.decode()
-    TagFollowFactory(user=reader)
+    follow_tag(user=reader, tag=TagFactory())
     html = client.get("/").content.decode()
     assert ">Subscribe</a>" not in html and 'href="/settings/digest/">Digest settings</a>' in html
     settings_row.frequency = "off"

@@ -2,10 +2,18 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.test import Client
 from django.utils import timezone
 
 from subscriptions.models import Digest, DigestSettings, TagFollow
-from tests.factories import DigestSettingsFactory, PaperFactory, TagFactory, TagFollowFactory, UserFactory
+from tests.factories import (
+    BookmarkFactory,
+    DigestSettingsFactory,
+    PaperFactory,
+    TagFactory,
+    TagFollowFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 URL = "/settings/digest/"
@@ -200,3 +208,34 @@ def test_subscribe_button_leads_a_visitor_to_sign_up_and_a_reader_to_settings(cl
     client.force_login(UserFactory())
     reader_page = client.get(page).content.decode()
     assert 'href="/settings/digest/">Subscribe</a>' in reader_page
+
+
+def test_preview_is_rate_limited_per_reader(client, reader, settings):
+    settings.DIGEST_PREVIEW_RATE_LIMIT = "3/h"  # an hour: the four requests fall in one window
+    statuses = [client.get("/settings/digest/preview/") for _ in range(4)]
+    assert [r.status_code for r in statuses] == [200, 200, 200, 429]
+    assert statuses[-1].has_header("Retry-After")
+    other = Client()
+    other.force_login(UserFactory())
+    assert other.get("/settings/digest/preview/").status_code == 200
+
+
+def test_preview_reads_stored_vectors_and_fits_nothing(client, reader, monkeypatch):
+    from papers import vectors
+
+    tag = TagFactory(slug="negation")
+    TagFollowFactory(user=reader, tag=tag)
+    liked = PaperFactory(title="Negation in vision language models", abstract="negation benchmark for CLIP")
+    BookmarkFactory(user=reader, paper=liked)
+    PaperFactory(title="Graph networks", tags=[tag], published_at=timezone.now() - timedelta(hours=2))
+    PaperFactory(title="Negation benchmark for CLIP", tags=[tag], published_at=timezone.now() - timedelta(hours=3))
+    vectors.fit(now=timezone.now())
+    DigestSettings.objects.update_or_create(user=reader, defaults={"personalization": 1.0, "timezone": "UTC"})
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("a request fitted a model")
+
+    monkeypatch.setattr(vectors, "fit_transform", no_fit)
+    response = client.get("/settings/digest/preview/")
+    assert response.status_code == 200
+    assert b"Similar to" in response.content

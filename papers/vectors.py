@@ -1,0 +1,399 @@
+"""Paper vectors: one text model fitted over the published catalogue, one stored vector per paper.
+
+The method ("tfidf+lsa"): TF-IDF over title (counted twice) and abstract, with
+English stop words, words and word pairs and sublinear term frequency, reduced
+by LSA (a truncated SVD) to at most DIMENSIONS dimensions, each vector
+L2-normalized and stored as float32 bytes (512 bytes at 128 dimensions). A dot
+product of two stored vectors is their cosine similarity. Why a dense
+reduction rather than sparse TF-IDF rows: every comparison (nearest
+neighbours over the whole catalogue, a digest's candidates against a reader's
+papers) becomes one matrix product over fixed-size rows, a paper's vector has
+the same size whatever its length, and papers that share no word but share a
+topic still come out close. bench/README.md has the measurements.
+
+`fit` runs in a Celery task (`papers.fit_vectors`, nightly, and
+`papers.update_vectors` hourly, which refits when the published catalogue has
+grown by REFIT_GROWTH since the last fit and otherwise gives vectors to
+published papers that lack one). Each fit is a new TextModel version: its
+vectors and nearest neighbours are written under it while the previous
+version stays current, and one transaction switches versions at the end, so
+a fit killed half-way leaves the previous version in use. A paper imported
+between fits gets its vector from the current model in the import's own job
+(`assign_vectors`).
+
+scikit-learn and numpy are imported inside the functions that need them:
+web workers read stored ids (similar papers) and only the digest preview
+loads numpy, when it runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import pickle
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+from django.db.models import Q, Value
+from django.db.models.fields import FloatField
+
+from .models import Bookmark, Paper, PaperVector, TextModel, Upvote
+
+if TYPE_CHECKING:
+    import numpy as np
+
+logger = logging.getLogger(__name__)
+
+METHOD = "tfidf+lsa"
+DIMENSIONS = 128
+MAX_FEATURES = 2**15
+NEIGHBOURS = 10
+# Below this cosine two papers are not called similar (and LSA's float noise around 0 stays out).
+MIN_SIMILARITY = 0.01
+REFIT_GROWTH = 0.1
+WRITE_BATCH = 2000
+NEIGHBOUR_CHUNK = 256
+
+# A reader's profile (profile_vectors): a bookmark says more than an upvote, and recent reactions
+# say more than old ones.
+BOOKMARK_WEIGHT = 2.0
+UPVOTE_WEIGHT = 1.0
+PROFILE_HALF_LIFE = timedelta(days=90)
+
+
+def paper_text(title: str, abstract: str) -> str:
+    # The title says most about a paper in few words: count it twice.
+    return f"{title}. {title}. {abstract}"
+
+
+class NoModel(Exception):
+    """The catalogue has too little text to fit a model on."""
+
+
+class TextTransform:
+    """The fitted model: texts in, float32 L2-normalized vectors out."""
+
+    def __init__(self, vectorizer, svd):
+        self.vectorizer = vectorizer
+        self.svd = svd
+
+    @property
+    def dimensions(self) -> int:
+        return int(self.svd.components_.shape[0])
+
+    def transform(self, texts: Sequence[str]) -> np.ndarray:
+        import numpy as np
+
+        reduced = self.svd.transform(self.vectorizer.transform(list(texts))).astype(np.float32)
+        return normalize_rows(reduced)
+
+
+def normalize_rows(matrix: np.ndarray) -> np.ndarray:
+    import numpy as np
+
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (matrix / norms).astype(np.float32)
+
+
+def to_bytes(vector: np.ndarray) -> bytes:
+    import numpy as np
+
+    return np.asarray(vector, dtype="<f4").tobytes()
+
+
+def from_bytes(data: bytes | memoryview) -> np.ndarray:
+    import numpy as np
+
+    return np.frombuffer(bytes(data), dtype="<f4")
+
+
+def fit_transform(texts: Sequence[str]) -> tuple[TextTransform, np.ndarray]:
+    """Fit the model on `texts` and return it with their vectors (rows in the same order)."""
+    import numpy as np
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vectorizer = TfidfVectorizer(
+        stop_words="english",
+        sublinear_tf=True,
+        ngram_range=(1, 2),
+        # A word pair seen once in a large catalogue is noise; in a small one it may be all there is.
+        min_df=2 if len(texts) >= 1000 else 1,
+        max_features=MAX_FEATURES,
+        dtype=np.float32,
+    )
+    try:
+        matrix = vectorizer.fit_transform(texts)
+    except ValueError as exc:  # no text, or nothing but stop words
+        raise NoModel(str(exc)) from exc
+    # As many dimensions as the catalogue has papers (up to DIMENSIONS): a small catalogue keeps
+    # its exact TF-IDF cosines.
+    components = min(DIMENSIONS, matrix.shape[0], matrix.shape[1] - 1)
+    if components < 1:
+        raise NoModel("too few distinct words")
+    svd = TruncatedSVD(n_components=components, algorithm="randomized", n_iter=5, random_state=0)
+    reduced = svd.fit_transform(matrix)
+    vectorizer.stop_words_ = None  # every pruned term: megabytes that transform never reads
+    svd.components_ = svd.components_.astype(np.float32)
+    return TextTransform(vectorizer, svd), normalize_rows(reduced)
+
+
+def nearest_neighbours(matrix: np.ndarray, *, k: int = NEIGHBOURS) -> list[list[int]]:
+    """For each row, the indexes of the `k` rows with the highest dot product (itself excluded), best first."""
+    import numpy as np
+
+    n = matrix.shape[0]
+    k = min(k, n - 1)
+    result: list[list[int]] = []
+    if k <= 0:
+        return [[] for _ in range(n)]
+    for start in range(0, n, NEIGHBOUR_CHUNK):
+        block = matrix[start : start + NEIGHBOUR_CHUNK] @ matrix.T
+        rows = np.arange(block.shape[0])
+        block[rows, rows + start] = -np.inf
+        top = np.argpartition(block, block.shape[1] - k, axis=1)[:, -k:]
+        scores = np.take_along_axis(block, top, axis=1)
+        for row in range(block.shape[0]):
+            # Ties go to the lower index, so the same catalogue always gives the same lists.
+            order = sorted(range(k), key=lambda j, r=row: (-scores[r, j], top[r, j]))
+            result.append([int(top[row, j]) for j in order if scores[row, j] >= MIN_SIMILARITY])
+    return result
+
+
+def current_version() -> TextModel | None:
+    """The version in use (without its pickled model), or None before the first fit."""
+    return TextModel.objects.current().defer("model").first()
+
+
+_transforms: dict[int, TextTransform] = {}
+
+
+def load_transform(version: TextModel) -> TextTransform:
+    """The fitted model of `version`, unpickled once per process."""
+    if version.pk not in _transforms:
+        data = TextModel.objects.filter(pk=version.pk).values_list("model", flat=True).get()
+        _transforms.clear()
+        _transforms[version.pk] = pickle.loads(bytes(data))  # noqa: S301 (written by fit, in our database)
+    return _transforms[version.pk]
+
+
+def fit(*, now: datetime) -> TextModel:
+    """Fit a new version over every published paper, store vectors and neighbours, then make it current."""
+    started = time.perf_counter()
+    rows = list(Paper.objects.published().order_by("pk").values_list("pk", "title", "abstract"))
+    ids = [pk for pk, _, _ in rows]
+    texts = [paper_text(title, abstract) for _, title, abstract in rows]
+    del rows
+    transform, matrix = fit_transform(texts)
+    del texts
+    version = TextModel.objects.create(
+        status=TextModel.Status.FITTING,
+        method=METHOD,
+        dimensions=transform.dimensions,
+        paper_count=len(ids),
+        model=pickle.dumps(transform, protocol=pickle.HIGHEST_PROTOCOL),
+        created_at=now,
+    )
+    neighbours = nearest_neighbours(matrix)
+    for start in range(0, len(ids), WRITE_BATCH):
+        PaperVector.objects.bulk_create(
+            [
+                PaperVector(
+                    version=version,
+                    paper_id=ids[i],
+                    vector=to_bytes(matrix[i]),
+                    similar=[ids[j] for j in neighbours[i]],
+                )
+                for i in range(start, min(start + WRITE_BATCH, len(ids)))
+            ]
+        )
+    version.fit_seconds = time.perf_counter() - started
+    version.finished_at = now
+    with transaction.atomic():
+        TextModel.objects.current().update(status=TextModel.Status.RETIRED)
+        version.status = TextModel.Status.CURRENT
+        version.save(update_fields=["status", "fit_seconds", "finished_at"])
+    _drop_old_versions(keep=version)
+    # Papers imported while this fit ran got vectors from the previous version only.
+    assign_missing(version=version)
+    logger.info("fitted text model v%s over %d papers in %.1f s", version.pk, len(ids), version.fit_seconds)
+    return version
+
+
+def _drop_old_versions(*, keep: TextModel) -> None:
+    # Vectors first, in one DELETE (PaperVector has no dependents, so Django does not collect rows).
+    # A fit still running elsewhere (status fitting, newer than `keep`) is left alone.
+    old = TextModel.objects.filter(
+        Q(status=TextModel.Status.RETIRED) | Q(status=TextModel.Status.FITTING, pk__lt=keep.pk)
+    )
+    old_ids = list(old.values_list("pk", flat=True))
+    PaperVector.objects.filter(version_id__in=old_ids).delete()
+    TextModel.objects.filter(pk__in=old_ids).delete()
+
+
+def assign_vectors(paper_ids: Iterable[int], *, version: TextModel | None = None) -> int:
+    """Give these papers their vectors from the current model (replacing any they had). Returns how many.
+
+    Used by the import, in the same job as the papers it created or changed.
+    Does nothing (and loads nothing) before the first fit.
+    """
+    paper_ids = list(paper_ids)
+    version = version or current_version()
+    if version is None or not paper_ids:
+        return 0
+    transform = load_transform(version)
+    rows = list(Paper.objects.filter(pk__in=paper_ids).values_list("pk", "title", "abstract"))
+    if not rows:
+        return 0
+    matrix = transform.transform([paper_text(title, abstract) for _, title, abstract in rows])
+    existing = dict(
+        PaperVector.objects.filter(version=version, paper_id__in=[pk for pk, _, _ in rows]).values_list(
+            "paper_id", "pk"
+        )
+    )
+    with transaction.atomic():
+        # A paper that had a vector keeps its stored neighbours until the next fit.
+        PaperVector.objects.bulk_update(
+            [
+                PaperVector(pk=existing[pk], vector=to_bytes(matrix[i]))
+                for i, (pk, _, _) in enumerate(rows)
+                if pk in existing
+            ],
+            ["vector"],
+            batch_size=500,
+        )
+        PaperVector.objects.bulk_create(
+            [
+                PaperVector(version=version, paper_id=pk, vector=to_bytes(matrix[i]))
+                for i, (pk, _, _) in enumerate(rows)
+                if pk not in existing
+            ]
+        )
+    return len(rows)
+
+
+def assign_missing(*, version: TextModel | None = None) -> int:
+    """Give every published paper without a vector in the current version one. Returns how many."""
+    version = version or current_version()
+    if version is None:
+        return 0
+    missing = list(
+        Paper.objects.published().exclude(vectors__version=version).order_by("pk").values_list("pk", flat=True)
+    )
+    done = 0
+    for start in range(0, len(missing), WRITE_BATCH):
+        done += assign_vectors(missing[start : start + WRITE_BATCH], version=version)
+    return done
+
+
+def needs_fit() -> bool:
+    """True before the first fit and when the published catalogue grew by REFIT_GROWTH since the last one."""
+    version = current_version()
+    if version is None:
+        return Paper.objects.published().exists()
+    published = Paper.objects.published().count()
+    return published >= max(version.paper_count, 1) * (1 + REFIT_GROWTH)
+
+
+def update(*, now: datetime) -> str:
+    """The hourly job: refit if `needs_fit`, else give vectors to published papers that lack one."""
+    if needs_fit():
+        try:
+            fit(now=now)
+        except NoModel as exc:
+            logger.info("no text model fitted: %s", exc)
+            return "no text"
+        return "fitted"
+    return f"assigned {assign_missing()}"
+
+
+def load_vectors(paper_ids: Iterable[int], *, version: TextModel | None = None) -> dict[int, np.ndarray]:
+    """Stored vectors of these papers in the current version (papers without one are left out): one query."""
+    paper_ids = list(paper_ids)
+    if not paper_ids:
+        return {}
+    rows = PaperVector.objects.filter(paper_id__in=paper_ids)
+    rows = rows.filter(version=version) if version else rows.filter(version__status=TextModel.Status.CURRENT)
+    rows = rows.values_list("paper_id", "vector")
+    return {pk: from_bytes(data) for pk, data in rows}
+
+
+def similar_ids(paper_id: int) -> list[int]:
+    """The stored nearest neighbours of a paper in the current version, closest first (one query)."""
+    stored = (
+        PaperVector.objects.filter(paper_id=paper_id, version__status=TextModel.Status.CURRENT)
+        .values_list("similar", flat=True)
+        .first()
+    )
+    return list(stored or [])
+
+
+def reaction_weight(kind: str, reacted_at: datetime, *, now: datetime) -> float:
+    """How much one reaction adds to a reader's profile: BOOKMARK_WEIGHT or UPVOTE_WEIGHT, halved every 90 days."""
+    base = BOOKMARK_WEIGHT if kind == "bookmark" else UPVOTE_WEIGHT
+    age = max((now - reacted_at).total_seconds(), 0.0)
+    return base * math.pow(0.5, age / PROFILE_HALF_LIFE.total_seconds())
+
+
+def profile_vectors(user_ids: Iterable[int], *, now: datetime) -> dict[int, np.ndarray]:
+    """Each reader's profile vector, from the stored vectors of the papers they bookmarked and upvoted.
+
+    profile(reader) = normalize(Σ weight(reaction) · vector(paper)), over the
+    reader's bookmarks (weight 2) and upvotes (weight 1), each weight halved for
+    every 90 days since the reaction; a paper both bookmarked and upvoted counts
+    both. Papers without a vector in the current version add nothing; a reader
+    with no reaction (or none with a vector) has no profile. One query for
+    all the readers, one pass over its rows.
+    """
+    import numpy as np
+
+    user_ids = list(user_ids)
+    version = current_version()
+    if version is None or not user_ids:
+        return {}
+    reactions = [
+        model.objects.filter(user_id__in=user_ids, paper__vectors__version=version)
+        .annotate(kind_weight=Value(weight, output_field=FloatField()))
+        .values_list("user_id", "created_at", "kind_weight", "paper__vectors__vector")
+        .order_by()
+        for model, weight in ((Bookmark, BOOKMARK_WEIGHT), (Upvote, UPVOTE_WEIGHT))
+    ]
+    sums: dict[int, np.ndarray] = defaultdict(lambda: np.zeros(version.dimensions, dtype=np.float64))
+    for user_id, reacted_at, kind_weight, data in reactions[0].union(reactions[1], all=True):
+        age = max((now - reacted_at).total_seconds(), 0.0)
+        sums[user_id] += kind_weight * math.pow(0.5, age / PROFILE_HALF_LIFE.total_seconds()) * from_bytes(data)
+    profiles = {}
+    for user_id, total in sums.items():
+        norm = float(np.linalg.norm(total))
+        if norm > 0:
+            profiles[user_id] = (total / norm).astype(np.float32)
+    return profiles
+
+
+def best_matches(
+    vectors: dict[int, np.ndarray], profile: Sequence[int], candidates: Sequence[int]
+) -> list[tuple[float, int]]:
+    """For each candidate, (its highest cosine to any profile paper, index of that paper in `profile`).
+
+    Papers without a vector compare as 0 (the candidate then ranks by trending
+    alone); with no profile vector at all every candidate gets (0.0, -1).
+    """
+    import numpy as np
+
+    profile_rows = [(i, vectors[pk]) for i, pk in enumerate(profile) if pk in vectors]
+    if not profile_rows or not candidates:
+        return [(0.0, -1)] * len(candidates)
+    dims = len(profile_rows[0][1])
+    profile_matrix = np.vstack([vector for _, vector in profile_rows])
+    zero = np.zeros(dims, dtype=np.float32)
+    candidate_matrix = np.vstack([vectors.get(pk, zero) for pk in candidates])
+    sims = candidate_matrix @ profile_matrix.T
+    best = sims.argmax(axis=1)
+    return [
+        (float(sims[i, j]), profile_rows[j][0]) if candidates[i] in vectors else (0.0, -1) for i, j in enumerate(best)
+    ]

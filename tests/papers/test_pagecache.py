@@ -1,0 +1,180 @@
+"""Cached pages: one copy for every visitor, cached list bodies for readers, counts updated after a click."""
+
+import re
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from papers import pagecache
+from papers.models import Upvote
+from tests.factories import PaperFactory, StaffFactory, TagFactory, UpvoteFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+VISITOR_PAGES = ["/", "/?period=day", "/tags/", "/tags/negation/", "/feeds/trending/", "/tags/negation/feed/"]
+
+
+@pytest.fixture
+def catalogue():
+    tag = TagFactory(slug="negation", name="negation")
+    papers = [PaperFactory(title=f"Paper {i}", tags=[tag], arxiv_id=f"2601.0000{i}") for i in range(3)]
+    return tag, papers
+
+
+@pytest.mark.parametrize("url", [*VISITOR_PAGES, "/papers/2601.00001/"])
+def test_visitor_pages_are_served_from_the_cache_with_no_token_and_no_cookie(client, catalogue, url):
+    first = client.get(url)
+    assert first.status_code == 200
+    assert not first.cookies, "a visitor's page must set no cookie"
+    assert b"csrfmiddlewaretoken" not in first.content and b"X-CSRFToken" not in first.content
+    with CaptureQueriesContext(connection) as queries:
+        second = Client().get(url)
+    assert second["X-Page-Cache"] == "hit"
+    assert second.content == first.content
+    assert len(queries) == 0
+    assert not second.cookies
+
+
+def test_a_curators_change_invalidates_the_cached_pages(client, catalogue):
+    _, papers = catalogue
+    assert b"Paper 0" in client.get("/").content
+    staff = StaffFactory()
+    admin = Client()
+    admin.force_login(staff)
+    paper = papers[0]
+    response = admin.post(
+        "/admin/papers/paper/",
+        {"action": "hide", "_selected_action": [paper.pk]},
+    )
+    assert response.status_code == 302
+    assert b"Paper 0" not in Client().get("/").content
+
+
+def test_a_visitors_post_without_a_token_is_sent_to_log_in_and_changes_nothing(catalogue):
+    _, papers = catalogue
+    visitor = Client(enforce_csrf_checks=True)
+    response = visitor.post(f"/papers/{papers[0].pk}/upvote/", {"next": "/"})
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    assert not Upvote.objects.exists()
+
+
+def test_a_readers_post_without_a_token_is_refused(catalogue):
+    _, papers = catalogue
+    reader = Client(enforce_csrf_checks=True)
+    reader.force_login(UserFactory())
+    assert reader.post(f"/papers/{papers[0].pk}/upvote/", {"next": "/"}).status_code == 403
+    assert not Upvote.objects.exists()
+
+
+def test_a_reader_with_the_token_of_a_cached_body_can_upvote_without_js(catalogue):
+    _, papers = catalogue
+    reader = Client(enforce_csrf_checks=True)
+    reader.force_login(UserFactory())
+    html = reader.get("/").content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+    response = reader.post(f"/papers/{papers[0].pk}/upvote/", {"next": "/", "csrfmiddlewaretoken": token})
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert Upvote.objects.filter(paper=papers[0]).count() == 1
+
+
+def pressed(html: str, paper_pk: int, action: str) -> str:
+    form = re.search(rf'<form[^>]*action="/papers/{paper_pk}/{action}/".*?</form>', html, re.S).group(0)
+    return re.search(r'aria-pressed="(\w+)"', form).group(1)
+
+
+def test_readers_share_the_list_body_but_each_sees_their_own_state(catalogue):
+    _, papers = catalogue
+    alice, bob = UserFactory(), UserFactory()
+    UpvoteFactory(user=alice, paper=papers[1])
+    papers[1].upvote_count = 1
+    papers[1].save()
+    a, b = Client(), Client()
+    a.force_login(alice)
+    b.force_login(bob)
+    first = a.get("/").content.decode()
+    with CaptureQueriesContext(connection) as queries:
+        second = b.get("/").content.decode()
+    assert pressed(first, papers[1].pk, "upvote") == "true"
+    assert pressed(second, papers[1].pk, "upvote") == "false"
+    assert "1 upvote<" in second
+    assert pagecache.OPEN not in second and pagecache.CLOSE not in second
+    # Bob's page: session, user, his state (one query), followed tags, featured and chips (cached): no list query.
+    assert not any("ORDER BY" in q["sql"] and "trending_week" in q["sql"] for q in queries.captured_queries)
+    state_queries = [q for q in queries.captured_queries if "papers_upvote" in q["sql"]]
+    assert len(state_queries) == 1
+
+
+def test_counts_come_fresh_from_the_state_query(catalogue):
+    _, papers = catalogue
+    reader = Client()
+    reader.force_login(UserFactory())
+    reader.get("/")
+    UpvoteFactory(paper=papers[2])
+    papers[2].upvote_count = 1
+    papers[2].save(update_fields=["upvote_count"])
+    html = reader.get("/").content.decode()
+    assert f'class="upvotes-of-{papers[2].pk}">1 upvote<' in html
+
+
+def test_an_htmx_upvote_updates_every_count_of_the_paper_out_of_band(catalogue):
+    _, papers = catalogue
+    reader = Client()
+    reader.force_login(UserFactory())
+    paper = papers[0]
+    response = reader.post(f"/papers/{paper.pk}/upvote/", {"next": "/"}, headers={"HX-Request": "true"})
+    html = response.content.decode()
+    assert 'aria-pressed="true"' in html
+    assert f'hx-swap-oob="innerHTML:.upvotes-of-{paper.pk}">1 upvote</span>' in html
+    page = reader.get("/").content.decode()
+    assert f'class="upvotes-of-{paper.pk}"' in page  # the card's count is a target of that swap
+
+
+class BrokenCache:
+    """A cache whose server is gone: every call fails like a refused connection."""
+
+    def __getattr__(self, name):
+        def fail(*args, **kwargs):
+            raise ConnectionError("cache down")
+
+        return fail
+
+
+def test_a_cache_that_fails_never_breaks_a_page(catalogue, monkeypatch):
+    monkeypatch.setattr(pagecache, "cache", BrokenCache())
+    reader = Client()
+    reader.force_login(UserFactory())
+    for client in (Client(), reader):
+        for url in ("/", "/tags/negation/", "/papers/2601.00001/"):
+            assert client.get(url).status_code == 200
+    pagecache.invalidate()  # logged, not raised
+
+
+def test_the_resilient_redis_cache_answers_like_an_empty_cache_when_redis_is_down():
+    from paperhub.cache import ResilientRedisCache
+
+    down = ResilientRedisCache("redis://127.0.0.1:1/0", {})
+    assert down.get("x") is None and down.get("x", 5) == 5
+    assert down.add("x", 1) is False
+    down.set("x", 1)
+    assert down.incr("x") == 0
+    assert down.get_or_set("x", lambda: 42) == 42
+    assert cache.get("never-set") is None
+
+
+def test_a_reader_with_a_flash_message_gets_a_rendered_page(catalogue):
+    from django.contrib.messages import constants
+    from django.contrib.messages.storage.base import Message
+    from django.contrib.messages.storage.cookie import CookieStorage
+    from django.http import HttpResponse
+
+    reader = Client()
+    reader.force_login(UserFactory())
+    reader.get("/")
+    response = HttpResponse()
+    storage = CookieStorage(type("R", (), {"COOKIES": {}})())
+    storage._store([Message(constants.SUCCESS, "Signed in.")], response)
+    reader.cookies["messages"] = response.cookies["messages"].value
+    assert "Signed in." in reader.get("/").content.decode()

@@ -1,0 +1,183 @@
+"""Paper vectors: fitted once, stored per version, given at import, read by similar papers and profiles."""
+
+import subprocess
+import sys
+from datetime import timedelta
+
+import numpy as np
+import pytest
+
+from papers import vectors
+from papers.demo import seed_records
+from papers.importers.service import import_records
+from papers.models import Paper, PaperVector, TextModel
+from papers.similarity import similar_papers
+from tests.factories import BookmarkFactory, PaperFactory, UpvoteFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def seed_catalogue():
+    import_records(seed_records(), source="seed")
+    return {paper.title: paper for paper in Paper.objects.all()}
+
+
+def vector_of(paper, version=None):
+    version = version or vectors.current_version()
+    return vectors.from_bytes(PaperVector.objects.get(paper=paper, version=version).vector)
+
+
+def test_fit_stores_a_normalized_vector_for_every_published_paper(now):
+    published = [PaperFactory(title=f"Dense retrieval {i}", abstract="negative sampling") for i in range(3)]
+    draft = PaperFactory(title="Dense retrieval draft", status=Paper.Status.DRAFT)
+    version = vectors.fit(now=now)
+    assert version.status == TextModel.Status.CURRENT and version.paper_count == 3
+    assert set(PaperVector.objects.filter(version=version).values_list("paper_id", flat=True)) == {
+        p.pk for p in published
+    }
+    assert not PaperVector.objects.filter(paper=draft).exists()
+    vector = vector_of(published[0])
+    assert vector.dtype == np.float32 and len(vector) == version.dimensions
+    assert float(np.linalg.norm(vector)) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_seed_papers_similar_papers_stay_on_their_topic(now):
+    papers = seed_catalogue()
+    vectors.fit(now=now)
+
+    def on_topic(title, words):
+        similar = similar_papers(papers[title])
+        assert len(similar) == 5
+        hits = [p for p in similar if any(w in (p.title + " " + p.abstract).lower() for w in words)]
+        return len(hits)
+
+    sentiment = "FinnSentiment -- A Finnish Social Media Corpus for Sentiment Polarity Annotation"
+    assert on_topic(sentiment, ["sentiment", "polarity"]) >= 4
+    retrieval = "SimANS: Simple Ambiguous Negatives Sampling for Dense Text Retrieval"
+    assert on_topic(retrieval, ["retriev", "rank", "negative sampling"]) >= 4
+    negation = "This is not a Dataset: A Large Negation Benchmark to Challenge Large Language Models"
+    assert on_topic(negation, ["negation"]) >= 3
+
+
+def test_the_same_pair_has_the_same_similarity_whatever_else_is_asked(now):
+    a = PaperFactory(title="Negation in language models", abstract="models fail on not")
+    b = PaperFactory(title="Negation benchmark", abstract="not and never in language models")
+    c = PaperFactory(title="Sentiment of reviews", abstract="polarity lexicons")
+    vectors.fit(now=now)
+    alone = vectors.best_matches(vectors.load_vectors([a.pk, b.pk]), [a.pk], [b.pk])
+    batch = vectors.best_matches(vectors.load_vectors([a.pk, b.pk, c.pk]), [c.pk, a.pk], [c.pk, b.pk])
+    assert batch[1] == (pytest.approx(alone[0][0]), 1)
+
+
+def test_an_interrupted_fit_leaves_the_previous_version_in_use(now, monkeypatch):
+    paper = PaperFactory(title="Negation in language models", abstract="not")
+    close = PaperFactory(title="Negation benchmark for language models", abstract="not never")
+    first = vectors.fit(now=now)
+    assert [p.pk for p in similar_papers(paper)] == [close.pk]
+
+    def killed(matrix, **kwargs):
+        raise SystemExit("worker killed")
+
+    monkeypatch.setattr(vectors, "nearest_neighbours", killed)
+    with pytest.raises(SystemExit):
+        vectors.fit(now=now)
+    assert TextModel.objects.current().get() == first
+    assert TextModel.objects.filter(status=TextModel.Status.FITTING).count() == 1
+    assert [p.pk for p in similar_papers(paper)] == [close.pk]
+
+    monkeypatch.undo()
+    second = vectors.fit(now=now)
+    assert list(TextModel.objects.values_list("pk", "status")) == [(second.pk, TextModel.Status.CURRENT)]
+    assert PaperVector.objects.filter(version=first).count() == 0
+
+
+def test_an_imported_paper_gets_its_vector_from_the_current_model_in_the_same_job(now):
+    seed_catalogue()
+    version = vectors.fit(now=now)
+    record = seed_records()[0]
+    record.title, record.abstract = "Sentiment polarity of Finnish tweets", "A sentiment analysis corpus."
+    record.position = "new"
+    report = import_records([record], source="new")
+    assert report.created == 1
+    new = Paper.objects.get(title="Sentiment polarity of Finnish tweets")
+    assert PaperVector.objects.filter(paper=new, version=version).exists()
+    sentiment = Paper.objects.get(title__startswith="FinnSentiment")
+    retrieval = Paper.objects.get(title__startswith="SimANS")
+    assert float(vector_of(new) @ vector_of(sentiment)) > float(vector_of(new) @ vector_of(retrieval))
+
+
+def test_import_before_the_first_fit_loads_no_model():
+    import_records(seed_records()[:3], source="seed")
+    assert not PaperVector.objects.exists()
+
+
+def test_update_refits_when_the_catalogue_grew_and_otherwise_fills_gaps(now):
+    for i in range(20):
+        PaperFactory(title=f"Negation {i}", abstract="not never")
+    assert vectors.update(now=now) == "fitted"
+    PaperFactory(title="Negation late", abstract="not")  # 10 % more is a refit, one more paper is not
+    assert vectors.update(now=now) == "assigned 1"
+    assert vectors.update(now=now) == "assigned 0"
+    for i in range(2):
+        PaperFactory(title=f"Negation later {i}", abstract="not")
+    assert vectors.update(now=now) == "fitted"
+    assert TextModel.objects.get().paper_count == 23
+
+
+def test_profile_vector_weighs_bookmarks_over_upvotes_and_recent_over_old(now):
+    negation = PaperFactory(title="Negation in language models", abstract="not never no")
+    sentiment = PaperFactory(title="Sentiment of product reviews", abstract="polarity lexicons opinion")
+    PaperFactory(title="Graph neural networks", abstract="message passing")
+    vectors.fit(now=now)
+    reader, other, third = UserFactory(), UserFactory(), UserFactory()
+    BookmarkFactory(user=reader, paper=negation, created_at=now)
+    UpvoteFactory(user=reader, paper=sentiment, created_at=now)
+    UpvoteFactory(user=other, paper=negation, created_at=now - timedelta(days=360))
+    UpvoteFactory(user=other, paper=sentiment, created_at=now)
+    profiles = vectors.profile_vectors([reader.pk, other.pk, third.pk], now=now)
+    assert third.pk not in profiles
+    neg, sent = vector_of(negation), vector_of(sentiment)
+    assert float(profiles[reader.pk] @ neg) > float(profiles[reader.pk] @ sent)
+    assert float(profiles[other.pk] @ sent) > float(profiles[other.pk] @ neg)
+    assert float(np.linalg.norm(profiles[reader.pk])) == pytest.approx(1.0, abs=1e-5)
+    assert vectors.reaction_weight("bookmark", now, now=now) == 2 * vectors.reaction_weight("upvote", now, now=now)
+    assert vectors.reaction_weight("upvote", now - timedelta(days=90), now=now) == pytest.approx(0.5)
+
+
+def test_candidates_without_a_vector_compare_as_zero(now):
+    a = PaperFactory(title="Negation in language models", abstract="not")
+    b = PaperFactory(title="Negation benchmark", abstract="not")
+    vectors.fit(now=now)
+    late = PaperFactory(title="Negation late", abstract="not")
+    matches = vectors.best_matches(vectors.load_vectors([a.pk, b.pk, late.pk]), [a.pk], [b.pk, late.pk])
+    assert matches[0][0] > 0 and matches[0][1] == 0
+    assert matches[1] == (0.0, -1)
+    assert vectors.best_matches({}, [a.pk], [b.pk]) == [(0.0, -1)]
+
+
+def test_no_text_no_model():
+    PaperFactory(title="the and of", abstract="a the")
+    with pytest.raises(vectors.NoModel):
+        vectors.fit(now=None)
+    assert vectors.current_version() is None
+
+
+def test_web_process_never_imports_scikit_learn_or_numpy():
+    code = (
+        "import sys, django; django.setup(); import paperhub.urls, paperhub.wsgi; "
+        "from django.test import Client; "
+        "bad = [m for m in ('sklearn', 'numpy', 'scipy') if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_retexted_paper_gets_a_new_vector_and_keeps_its_neighbours_until_the_next_fit(now):
+    paper = PaperFactory(title="Negation in language models", abstract="not")
+    close = PaperFactory(title="Negation benchmark for language models", abstract="not never")
+    vectors.fit(now=now)
+    before = vector_of(paper)
+    Paper.objects.filter(pk=paper.pk).update(title="Sentiment of product reviews", abstract="polarity")
+    assert vectors.assign_vectors([paper.pk]) == 1
+    assert not np.allclose(vector_of(paper), before)
+    assert vectors.similar_ids(paper.pk) == [close.pk]
