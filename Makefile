@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test lint format bench load clean-var
+.PHONY: run test lint format bench eval load clean-var
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,10 @@ bench: $(VENV)/.dev-installed
 	@command -v wrk >/dev/null || { if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq wrk; fi; }
 	$(PY) -m bench.run
+
+## eval: ranking quality (digests and search) against baselines on readers and queries with known answers; see bench/README.md. Never part of test or CI.
+eval: $(VENV)/.dev-installed
+	$(PY) -m bench.eval
 
 clean-var:
 	rm -rf var
