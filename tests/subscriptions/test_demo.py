@@ -64,12 +64,18 @@ def test_demo_counters_match_rows_and_scores_are_set():
         assert paper.trending_week > 0
 
 
-def test_demo_readers_follow_tags_and_have_digest_settings():
-    from subscriptions.models import DigestSettings, TagFollow
+def test_demo_readers_follow_tags_and_searches_and_have_digest_settings():
+    from papers.search import filter_matching
+    from subscriptions.models import DigestSettings, SavedSearch, TagFollow
 
     call_command("load_demo")
     follows = TagFollow.objects.count()
     assert follows == 6
     assert DigestSettings.objects.filter(user__email="reader3@example.com", timezone="Asia/Kolkata").exists()
+    searches = SavedSearch.objects.order_by("user__email")
+    assert [s.user.email for s in searches] == ["reader1@example.com", "reader2@example.com", "reader3@example.com"]
+    for search in searches:  # each demo search finds papers in the demo catalogue
+        assert filter_matching(Paper.objects.published(), search.query).exists(), search.query
     call_command("load_demo")
     assert TagFollow.objects.count() == follows
+    assert SavedSearch.objects.count() == 3
