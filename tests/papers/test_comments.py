@@ -195,7 +195,8 @@ def test_curator_hides_with_a_reason_and_restores_and_a_reader_cannot(client, pa
 
     client.force_login(CuratorFactory())
     assert client.get(changelist).status_code == 200
-    client.post(changelist, {**data, "reason": ""})
+    page = client.post(changelist, {**data, "reason": ""})
+    assert "Why they are hidden" in page.content.decode() and 'value="hide"' in page.content.decode()
     assert Comment.objects.get().status == Comment.Status.VISIBLE
     client.post(changelist, data)
     comment.refresh_from_db()
