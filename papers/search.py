@@ -484,19 +484,41 @@ def _relaxed(query: str, filters: SearchFilters, found: list[Paper], model: vect
         for pk, share in coverage.items()
         if share > MOST_SHARE or cosine.get(pk, 0.0) >= MIN_RELATED
     }
-    papers = list(_filter(Paper.objects.published(), filters).filter(pk__in=keep).for_cards())
-    for paper in papers:
-        paper.search_section, paper.search_score = keep[paper.pk]
-    papers.sort(
-        key=lambda p: (
-            p.search_section != MOST_WORDS,
-            -p.search_score,
-            -p.upvote_count,
-            -(p.published_at.timestamp() if p.published_at else 0),
-            -p.pk,
-        )
+    # Ranked on a light read of every kept paper; only the papers shown are loaded for cards.
+    light = _with_ids(_filter(Paper.objects.published(), filters), f'"{Paper._meta.db_table}"."id"', keep)
+    ranked = sorted(
+        light.values_list("pk", "upvote_count", "published_at"),
+        key=lambda row: (
+            keep[row[0]][0] != MOST_WORDS,
+            -keep[row[0]][1],
+            -row[1],
+            -(row[2].timestamp() if row[2] else 0),
+            -row[0],
+        ),
     )
-    return papers[: max(RELAXED_RESULTS - len(found), 0)]
+    shown = [pk for pk, _, _ in ranked[: max(RELAXED_RESULTS - len(found), 0)]]
+    papers = Paper.objects.filter(pk__in=shown).for_cards().in_bulk(shown)
+    for paper in papers.values():
+        paper.search_section, paper.search_score = keep[paper.pk]
+    return [papers[pk] for pk in shown if pk in papers]
+
+
+def _with_ids(queryset, column: str, ids) -> PaperQuerySet:
+    """`queryset` narrowed to rows whose `column` is in `ids`: one array parameter on PostgreSQL (a
+    thousand placeholders cost more to send than the query takes), `IN` elsewhere."""
+    ids = list(ids)
+    if is_postgresql():
+        return queryset.extra(where=[f"{column} = ANY(%s)"], params=[ids])  # noqa: S610 (no user input)
+    return queryset.filter(pk__in=ids) if column.endswith('"id"') else queryset.filter(paper_id__in=ids)
+
+
+def _load_vectors(paper_ids) -> dict:
+    """Stored vectors of these papers in the current version (one query; see `_with_ids`)."""
+    if not paper_ids:
+        return {}
+    rows = PaperVector.objects.filter(version__status=TextModel.Status.CURRENT)
+    rows = _with_ids(rows, f'"{PaperVector._meta.db_table}"."paper_id"', paper_ids)
+    return {pk: vectors.from_bytes(data) for pk, data in rows.values_list("paper_id", "vector")}
 
 
 def _cosines(
@@ -522,7 +544,7 @@ def _cosines(
     if not own.any():
         return {}
     exact_ids = {paper.pk for paper in found}
-    stored = vectors.load_vectors([*exact_ids, *coverage])
+    stored = _load_vectors([*exact_ids, *coverage])
     by_words = sorted(coverage, key=lambda pk: (-relaxed_score(coverage[pk], _dot(stored.get(pk), own)), pk))
     best = [paper.pk for paper in found] + by_words
     feedback = [stored[pk] for pk in best if pk in stored][:FEEDBACK]
@@ -541,7 +563,7 @@ def _cosines(
         paper_id__in=best[:NEIGHBOUR_SOURCES], version__status=TextModel.Status.CURRENT
     ).values_list("similar", flat=True):
         more.update(pk for pk in similar or () if pk not in exact_ids)
-    stored.update(vectors.load_vectors(more - stored.keys()))
+    stored.update(_load_vectors(more - stored.keys()))
     return {pk: float(vector @ query_vector) for pk, vector in stored.items() if pk not in exact_ids}
 
 
