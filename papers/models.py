@@ -516,6 +516,11 @@ class TextModel(models.Model):
     dimensions = models.PositiveIntegerField(default=0)
     paper_count = models.PositiveIntegerField(default=0, help_text="Published papers the model was fitted on.")
     model = models.BinaryField(editable=False, help_text="The fitted transform (pickled), for papers imported later.")
+    query_model = models.BinaryField(
+        editable=False,
+        default=b"",
+        help_text="Vocabulary, idf and LSA components as numpy arrays (.npz): search transforms queries with them.",
+    )
     fit_seconds = models.FloatField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -7,10 +7,17 @@ ranked by ts_rank and highlighted with ts_headline. On SQLite: the same query,
 rewritten for an FTS5 index kept by triggers (papers/websearch.py,
 papers/fts.py), ranked by bm25 and highlighted by FTS5. Any input is accepted: the query is cleaned and cut to
 MAX_QUERY_CHARS, and a query with no words finds nothing instead of failing.
+
+The search page relaxes a query of plain words (`find`): when the papers with
+every word are fewer than a page, it adds the papers with most of the words,
+then papers whose stored vector is closest to the query's, each in its own
+section, ranked by one score computed the same way on both databases
+(docs/ranking-and-search.md, "Relaxed search"), and suggests a spelling from the
+text model's vocabulary. Explicit syntax, the API and followed searches stay exact.
 """
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVectorField
@@ -21,8 +28,8 @@ from django.db.models.functions import Coalesce
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from . import fts, websearch
-from .models import Paper, PaperQuerySet, Tag
+from . import fts, vectors, websearch
+from .models import Paper, PaperQuerySet, PaperVector, Tag, TextModel
 from .text import split_arxiv_id
 
 MAX_QUERY_CHARS = 500
@@ -194,14 +201,39 @@ def add_highlights(papers: list[Paper], query: str) -> list[Paper]:
     """
     terms = websearch.parse(query).wanted
     marks = {"start_mark": MARK_START, "stop_mark": MARK_STOP}
+    related = [paper for paper in papers if getattr(paper, "search_section", None) == RELATED]
+    sentences = _best_sentences(related, query) if related else {}
     for paper in papers:
         title = getattr(paper, "title_marked", None) or fts.highlight(_CONTROL.sub(" ", paper.title), terms, **marks)
-        snippet = getattr(paper, "snippet_marked", None) or fts.highlight(
-            _CONTROL.sub(" ", paper.abstract), terms, window=SNIPPET_WORDS, **marks
-        )
+        if paper.pk in sentences:
+            # The sentence closest to the query; only words of the query that are in it are marked.
+            snippet = fts.highlight(sentences[paper.pk], terms, window=SENTENCE_WORDS, **marks)
+        else:
+            snippet = getattr(paper, "snippet_marked", None) or fts.highlight(
+                _CONTROL.sub(" ", paper.abstract), terms, window=SNIPPET_WORDS, **marks
+            )
         paper.title_html = render_marked(title)
         paper.snippet_html = render_marked(snippet)
     return papers
+
+
+def _best_sentences(papers: list[Paper], query: str) -> dict[int, str]:
+    """For each related paper, the sentence of its abstract closest to the query by the text model
+    ("…" marks text left out before it); none without a model."""
+    model = vectors.query_model()
+    if model is None:
+        return {}
+    own = model.transform([query])[0]
+    best = {}
+    for paper in papers:
+        abstract = _CONTROL.sub(" ", paper.abstract or "").strip()
+        sentences = [sentence for sentence in SENTENCE.split(abstract) if sentence.strip()]
+        if not sentences:
+            continue
+        scores = model.transform(sentences) @ own
+        index = int(scores.argmax()) if own.any() else 0
+        best[paper.pk] = ("… " if index else "") + sentences[index]
+    return best
 
 
 def filter_matching(papers: PaperQuerySet, raw_query: str) -> PaperQuerySet:
@@ -267,3 +299,312 @@ def matching_ids(queries: list[tuple[str, int | None]], papers: PaperQuerySet) -
         for index, paper_id in parts[0].union(*parts[1:], all=True):
             found[index].add(paper_id)
     return found
+
+
+# --- relaxed search: the search page's plain-word queries (docs/ranking-and-search.md) -----------------
+
+ALL_WORDS, MOST_WORDS, RELATED = "all", "most", "related"
+SECTION_LABELS = {
+    ALL_WORDS: "Papers with all your words",
+    MOST_WORDS: "Papers with most of your words",
+    RELATED: "Related papers",
+}
+# A paper is in "most of your words" when its words carry more than this share of the query's weight (idf).
+MOST_SHARE = 0.5
+# score = coverage + VECTOR_WEIGHT · cosine(query vector, paper vector)
+VECTOR_WEIGHT = 0.5
+# Below this cosine a paper with few or none of the words is not shown as related.
+MIN_RELATED = 0.03
+# Bounds on what one query reads: papers with a word (from the full-text index), papers with the words
+# the query's topic is written with, and the stored neighbours of the best matches.
+WORD_CANDIDATES = 1000
+TOPIC_TERMS = 8
+TOPIC_CANDIDATES = 500
+NEIGHBOUR_SOURCES = 20
+FEEDBACK = 5
+FEEDBACK_WEIGHT = 1.0
+RELAXED_RESULTS = 40
+SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
+SENTENCE_WORDS = 60
+
+
+@dataclass
+class SearchResults:
+    """What the search page shows: the exact results (a ranked QuerySet, paged as always), or, relaxed,
+    a list of papers each with `search_section`; and a corrected query to suggest, if any."""
+
+    papers: PaperQuerySet | list[Paper]
+    relaxed: bool = False
+    suggestion: str = ""
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def is_plain(query: str) -> bool:
+    """Whether a (cleaned) query is only words: no "phrase", -word or `or`, which are searched exactly."""
+    if '"' in query:
+        return False
+    tokens = query.split()
+    if any(token.lower() == "or" or (token.startswith("-") and len(token) > 1) for token in tokens):
+        return False
+    parsed = websearch.parse(query)
+    return len(parsed.alternatives) == 1 and not parsed.alternatives[0].excluded
+
+
+def find(query: str, filters: SearchFilters | None = None, *, relax_below: int) -> SearchResults:
+    """The search page's results for a cleaned query.
+
+    Papers with every word, ranked as `search_papers` ranks them; a query of plain
+    words whose exact results are fewer than `relax_below` (a page) is relaxed:
+    then come papers with most of its words and papers related by vector, at most
+    RELAXED_RESULTS in all. With fewer than a page of exact results, a misspelled
+    word gets a suggestion.
+    """
+    filters = filters or SearchFilters()
+    exact = search_papers(query, filters)
+    if not query:
+        return SearchResults(exact)
+    if exact.order_by().values("pk")[:relax_below].count() >= relax_below:
+        return SearchResults(exact)
+    model = vectors.query_model()
+    suggestion = suggest(query, model)
+    if not is_plain(query):
+        return SearchResults(exact, suggestion=suggestion)
+    found = list(exact)
+    for paper in found:
+        paper.search_section = ALL_WORDS
+    papers = found + _relaxed(query, filters, found, model)
+    counts = {section: sum(p.search_section == section for p in papers) for section in SECTION_LABELS}
+    return SearchResults(papers, relaxed=True, suggestion=suggestion, counts=counts)
+
+
+def _terms(query: str) -> list[websearch.Term]:
+    """The query's words, each once (by stem)."""
+    seen, terms = set(), []
+    for term in websearch.parse(query).wanted:
+        key = tuple(fts.stem(word) for word in term.words)
+        if key not in seen:
+            seen.add(key)
+            terms.append(term)
+    return terms
+
+
+def term_weight(term: websearch.Term, model: vectors.QueryModel | None) -> float:
+    """How much a word says: its idf in the text model (a word the model does not know is rare; one of its
+    stop words is as common as its commonest word); 1 for every word before the first fit."""
+    if model is None or not len(model.idf):
+        return 1.0
+    joined = model.idf_of(" ".join(term.words)) if len(term.words) == 2 else None
+    if joined is not None:
+        return joined
+    weights = []
+    for word in term.words:
+        if word in model.stop_words:
+            weights.append(float(model.idf.min()))
+        else:
+            known = model.idf_of(word)
+            weights.append(float(model.idf.max()) if known is None else known)
+    return max(weights)
+
+
+def _or_query(terms: list[tuple[str, ...]]) -> str:
+    """The site's syntax for "any of these words or phrases"."""
+    return " or ".join(words[0] if len(words) == 1 else '"' + " ".join(words) + '"' for words in terms)
+
+
+def _ids(query: str, filters: SearchFilters, limit: int, exclude: set[int]) -> list[int]:
+    """Up to `limit` published papers `query` finds (the first the full-text index yields), minus `exclude`."""
+    if not query:
+        return []
+    matches = _matching(query, filters).exclude(pk__in=exclude).order_by()
+    return list(matches.values_list("pk", flat=True)[:limit])
+
+
+def term_hits(paper_ids: list[int], terms: list[websearch.Term]) -> dict[int, set[int]]:
+    """For each paper, the indexes of the terms it has (as the full-text search matches them): one query."""
+    hits: dict[int, set[int]] = {pk: set() for pk in paper_ids}
+    if not paper_ids or not terms:
+        return hits
+    if is_postgresql():
+        checks = ", ".join(["search_document @@ websearch_to_tsquery(%s::regconfig, %s)"] * len(terms))
+        params: list = []
+        for term in terms:
+            params += [CONFIG, _or_query([term.words])]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT id, ARRAY[{checks}] FROM {Paper._meta.db_table} WHERE id = ANY(%s)", [*params, paper_ids]
+            )
+            for pk, flags in cursor.fetchall():
+                hits[pk] = {i for i, flag in enumerate(flags) if flag}
+        return hits
+    wanted = [[fts.stem(word) for word in term.words] for term in terms]
+    for start in range(0, len(paper_ids), MATCH_BATCH):
+        batch = paper_ids[start : start + MATCH_BATCH]
+        with connection.cursor() as cursor:
+            placeholders = ", ".join(["%s"] * len(batch))
+            columns = ", ".join(fts.COLUMNS)
+            cursor.execute(f"SELECT rowid, {columns} FROM {fts.TABLE} WHERE rowid IN ({placeholders})", batch)
+            for pk, *columns in cursor.fetchall():
+                column_stems = [(column or "").split() for column in columns]
+                hits[pk] = {i for i, stems in enumerate(wanted) if any(_has_run(c, stems) for c in column_stems)}
+    return hits
+
+
+def _has_run(tokens: list[str], run: list[str]) -> bool:
+    if len(run) == 1:
+        return run[0] in tokens
+    return any(tokens[i : i + len(run)] == run for i in range(len(tokens) - len(run) + 1))
+
+
+def _relaxed(query: str, filters: SearchFilters, found: list[Paper], model: vectors.QueryModel | None) -> list[Paper]:
+    """Papers with most of the words, then related by vector, ranked by relaxed_score; bounded reads."""
+    terms = _terms(query)
+    if not terms:
+        return []
+    weights = [term_weight(term, model) for term in terms]
+    total = sum(weights)
+    exact_ids = {paper.pk for paper in found}
+    # A paper with none of the heaviest words that together weigh half the query cannot have most of it:
+    # those words alone find every candidate for "most of your words".
+    heaviest, weight = [], 0.0
+    for i in sorted(range(len(terms)), key=lambda i: -weights[i]):
+        heaviest.append(terms[i].words)
+        weight += weights[i]
+        if weight >= MOST_SHARE * total:
+            break
+    candidates = _ids(_or_query(heaviest), filters, WORD_CANDIDATES, exact_ids)
+    hits = term_hits(candidates, terms)
+    coverage = {pk: sum(weights[i] for i in matched) / total for pk, matched in hits.items()}
+
+    cosine = _cosines(query, model, terms, filters, found, coverage) if model is not None else {}
+    # Papers found by topic or as neighbours may have some of the words too: their share counts in the score.
+    extra = term_hits(sorted(cosine.keys() - coverage.keys()), terms)
+    coverage.update({pk: sum(weights[i] for i in matched) / total for pk, matched in extra.items()})
+    keep = {
+        pk: (MOST_WORDS if share > MOST_SHARE else RELATED, relaxed_score(share, cosine.get(pk, 0.0)))
+        for pk, share in coverage.items()
+        if share > MOST_SHARE or cosine.get(pk, 0.0) >= MIN_RELATED
+    }
+    # Ranked on a light read of every kept paper; only the papers shown are loaded for cards.
+    light = _with_ids(_filter(Paper.objects.published(), filters), f'"{Paper._meta.db_table}"."id"', keep)
+    ranked = sorted(
+        light.values_list("pk", "upvote_count", "published_at"),
+        key=lambda row: (
+            keep[row[0]][0] != MOST_WORDS,
+            -keep[row[0]][1],
+            -row[1],
+            -(row[2].timestamp() if row[2] else 0),
+            -row[0],
+        ),
+    )
+    shown = [pk for pk, _, _ in ranked[: max(RELAXED_RESULTS - len(found), 0)]]
+    papers = Paper.objects.filter(pk__in=shown).for_cards().in_bulk(shown)
+    for paper in papers.values():
+        paper.search_section, paper.search_score = keep[paper.pk]
+    return [papers[pk] for pk in shown if pk in papers]
+
+
+def _with_ids(queryset, column: str, ids) -> PaperQuerySet:
+    """`queryset` narrowed to rows whose `column` is in `ids`: one array parameter on PostgreSQL (a
+    thousand placeholders cost more to send than the query takes), `IN` elsewhere."""
+    ids = list(ids)
+    if is_postgresql():
+        return queryset.extra(where=[f"{column} = ANY(%s)"], params=[ids])  # noqa: S610 (no user input)
+    return queryset.filter(pk__in=ids) if column.endswith('"id"') else queryset.filter(paper_id__in=ids)
+
+
+def _load_vectors(paper_ids) -> dict:
+    """Stored vectors of these papers in the current version (one query; see `_with_ids`)."""
+    if not paper_ids:
+        return {}
+    rows = PaperVector.objects.filter(version__status=TextModel.Status.CURRENT)
+    rows = _with_ids(rows, f'"{PaperVector._meta.db_table}"."paper_id"', paper_ids)
+    return {pk: vectors.from_bytes(data) for pk, data in rows.values_list("paper_id", "vector")}
+
+
+def _cosines(
+    query: str,
+    model: vectors.QueryModel,
+    terms: list[websearch.Term],
+    filters: SearchFilters,
+    found: list[Paper],
+    coverage: dict[int, float],
+) -> dict[int, float]:
+    """Cosines between the query's vector and a bounded set of papers' stored vectors.
+
+    The query's vector is its own (the words through the text model) plus, with
+    equal weight, the centroid of the best FEEDBACK keyword matches' stored
+    vectors (pseudo-relevance feedback: a few words say little, the papers they
+    find best say what they are about). Scored: the keyword candidates, the
+    papers with the TOPIC_TERMS terms closest to that vector, and the stored
+    neighbours of the best NEIGHBOUR_SOURCES matches.
+    """
+    import numpy as np
+
+    own = model.transform([query])[0]
+    if not own.any():
+        return {}
+    exact_ids = {paper.pk for paper in found}
+    stored = _load_vectors([*exact_ids, *coverage])
+    by_words = sorted(coverage, key=lambda pk: (-relaxed_score(coverage[pk], _dot(stored.get(pk), own)), pk))
+    best = [paper.pk for paper in found] + by_words
+    feedback = [stored[pk] for pk in best if pk in stored][:FEEDBACK]
+    query_vector = own
+    if feedback:
+        centroid = vectors.normalize_rows(np.vstack(feedback).sum(axis=0, keepdims=True))[0]
+        query_vector = vectors.normalize_rows((own + FEEDBACK_WEIGHT * centroid)[None, :])[0]
+    words = {word for term in terms for word in term.words}
+    topic = [
+        tuple(term.split())
+        for term in model.nearest_terms(query_vector, TOPIC_TERMS + len(words))
+        if not set(term.split()) <= words
+    ][:TOPIC_TERMS]
+    more = set(_ids(_or_query(topic), filters, TOPIC_CANDIDATES, exact_ids))
+    for similar in PaperVector.objects.filter(
+        paper_id__in=best[:NEIGHBOUR_SOURCES], version__status=TextModel.Status.CURRENT
+    ).values_list("similar", flat=True):
+        more.update(pk for pk in similar or () if pk not in exact_ids)
+    stored.update(_load_vectors(more - stored.keys()))
+    return {pk: float(vector @ query_vector) for pk, vector in stored.items() if pk not in exact_ids}
+
+
+def _dot(vector, other) -> float:
+    return 0.0 if vector is None else float(vector @ other)
+
+
+def page_sections(papers: list[Paper]) -> list[dict]:
+    """One page of relaxed results grouped by section, in order: [{"key", "label", "papers"}]."""
+    sections: list[dict] = []
+    for paper in papers:
+        key = getattr(paper, "search_section", ALL_WORDS)
+        if not sections or sections[-1]["key"] != key:
+            sections.append({"key": key, "label": SECTION_LABELS[key], "papers": []})
+        sections[-1]["papers"].append(paper)
+    return sections
+
+
+def relaxed_score(coverage: float, cosine: float) -> float:
+    """coverage (the share of the query's idf weight in the paper's words) + VECTOR_WEIGHT · cosine."""
+    return coverage + VECTOR_WEIGHT * cosine
+
+
+def suggest(query: str, model: vectors.QueryModel | None) -> str:
+    """The query with each word the catalogue does not have replaced by the closest word its text model
+    knows (see QueryModel.spelling), or "" when nothing needs correcting."""
+    if model is None:
+        return ""
+    changed = False
+
+    def correct(match: re.Match) -> str:
+        nonlocal changed
+        word = match.group()
+        lower = word.lower()
+        if lower == "or" or lower in websearch.STOP_WORDS or model.idf_of(lower) is not None:
+            return word
+        replacement = model.spelling(lower)
+        if replacement is None or replacement == lower or _matching(lower, SearchFilters()).exists():
+            return word
+        changed = True
+        return replacement
+
+    corrected = websearch._WORD.sub(correct, query)
+    return corrected if changed else ""

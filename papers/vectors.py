@@ -22,15 +22,19 @@ between fits gets its vector from the current model in the import's own job
 (`assign_vectors`).
 
 scikit-learn and numpy are imported inside the functions that need them:
-web workers read stored ids (similar papers) and only the digest preview
-loads numpy, when it runs.
+web workers read stored ids (similar papers); the digest preview and search
+load numpy when they run. Search transforms a query with `QueryModel`: the
+fit's vocabulary, idf and LSA components stored as plain numpy arrays
+(`TextModel.query_model`), so a web worker never unpickles scikit-learn.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import math
 import pickle
+import re
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -90,6 +94,170 @@ class TextTransform:
 
         reduced = self.svd.transform(self.vectorizer.transform(list(texts))).astype(np.float32)
         return normalize_rows(reduced)
+
+
+# What TfidfVectorizer's defaults call a word (fit_transform below): two or more word characters.
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+
+
+class QueryModel:
+    """The fitted model as numpy arrays: turns a few words (a search query, a sentence) into a vector.
+
+    The same arithmetic as the fitted TfidfVectorizer + TruncatedSVD (lower-cased
+    words of 2+ characters, English stop words dropped, words and word pairs,
+    1 + log(tf) times idf, L2-normalized, projected on the LSA components, then
+    L2-normalized again), without scikit-learn: search runs in web workers.
+    tests/papers/test_vectors.py checks that both give the same vectors.
+    """
+
+    def __init__(self, terms: Sequence[str], idf: np.ndarray, components: np.ndarray, stop_words: Iterable[str]):
+        self.terms = list(terms)
+        self.index = {term: i for i, term in enumerate(self.terms)}
+        self.idf = idf
+        # features x dimensions: a term's row is what one occurrence adds to a vector.
+        self.components = components
+        self.stop_words = frozenset(stop_words)
+        self._trigrams: dict[str, list[int]] | None = None
+
+    @classmethod
+    def from_transform(cls, transform: TextTransform) -> QueryModel:
+        import numpy as np
+
+        vectorizer = transform.vectorizer
+        terms = [""] * len(vectorizer.vocabulary_)
+        for term, i in vectorizer.vocabulary_.items():
+            terms[i] = term
+        return cls(
+            terms,
+            vectorizer.idf_.astype(np.float32),
+            np.ascontiguousarray(transform.svd.components_.T, dtype=np.float32),
+            sorted(vectorizer.get_stop_words() or ()),
+        )
+
+    def to_bytes(self) -> bytes:
+        import numpy as np
+
+        buffer = io.BytesIO()
+        np.savez(
+            buffer,
+            terms=np.frombuffer("\n".join(self.terms).encode(), dtype=np.uint8),
+            stop_words=np.frombuffer("\n".join(sorted(self.stop_words)).encode(), dtype=np.uint8),
+            idf=self.idf,
+            components=self.components,
+        )
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes | memoryview) -> QueryModel:
+        import numpy as np
+
+        arrays = np.load(io.BytesIO(bytes(data)), allow_pickle=False)
+        return cls(
+            arrays["terms"].tobytes().decode().split("\n"),
+            arrays["idf"],
+            arrays["components"],
+            arrays["stop_words"].tobytes().decode().split("\n"),
+        )
+
+    @property
+    def dimensions(self) -> int:
+        return int(self.components.shape[1])
+
+    def words(self, text: str) -> list[str]:
+        """The model's words of `text`, stop words dropped (what its terms are made of)."""
+        return [word for word in _TOKEN.findall(text.lower()) if word not in self.stop_words]
+
+    def term_weights(self, text: str) -> dict[int, float]:
+        """TF-IDF weights of the model's terms in `text` (feature index -> weight), L2-normalized."""
+        words = self.words(text)
+        counts: dict[int, int] = defaultdict(int)
+        for gram in words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]:
+            if (i := self.index.get(gram)) is not None:
+                counts[i] += 1
+        weights = {i: (1.0 + math.log(tf)) * float(self.idf[i]) for i, tf in counts.items()}
+        norm = math.sqrt(sum(w * w for w in weights.values()))
+        return {i: w / norm for i, w in weights.items()} if norm else {}
+
+    def transform(self, texts: Sequence[str]) -> np.ndarray:
+        """One L2-normalized float32 row per text (a zero row for a text with no known term)."""
+        import numpy as np
+
+        matrix = np.zeros((len(texts), self.dimensions), dtype=np.float32)
+        for row, text in enumerate(texts):
+            weights = self.term_weights(text)
+            if weights:
+                features = np.fromiter(weights, dtype=np.int64)
+                matrix[row] = np.fromiter(weights.values(), dtype=np.float32) @ self.components[features]
+        return normalize_rows(matrix)
+
+    def idf_of(self, word: str) -> float | None:
+        """How rare a word is in the catalogue (the model's idf), None if the model does not know it."""
+        i = self.index.get(word.lower())
+        return None if i is None else float(self.idf[i])
+
+    def nearest_terms(self, vector: np.ndarray, k: int) -> list[str]:
+        """The `k` terms whose LSA direction is closest to `vector` (the words a topic is written with)."""
+        import numpy as np
+
+        if not len(self.terms) or k <= 0:
+            return []
+        scores = self.components @ vector
+        k = min(k, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k]
+        return [self.terms[i] for i in sorted(top, key=lambda i: (-scores[i], i)) if scores[i] > 0]
+
+    def spelling(self, word: str) -> str | None:
+        """The catalogue's word `word` most likely misspells: within 1 edit (2 for 7+ letters) by
+        optimal string alignment, the most common of the closest; None if there is none."""
+        word = word.lower()
+        if len(word) < 4 or not word.isalpha():
+            return None
+        limit = 2 if len(word) >= 7 else 1
+        shared: dict[int, int] = defaultdict(int)
+        for gram in _trigrams(word):
+            for i in self._trigram_index().get(gram, ()):
+                shared[i] += 1
+        best: tuple[int, float, str] | None = None
+        for i in sorted(shared, key=lambda i: -shared[i])[:50]:
+            candidate = self.terms[i]
+            if abs(len(candidate) - len(word)) > limit:
+                continue
+            distance = edit_distance(word, candidate, limit)
+            if distance <= limit and (best is None or (distance, float(self.idf[i])) < best[:2]):
+                best = (distance, float(self.idf[i]), candidate)
+        return best[2] if best else None
+
+    def _trigram_index(self) -> dict[str, list[int]]:
+        if self._trigrams is None:
+            index: dict[str, list[int]] = defaultdict(list)
+            for i, term in enumerate(self.terms):
+                if " " not in term and term.isalpha() and len(term) >= 3:
+                    for gram in _trigrams(term):
+                        index[gram].append(i)
+            self._trigrams = dict(index)
+        return self._trigrams
+
+
+def _trigrams(word: str) -> set[str]:
+    padded = f"  {word} "
+    return {padded[i : i + 3] for i in range(len(padded) - 2)}
+
+
+def edit_distance(a: str, b: str, limit: int) -> int:
+    """Optimal string alignment distance (insert, delete, substitute, swap two neighbours), or limit + 1."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return previous[-1]
 
 
 def normalize_rows(matrix: np.ndarray) -> np.ndarray:
@@ -167,7 +335,7 @@ def nearest_neighbours(matrix: np.ndarray, *, k: int = NEIGHBOURS) -> list[list[
 
 def current_version() -> TextModel | None:
     """The version in use (without its pickled model), or None before the first fit."""
-    return TextModel.objects.current().defer("model").first()
+    return TextModel.objects.current().defer("model", "query_model").first()
 
 
 _transforms: dict[int, TextTransform] = {}
@@ -180,6 +348,24 @@ def load_transform(version: TextModel) -> TextTransform:
         _transforms.clear()
         _transforms[version.pk] = pickle.loads(bytes(data))  # noqa: S301 (written by fit, in our database)
     return _transforms[version.pk]
+
+
+_query_models: dict[int, QueryModel] = {}
+
+
+def query_model(version: TextModel | None = None) -> QueryModel | None:
+    """The current version's QueryModel (numpy only), read once per process; None before the first fit
+    or for a version fitted before query models were stored (the next fit stores one)."""
+    version = version or current_version()
+    if version is None:
+        return None
+    if version.pk not in _query_models:
+        data = TextModel.objects.filter(pk=version.pk).values_list("query_model", flat=True).first()
+        if not data:
+            return None
+        _query_models.clear()
+        _query_models[version.pk] = QueryModel.from_bytes(data)
+    return _query_models[version.pk]
 
 
 def fit(*, now: datetime) -> TextModel:
@@ -197,6 +383,7 @@ def fit(*, now: datetime) -> TextModel:
         dimensions=transform.dimensions,
         paper_count=len(ids),
         model=pickle.dumps(transform, protocol=pickle.HIGHEST_PROTOCOL),
+        query_model=QueryModel.from_transform(transform).to_bytes(),
         created_at=now,
     )
     neighbours = nearest_neighbours(matrix)

@@ -5,6 +5,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
+from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -30,7 +31,7 @@ from .listing import (
 from .models import Paper, Submission, Tag
 from .rate_limits import reader_limit
 from .redirects import ask_to_log_in, csrf_for_readers, safe_next
-from .search import SearchFilters, add_highlights, search_papers
+from .search import SearchFilters, add_highlights, find, page_sections
 from .similarity import similar_papers
 from .slots import annotate_tag_counts
 from .text import split_arxiv_id
@@ -202,9 +203,18 @@ def search(request: HttpRequest) -> HttpResponse:
             date_from=form.cleaned_data.get("date_from"),
             date_to=form.cleaned_data.get("date_to"),
         )
-    page = paper_page(request, search_papers(query, filters), paginator=CappedCountPaginator)
+    results = find(query, filters, relax_below=PAGE_SIZE)
+    page = paper_page(request, results.papers, paginator=Paginator if results.relaxed else CappedCountPaginator)
     add_highlights(page.object_list, query)
-    return render(request, "papers/search.html", {"form": form, "query": query, "filters": filters, "page": page})
+    context = {
+        "form": form,
+        "query": query,
+        "filters": filters,
+        "page": page,
+        "results": results,
+        "sections": page_sections(page.object_list) if results.relaxed else [],
+    }
+    return render(request, "papers/search.html", context)
 
 
 @require_GET

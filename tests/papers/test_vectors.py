@@ -181,3 +181,30 @@ def test_a_retexted_paper_gets_a_new_vector_and_keeps_its_neighbours_until_the_n
     assert vectors.assign_vectors([paper.pk]) == 1
     assert not np.allclose(vector_of(paper), before)
     assert vectors.similar_ids(paper.pk) == [close.pk]
+
+
+def test_the_query_model_transforms_as_the_fitted_model_does_without_scikit_learn(now):
+    PaperFactory(title="Negation in language models", abstract="Models fail on negated questions, not on others.")
+    PaperFactory(title="Sentiment of product reviews", abstract="Polarity of reviews, positive and negative.")
+    PaperFactory(title="Dense retrieval with hard negatives", abstract="Negative sampling for retrievers.")
+    version = vectors.fit(now=now)
+    model = vectors.query_model(version)
+    texts = ["negation language models", "hard negatives for dense retrievers", "Reviews! reviews, REVIEWS", "zzz"]
+    assert np.allclose(model.transform(texts), vectors.load_transform(version).transform(texts), atol=1e-5)
+    assert not model.transform(["zzz the of"]).any()  # no known word: a zero vector
+    again = vectors.QueryModel.from_bytes(model.to_bytes())
+    assert again.terms == model.terms and again.stop_words == model.stop_words
+    assert np.array_equal(again.components, model.components)
+    assert model.idf_of("negation") > 0 and model.idf_of("unknownword") is None
+
+
+def test_spelling_finds_the_closest_common_word_of_the_vocabulary(now):
+    PaperFactory(title="Dense retrieval", abstract="Retrieval of passages; retrieval again. Embedding models.")
+    PaperFactory(title="Retrieval augmented generation", abstract="Retrieval, embedding.")
+    model = vectors.query_model(vectors.fit(now=now))
+    assert model.spelling("retreival") == "retrieval"  # two letters swapped
+    assert model.spelling("embeding") == "embedding"  # one left out
+    assert model.spelling("zebra") is None
+    assert model.spelling("ab") is None  # too short to guess
+    assert vectors.edit_distance("retreival", "retrieval", 2) == 1
+    assert vectors.edit_distance("abcdef", "uvwxyz", 2) == 3  # cut off past the limit
