@@ -134,6 +134,31 @@ def wait_for(url: str, timeout: float = 60) -> None:
     raise SystemExit(f"{url} did not answer 200 within {timeout}s")
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def process_tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by a process and its live children (gunicorn and its workers)."""
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+            pending += [int(c) for c in Path(f"/proc/{current}/task/{current}/children").read_text().split()]
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
+def children_cpu() -> float:
+    """CPU seconds used by this process's finished children (each locust run)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def percentile(histogram: Counter, fraction: float) -> float:
     """The response time (ms) below which `fraction` of the requests fall."""
     total = sum(histogram.values())
@@ -226,7 +251,19 @@ def main() -> int:
     try:
         wait_for(f"http://127.0.0.1:{args.port}/healthz")
 
+        cpu: dict[str, float] = {}
+
         def run_locust(user_class: str, stats: str, extra_env: dict) -> subprocess.CompletedProcess:
+            # CPU seconds of the server (gunicorn and its workers) and of the load generator (locust) in
+            # this run: on a machine this small both share the same cores.
+            server_before, locust_before = process_tree_cpu(gunicorn.pid), children_cpu()
+            try:
+                return _run_locust(user_class, stats, extra_env)
+            finally:
+                cpu[f"{stats}_server"] = process_tree_cpu(gunicorn.pid) - server_before
+                cpu[f"{stats}_locust"] = children_cpu() - locust_before
+
+        def _run_locust(user_class: str, stats: str, extra_env: dict) -> subprocess.CompletedProcess:
             return subprocess.run(
                 [str(LOCUST), "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
                  "--users", str(args.users), "--spawn-rate", str(args.spawn_rate), "--run-time", f"{args.seconds}s",
@@ -260,6 +297,14 @@ def main() -> int:
         "floor_median_ms": floor["median_ms"],
         "floor_p95_ms": floor["p95_ms"],
         "load_p95_vs_floor": round(summary["p95_ms"] / max(floor["p95_ms"], 1), 2),
+        # Where the two cores went: the server's CPU per request, and the load generator's share.
+        "cores": os.cpu_count(),
+        "server_cpu_ms_per_request": round(1000 * cpu["locust_server"] / max(summary["requests"], 1), 2),
+        "floor_server_cpu_ms_per_request": round(1000 * cpu["floor_server"] / max(floor["requests"], 1), 2),
+        "server_cpu_s": round(cpu["locust_server"], 1),
+        "locust_cpu_s": round(cpu["locust_locust"], 1),
+        "floor_server_cpu_s": round(cpu["floor_server"], 1),
+        "floor_locust_cpu_s": round(cpu["floor_locust"], 1),
         **counts,
         "server_errors_logged": len(errors),
         "locust_exit_status": locust.returncode,

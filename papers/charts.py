@@ -159,9 +159,14 @@ def daily_counts(queryset: QuerySet, field_name: str, *, start: datetime, end: d
 
 
 def paper_upvote_chart(paper: Paper, *, now: datetime) -> Chart:
-    """Upvotes of one paper per day over the last 30 days (one query)."""
+    """Upvotes of one paper per day over the last 30 days (one query, none for a paper without upvotes)."""
     days, start, end = last_days(now=now)
-    counts = daily_counts(Upvote.objects.filter(paper=paper), "created_at", start=start, end=end)
+    # The stored counter (kept by the database) says when there is nothing to count.
+    counts = (
+        daily_counts(Upvote.objects.filter(paper=paper), "created_at", start=start, end=end)
+        if paper.upvote_count
+        else {}
+    )
     chart = Chart(f"paper-{paper.pk}-upvotes", "Upvotes per day", days, [Series("upvotes", "#3b4cca", counts)])
     chart.empty_text = "No upvotes yet in the last 30 days."
     return chart.layout()
