@@ -151,12 +151,39 @@ def process_tree_cpu(pid: int) -> float:
     return total
 
 
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat: every process, PostgreSQL's too."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0.0, 0.0
+    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+    return (sum(values) - idle) / CLOCK_TICKS, sum(values) / CLOCK_TICKS
+
+
 def children_cpu() -> float:
     """CPU seconds used by this process's finished children (each locust run)."""
     import resource
 
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
+
+
+def server_times(log: Path) -> dict:
+    """Median and p95 of the time gunicorn itself took per request (its access log's last field, in µs)."""
+    times: dict[str, list[float]] = {"floor": [], "pages": []}
+    for line in log.read_text().splitlines():
+        fields = line.split()
+        if len(fields) < 2 or not fields[-1].isdigit() or '"' not in line:
+            continue
+        times["floor" if "/bench/floor/" in line else "pages"].append(int(fields[-1]) / 1000)
+    out = {}
+    for name, values in times.items():
+        values.sort()
+        if values:
+            out[f"server_{name}_median_ms"] = round(values[len(values) // 2], 1)
+            out[f"server_{name}_p95_ms"] = round(values[int(len(values) * 0.95)], 1)
+    return out
 
 
 def percentile(histogram: Counter, fraction: float) -> float:
@@ -241,7 +268,8 @@ def main() -> int:
     print(f"== gunicorn ({args.workers} workers) on 127.0.0.1:{args.port}")
     gunicorn = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "paperhub.wsgi", "--workers", str(args.workers),
-         "--bind", f"127.0.0.1:{args.port}", "--access-logfile", "-"],
+         "--bind", f"127.0.0.1:{args.port}", "--access-logfile", "-",
+         "--access-logformat", '%(h)s "%(r)s" %(s)s %(D)s'],
         cwd=ROOT,
         env=env,
         stdout=(WORK / "gunicorn.log").open("w"),
@@ -257,11 +285,14 @@ def main() -> int:
             # CPU seconds of the server (gunicorn and its workers) and of the load generator (locust) in
             # this run: on a machine this small both share the same cores.
             server_before, locust_before = process_tree_cpu(gunicorn.pid), children_cpu()
+            busy_before, total_before = machine_cpu()
             try:
                 return _run_locust(user_class, stats, extra_env)
             finally:
                 cpu[f"{stats}_server"] = process_tree_cpu(gunicorn.pid) - server_before
                 cpu[f"{stats}_locust"] = children_cpu() - locust_before
+                busy, total = machine_cpu()
+                cpu[f"{stats}_machine_busy"] = (busy - busy_before) / max(total - total_before, 1e-9)
 
         def _run_locust(user_class: str, stats: str, extra_env: dict) -> subprocess.CompletedProcess:
             return subprocess.run(
@@ -305,6 +336,9 @@ def main() -> int:
         "locust_cpu_s": round(cpu["locust_locust"], 1),
         "floor_server_cpu_s": round(cpu["floor_server"], 1),
         "floor_locust_cpu_s": round(cpu["floor_locust"], 1),
+        "machine_busy": round(cpu["locust_machine_busy"], 2),
+        "floor_machine_busy": round(cpu["floor_machine_busy"], 2),
+        **server_times(WORK / "gunicorn.log"),
         **counts,
         "server_errors_logged": len(errors),
         "locust_exit_status": locust.returncode,

@@ -164,6 +164,14 @@ def test_the_resilient_redis_cache_answers_like_an_empty_cache_when_redis_is_dow
     assert cache.get("never-set") is None
 
 
+def test_the_redis_cache_builds_one_client_per_pool_not_one_per_operation():
+    from paperhub.cache import ResilientRedisCache
+
+    backend = ResilientRedisCache("redis://127.0.0.1:1/0", {})._cache
+    assert backend.get_client("a") is backend.get_client("b") is backend.get_client(write=True)
+    assert backend.get_client().connection_pool is backend._get_connection_pool(False)
+
+
 def test_a_reader_with_a_flash_message_gets_a_rendered_page(catalogue):
     from django.contrib.messages import constants
     from django.contrib.messages.storage.base import Message
