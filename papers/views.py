@@ -249,7 +249,10 @@ def bookmarks(request: HttpRequest) -> HttpResponse:
 
 
 def _react(request: HttpRequest, pk: int, partial: str, toggle) -> HttpResponse:
-    paper = get_object_or_404(Paper.objects.published(), pk=pk)
+    # What the redirect and the buttons need, not the wide row.
+    paper = get_object_or_404(
+        Paper.objects.published().only("arxiv_id", "slug", "upvote_count", "bookmark_count"), pk=pk
+    )
     next_url = safe_next(request, paper.get_absolute_url())
     if not request.user.is_authenticated:
         return ask_to_log_in(request, next_url)
