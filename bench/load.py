@@ -11,7 +11,9 @@ locust headless (bench/locustfile.py) and then checks:
 - zero failed requests (any 4xx/5xx, a 429 included, or a connection error);
 - (a figure, not a check) the same number of users at the same pace against the
   floor view (bench/floor_urls.py) on the same server first: `load_p95_vs_floor`
-  is paperhub's p95 over the floor's;
+  is paperhub's p95 over the floor's as locust saw them, `load_server_p95_vs_floor`
+  the same from gunicorn's own timings (its access log), and the CPU seconds of
+  the server, of locust and the machine's busy share say where the cores went;
 - every upvote the site accepted is in the database once, and each paper's
   upvote_count equals its upvotes before the run plus those accepted.
 
@@ -344,9 +346,14 @@ def main() -> int:
         "locust_exit_status": locust.returncode,
         "floor_locust_exit_status": floor_run.returncode,
     }
+    if results.get("server_floor_p95_ms") and results.get("server_pages_p95_ms"):
+        # The same ratio from gunicorn's own timings: without the wait in its queue and locust's own delays.
+        results["load_server_p95_vs_floor"] = round(results["server_pages_p95_ms"] / results["server_floor_p95_ms"], 2)
     (WORK / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps({k: v for k, v in results.items() if k != "by_endpoint"}, indent=2))
     print(f"BENCH load_p95_vs_floor {results['load_p95_vs_floor']}")
+    if "load_server_p95_vs_floor" in results:
+        print(f"BENCH load_server_p95_vs_floor {results['load_server_p95_vs_floor']}")
     ok = summary["failures"] == 0 and counts["counts_match"] and not errors and locust.returncode == 0
     print(
         "== PASS: zero errors, upvote counts match"
