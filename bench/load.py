@@ -11,7 +11,9 @@ locust headless (bench/locustfile.py) and then checks:
 - zero failed requests (any 4xx/5xx, a 429 included, or a connection error);
 - (a figure, not a check) the same number of users at the same pace against the
   floor view (bench/floor_urls.py) on the same server first: `load_p95_vs_floor`
-  is paperhub's p95 over the floor's;
+  is paperhub's p95 over the floor's as locust saw them, `load_server_p95_vs_floor`
+  the same from gunicorn's own timings (its access log), and the CPU seconds of
+  the server, of locust and the machine's busy share say where the cores went;
 - every upvote the site accepted is in the database once, and each paper's
   upvote_count equals its upvotes before the run plus those accepted.
 
@@ -134,6 +136,58 @@ def wait_for(url: str, timeout: float = 60) -> None:
     raise SystemExit(f"{url} did not answer 200 within {timeout}s")
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def process_tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by a process and its live children (gunicorn and its workers)."""
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+            pending += [int(c) for c in Path(f"/proc/{current}/task/{current}/children").read_text().split()]
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat: every process, PostgreSQL's too."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0.0, 0.0
+    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+    return (sum(values) - idle) / CLOCK_TICKS, sum(values) / CLOCK_TICKS
+
+
+def children_cpu() -> float:
+    """CPU seconds used by this process's finished children (each locust run)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def server_times(log: Path) -> dict:
+    """Median and p95 of the time gunicorn itself took per request (its access log's last field, in µs)."""
+    times: dict[str, list[float]] = {"floor": [], "pages": []}
+    for line in log.read_text().splitlines():
+        fields = line.split()
+        if len(fields) < 2 or not fields[-1].isdigit() or '"' not in line:
+            continue
+        times["floor" if "/bench/floor/" in line else "pages"].append(int(fields[-1]) / 1000)
+    out = {}
+    for name, values in times.items():
+        values.sort()
+        if values:
+            out[f"server_{name}_median_ms"] = round(values[len(values) // 2], 1)
+            out[f"server_{name}_p95_ms"] = round(values[int(len(values) * 0.95)], 1)
+    return out
+
+
 def percentile(histogram: Counter, fraction: float) -> float:
     """The response time (ms) below which `fraction` of the requests fall."""
     total = sum(histogram.values())
@@ -216,7 +270,8 @@ def main() -> int:
     print(f"== gunicorn ({args.workers} workers) on 127.0.0.1:{args.port}")
     gunicorn = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "paperhub.wsgi", "--workers", str(args.workers),
-         "--bind", f"127.0.0.1:{args.port}", "--access-logfile", "-"],
+         "--bind", f"127.0.0.1:{args.port}", "--access-logfile", "-",
+         "--access-logformat", '%(h)s "%(r)s" %(s)s %(D)s'],
         cwd=ROOT,
         env=env,
         stdout=(WORK / "gunicorn.log").open("w"),
@@ -226,7 +281,22 @@ def main() -> int:
     try:
         wait_for(f"http://127.0.0.1:{args.port}/healthz")
 
+        cpu: dict[str, float] = {}
+
         def run_locust(user_class: str, stats: str, extra_env: dict) -> subprocess.CompletedProcess:
+            # CPU seconds of the server (gunicorn and its workers) and of the load generator (locust) in
+            # this run: on a machine this small both share the same cores.
+            server_before, locust_before = process_tree_cpu(gunicorn.pid), children_cpu()
+            busy_before, total_before = machine_cpu()
+            try:
+                return _run_locust(user_class, stats, extra_env)
+            finally:
+                cpu[f"{stats}_server"] = process_tree_cpu(gunicorn.pid) - server_before
+                cpu[f"{stats}_locust"] = children_cpu() - locust_before
+                busy, total = machine_cpu()
+                cpu[f"{stats}_machine_busy"] = (busy - busy_before) / max(total - total_before, 1e-9)
+
+        def _run_locust(user_class: str, stats: str, extra_env: dict) -> subprocess.CompletedProcess:
             return subprocess.run(
                 [str(LOCUST), "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
                  "--users", str(args.users), "--spawn-rate", str(args.spawn_rate), "--run-time", f"{args.seconds}s",
@@ -260,14 +330,30 @@ def main() -> int:
         "floor_median_ms": floor["median_ms"],
         "floor_p95_ms": floor["p95_ms"],
         "load_p95_vs_floor": round(summary["p95_ms"] / max(floor["p95_ms"], 1), 2),
+        # Where the two cores went: the server's CPU per request, and the load generator's share.
+        "cores": os.cpu_count(),
+        "server_cpu_ms_per_request": round(1000 * cpu["locust_server"] / max(summary["requests"], 1), 2),
+        "floor_server_cpu_ms_per_request": round(1000 * cpu["floor_server"] / max(floor["requests"], 1), 2),
+        "server_cpu_s": round(cpu["locust_server"], 1),
+        "locust_cpu_s": round(cpu["locust_locust"], 1),
+        "floor_server_cpu_s": round(cpu["floor_server"], 1),
+        "floor_locust_cpu_s": round(cpu["floor_locust"], 1),
+        "machine_busy": round(cpu["locust_machine_busy"], 2),
+        "floor_machine_busy": round(cpu["floor_machine_busy"], 2),
+        **server_times(WORK / "gunicorn.log"),
         **counts,
         "server_errors_logged": len(errors),
         "locust_exit_status": locust.returncode,
         "floor_locust_exit_status": floor_run.returncode,
     }
+    if results.get("server_floor_p95_ms") and results.get("server_pages_p95_ms"):
+        # The same ratio from gunicorn's own timings: without the wait in its queue and locust's own delays.
+        results["load_server_p95_vs_floor"] = round(results["server_pages_p95_ms"] / results["server_floor_p95_ms"], 2)
     (WORK / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps({k: v for k, v in results.items() if k != "by_endpoint"}, indent=2))
     print(f"BENCH load_p95_vs_floor {results['load_p95_vs_floor']}")
+    if "load_server_p95_vs_floor" in results:
+        print(f"BENCH load_server_p95_vs_floor {results['load_server_p95_vs_floor']}")
     ok = summary["failures"] == 0 and counts["counts_match"] and not errors and locust.returncode == 0
     print(
         "== PASS: zero errors, upvote counts match"

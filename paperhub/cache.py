@@ -11,7 +11,7 @@ CONNECT_TIMEOUT seconds so that a dead host does not hold a worker.
 
 import logging
 
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -42,6 +42,29 @@ def _computed(key, default, *args, **kwargs):
     return default() if callable(default) else default
 
 
+class ReusedClientRedisCacheClient(RedisCacheClient):
+    """Django's Redis cache client, keeping one redis-py client per connection pool.
+
+    Django builds a new `redis.Redis` for every cache operation, and redis-py's
+    constructor fills a table of some 170 response callbacks each time: about
+    0.3 ms of CPU per operation, more than the round trip to Redis. A reader's
+    page makes three or four cache operations. The client holds no connection
+    of its own (its pool does, and is safe to share between threads), so one
+    client per pool serves every operation.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._clients = {}
+
+    def get_client(self, key=None, *, write=False):
+        pool = self._get_connection_pool(write)
+        client = self._clients.get(id(pool))
+        if client is None:
+            client = self._clients[id(pool)] = self._client(connection_pool=pool)
+        return client
+
+
 class ResilientRedisCache(RedisCache):
     """django.core.cache.backends.redis.RedisCache that answers like an empty cache when Redis is down."""
 
@@ -50,6 +73,7 @@ class ResilientRedisCache(RedisCache):
         options.setdefault("socket_connect_timeout", CONNECT_TIMEOUT)
         options.setdefault("socket_timeout", SOCKET_TIMEOUT)
         super().__init__(server, params)
+        self._class = ReusedClientRedisCacheClient
 
     get = _degrade("get", _default)
     set = _degrade("set", None)

@@ -7,13 +7,19 @@
   only leads to log-in, `papers.redirects.csrf_for_readers`), so the stored copy
   is the same for everyone and sets no cookie; a response that sets one is
   never stored.
-- **Readers**: the body of a list page (the cards and the pagination) is
-  stored once per list, page and PAGE_SECONDS with placeholders where a reader's
-  own state goes (pressed buttons, counts, the CSRF token); each request fills
-  them from one query (`reader_state`) instead of rendering every card. The
-  rest of a reader's page (header and account menu, the "For you" tab, the
-  Subscribe or "Digest settings" button: the slots other apps fill, papers/slots.py)
-  is rendered for each request: it differs per reader.
+- **Readers** (`shared_for_readers`: trending, tag, paper and search pages):
+  the whole page is stored once per path and PAGE_SECONDS as a *frame* with
+  placeholders where a reader's own parts go: their state on each paper shown
+  (pressed buttons, counts), the CSRF token, the header's account menu and
+  every page slot other apps fill (papers/slots.py: the "For you" tab, the
+  Subscribe button, Follow buttons). Each request fills them: the state from
+  one query (`reader_state`), the menu and the slots rendered for this reader.
+  Staff (who may see unpublished papers) and requests carrying a flash message
+  render normally; a page whose rendering used the reader's CSRF token anywhere
+  but a placeholder is filled and answered but never stored.
+- Other readers' list pages (`list_body`: the body of a list, the cards and the
+  pagination) are stored once per list, page and PAGE_SECONDS with the same
+  placeholders.
 
 A curator's change (admin save or delete, a curation action, an import) calls
 `invalidate`, which moves every key to a new generation. The cache being down
@@ -33,7 +39,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db.models import Exists, OuterRef
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
@@ -125,6 +131,85 @@ def _has_messages(request: HttpRequest) -> bool:
     return MESSAGES_COOKIE in request.COOKIES or bool(request.session.get("_messages"))
 
 
+def deferring(request: HttpRequest) -> bool:
+    """Whether this request renders a reader frame: the reader's own parts become placeholders."""
+    return bool(getattr(request, "defer_reader_parts", False))
+
+
+def defer_state(request: HttpRequest, paper_ids: list[int]) -> None:
+    """Papers whose reader state (pressed buttons, counts) the frame being rendered leaves as placeholders."""
+    request.deferred_paper_ids.extend(pk for pk in paper_ids if pk not in request.deferred_paper_ids)
+
+
+def defer_slot(request: HttpRequest, name: str, args: tuple) -> str:
+    """A placeholder for `{% slot name *args %}`, rendered for each reader when the frame is filled."""
+    request.deferred_slots.append((name, args))
+    return placeholder("slot", len(request.deferred_slots) - 1)
+
+
+@dataclass
+class Frame:
+    """A reader's page without the reader: HTML with placeholders, the papers and slots they stand for."""
+
+    html: str
+    paper_ids: list[int]
+    slots: list[tuple[str, tuple]]
+
+
+def shared_for_readers(view: Callable) -> Callable:
+    """Serve logged-in readers this view's page as a cached frame filled with their own parts.
+
+    The frame is rendered once per path and PAGE_SECONDS (by the first reader who
+    asks) with `request.defer_reader_parts` set: templates and views then write
+    placeholders for the reader's state, CSRF token, menu and slots. Wrap it inside
+    `shared_for_visitors` (which answers visitors).
+    """
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        user = request.user
+        if request.method != "GET" or not user.is_authenticated or user.is_staff or _has_messages(request):
+            return view(request, *args, **kwargs)
+        key = _key("frame", request)
+        frame = _get(key)
+        if frame is not None:
+            return _filled(request, frame, HttpResponse())
+        request.defer_reader_parts = True
+        request.deferred_paper_ids, request.deferred_slots = [], []
+        token_used_before = request.META.pop("CSRF_COOKIE_NEEDS_UPDATE", False)
+        try:
+            response = view(request, *args, **kwargs)
+            if hasattr(response, "render") and callable(response.render):
+                response = response.render()
+        finally:
+            request.defer_reader_parts = False
+        # Rendering read the reader's own token somewhere: that copy is theirs alone.
+        token_used = request.META.get("CSRF_COOKIE_NEEDS_UPDATE", False)
+        if token_used_before:
+            request.META["CSRF_COOKIE_NEEDS_UPDATE"] = True
+        if response.status_code != 200 or getattr(response, "streaming", False):
+            return response  # a redirect or an error page: nothing was deferred into it that matters
+        frame = Frame(response.content.decode(), request.deferred_paper_ids, request.deferred_slots)
+        if not token_used and not response.cookies:
+            _set(key, frame, PAGE_SECONDS)
+        return _filled(request, frame, response)
+
+    return wrapper
+
+
+def _filled(request: HttpRequest, frame: Frame, response: HttpResponse) -> HttpResponse:
+    from .slots import render_slot
+
+    context = {"request": request, "user": request.user}
+    parts = {"menu": render_to_string("includes/reader_menu.html", request=request)}
+    slots = [render_slot(name, context, *args) for name, args in frame.slots]
+    response.content = fill(
+        frame.html, reader_state(request.user, frame.paper_ids), csrf_token=get_token(request), parts=parts, slots=slots
+    )
+    response["X-Page-Cache"] = "reader"
+    return response
+
+
 def shared_for_visitors(view: Callable) -> Callable:
     """Serve plain visitors this view's page from the shared cache (PAGE_SECONDS at most)."""
 
@@ -150,31 +235,45 @@ def shared_for_visitors(view: Callable) -> Callable:
 
 
 def reader_state(user, paper_ids: list[int]) -> dict[int, tuple[int, int, bool, bool]]:
-    """paper id -> (upvotes, bookmarks, upvoted by `user`, bookmarked by `user`): one query."""
+    """paper id -> (upvotes, bookmarks, upvoted by `user`, bookmarked by `user`): one query.
+
+    Written in SQL because it runs on every reader's page: the ORM spent more time
+    building this statement (two EXISTS subqueries) than the database took to answer it.
+    """
+    paper_ids = [int(pk) for pk in dict.fromkeys(paper_ids)]
     if not paper_ids:
         return {}
-    rows = (
-        Paper.objects.filter(pk__in=paper_ids)
-        .annotate(
-            upvoted=Exists(Upvote.objects.filter(user=user, paper=OuterRef("pk"))),
-            bookmarked=Exists(Bookmark.objects.filter(user=user, paper=OuterRef("pk"))),
-        )
-        .values_list("pk", "upvote_count", "bookmark_count", "upvoted", "bookmarked")
-        .order_by()
+    paper, upvote, bookmark = (model._meta.db_table for model in (Paper, Upvote, Bookmark))
+    marks = ", ".join(["%s"] * len(paper_ids))
+    sql = (
+        f'SELECT p."id", p."upvote_count", p."bookmark_count", '  # noqa: S608 (table names from our models)
+        f'EXISTS (SELECT 1 FROM "{upvote}" u WHERE u."user_id" = %s AND u."paper_id" = p."id"), '
+        f'EXISTS (SELECT 1 FROM "{bookmark}" b WHERE b."user_id" = %s AND b."paper_id" = p."id") '
+        f'FROM "{paper}" p WHERE p."id" IN ({marks})'
     )
-    return {pk: (upvotes, bookmarks, upvoted, bookmarked) for pk, upvotes, bookmarks, upvoted, bookmarked in rows}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user.pk, user.pk, *paper_ids])
+        rows = cursor.fetchall()
+    return {row[0]: (row[1], row[2], bool(row[3]), bool(row[4])) for row in rows}
 
 
 def fill(
-    html: str, state: dict[int, tuple[int, int, bool, bool]], *, csrf_token: str, parts: dict[str, str] | None = None
+    html: str,
+    state: dict[int, tuple[int, int, bool, bool]],
+    *,
+    csrf_token: str,
+    parts: dict[str, str] | None = None,
+    slots: list[str] | None = None,
 ) -> str:
-    """The cached body with every placeholder replaced by this reader's state."""
+    """The cached body with every placeholder replaced by this reader's state, parts and slots."""
     parts = parts or {}
 
     def value(match: re.Match) -> str:
         kind, pk = match.group(1), match.group(2)
         if kind == "csrf":
             return csrf_token
+        if kind == "slot":
+            return slots[int(pk)]
         if kind in parts:
             return parts[kind]
         upvotes, bookmarks, upvoted, bookmarked = state.get(int(pk), (0, 0, False, False))
@@ -224,9 +323,9 @@ def list_body(
         stored = ([paper.pk for paper in page.object_list], html, page.number)
         _set(key, stored, PAGE_SECONDS)
     ids, html, number = stored
-    if getattr(request, "defer_reader_parts", False):
+    if deferring(request):
         # The whole page is being cached as a frame (shared_for_readers): it fills the state.
-        request.deferred_paper_ids = ids
+        defer_state(request, ids)
         return ListBody(mark_safe(html), number)  # noqa: S308 (rendered by our templates, placeholders only)
     filled = fill(html, reader_state(request.user, ids), csrf_token=get_token(request))
     return ListBody(mark_safe(filled), number)  # noqa: S308 (rendered by our templates, placeholders only)

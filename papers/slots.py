@@ -22,7 +22,9 @@ from django.db.models import Expression, QuerySet
 
 PAGE_SLOTS = ("list_actions", "period_tabs", "tag_actions", "search_actions", "reader_links")
 
-# renderer(context, *args) -> HTML (already escaped: build it with format_html or a template)
+# renderer(context, *args) -> HTML (already escaped: build it with format_html or a template).
+# On a page served to readers from a cached frame (papers/pagecache.py) the slot is rendered for
+# each request with a context holding only `request` and `user`, and the args the page gave.
 SlotRenderer = Callable[..., str]
 _renderers: dict[str, list[SlotRenderer]] = {name: [] for name in PAGE_SLOTS}
 

@@ -510,6 +510,14 @@ def load_vectors(paper_ids: Iterable[int], *, version: TextModel | None = None) 
     return {pk: from_bytes(data) for pk, data in rows}
 
 
+def similar_ids_of(outer_ref: str = "pk"):
+    """The stored neighbours of the paper `outer_ref` names, as a subquery: read with the paper, in one query."""
+    from django.db.models import JSONField, OuterRef, Subquery
+
+    stored = PaperVector.objects.filter(paper_id=OuterRef(outer_ref), version__status=TextModel.Status.CURRENT)
+    return Subquery(stored.values("similar")[:1], output_field=JSONField())
+
+
 def similar_ids(paper_id: int) -> list[int]:
     """The stored nearest neighbours of a paper in the current version, closest first (one query)."""
     stored = (

@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Count, Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -28,11 +28,11 @@ from .listing import (
     period_tabs,
     tag_chips,
 )
-from .models import Paper, Submission, Tag
+from .models import Paper, PaperAuthor, Submission, Tag
 from .rate_limits import reader_limit
 from .redirects import ask_to_log_in, csrf_for_readers, safe_next
 from .search import SearchFilters, add_highlights, find, page_sections
-from .similarity import similar_papers
+from .similarity import similar_papers, with_similar_ids
 from .slots import annotate_tag_counts
 from .text import split_arxiv_id
 from .trending import FRESHNESS_PRIOR, HALF_LIVES, parse_period, trending_papers
@@ -52,6 +52,7 @@ def _cached(key: str, compute, seconds: int):
 
 @require_GET
 @pagecache.shared_for_visitors
+@pagecache.shared_for_readers
 def home(request: HttpRequest) -> HttpResponse:
     """Trending papers: period tabs, tag chips, featured strip, 20 a page."""
     period = parse_period(request.GET.get("period"))
@@ -85,8 +86,11 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _find_paper(request: HttpRequest, key: str) -> Paper:
-    # The byline comes from authors_text (kept in step by the importers and the admin), not a prefetch.
-    papers = Paper.objects.visible_to(request.user).prefetch_related("tags")
+    # One query for the paper and its stored similar ids, one for its byline's authors; its tags are read
+    # with their counts (paper_detail), so they are not prefetched here.
+    papers = with_similar_ids(Paper.objects.visible_to(request.user)).prefetch_related(
+        Prefetch("authorships", queryset=PaperAuthor.objects.select_related("author").order_by("position"))
+    )
     try:
         arxiv_id, _ = split_arxiv_id(key)
     except ValueError:
@@ -97,20 +101,26 @@ def _find_paper(request: HttpRequest, key: str) -> Paper:
 
 @require_GET
 @pagecache.shared_for_visitors
+@pagecache.shared_for_readers
 def paper_detail(request: HttpRequest, key: str) -> HttpResponse:
     """A paper by arXiv id (any version) or slug; drafts and hidden papers are 404 except for staff."""
     paper = _find_paper(request, key)
     if key != (paper.arxiv_id or paper.slug):
         return redirect(paper, permanent=True)
-    mark_reactions(request, [paper])
+    similar = similar_papers(paper)
     context = {
         "paper": paper,
         # With the counts other apps add (followers: papers/slots.py), updated in place after a Follow.
         "tags": list(annotate_tag_counts(paper.tags.filter(active=True)).order_by("name")),
-        "similar": similar_papers(paper),
+        "similar": similar,
         "upvote_chart": paper_upvote_chart(paper, now=timezone.now()),
         "canonical_url": request.build_absolute_uri(paper.get_absolute_url()),
     }
+    if pagecache.deferring(request):  # a reader frame: their state and the fresh counts are filled in
+        pagecache.defer_state(request, [paper.pk, *(p.pk for p in similar)])
+        context["deferred"] = True
+    else:
+        mark_reactions(request, [paper])
     return render(request, "papers/detail.html", context)
 
 
@@ -149,6 +159,7 @@ def tag_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @pagecache.shared_for_visitors
+@pagecache.shared_for_readers
 def tag_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """Trending within one tag, with the same period tabs."""
     tag = get_object_or_404(annotate_tag_counts(Tag.objects.filter(active=True)), slug=slug)
@@ -191,6 +202,7 @@ def date_jump(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@pagecache.shared_for_readers
 def search(request: HttpRequest) -> HttpResponse:
     """Full-text search with tag and date filters; any input gives a page."""
     form = SearchForm(request.GET or None)
@@ -204,17 +216,18 @@ def search(request: HttpRequest) -> HttpResponse:
             date_to=form.cleaned_data.get("date_to"),
         )
     results = find(query, filters, relax_below=PAGE_SIZE)
-    page = paper_page(request, results.papers, paginator=Paginator if results.relaxed else CappedCountPaginator)
+    paginator = Paginator if results.relaxed else CappedCountPaginator
+    context = {"form": form, "query": query, "filters": filters, "results": results}
+    if pagecache.deferring(request):  # a reader frame: their state is filled in per request
+        page = paginator(results.papers, PAGE_SIZE).get_page(request.GET.get("page"))
+        page.object_list = list(page.object_list)
+        pagecache.defer_state(request, [paper.pk for paper in page.object_list])
+        context["deferred"] = True
+    else:
+        page = paper_page(request, results.papers, paginator=paginator)
     add_highlights(page.object_list, query)
-    context = {
-        "form": form,
-        "query": query,
-        "filters": filters,
-        "page": page,
-        "results": results,
-        "sections": page_sections(page.object_list) if results.relaxed else [],
-    }
-    return render(request, "papers/search.html", context)
+    context["sections"] = page_sections(page.object_list) if results.relaxed else []
+    return render(request, "papers/search.html", {**context, "page": page})
 
 
 @require_GET
@@ -239,14 +252,20 @@ def bookmarks(request: HttpRequest) -> HttpResponse:
 
 
 def _react(request: HttpRequest, pk: int, partial: str, toggle) -> HttpResponse:
-    paper = get_object_or_404(Paper.objects.published(), pk=pk)
+    # What the redirect and the buttons need, not the wide row.
+    paper = get_object_or_404(
+        Paper.objects.published().only("arxiv_id", "slug", "upvote_count", "bookmark_count"), pk=pk
+    )
     next_url = safe_next(request, paper.get_absolute_url())
     if not request.user.is_authenticated:
         return ask_to_log_in(request, next_url)
-    toggle(paper)
+    result = toggle(paper)
     if request.htmx:
-        mark_reactions(request, [paper])
-        paper.refresh_from_db(fields=["upvote_count", "bookmark_count"])
+        # The toggle knows the reader's new state and the exact count: the answer needs no further query.
+        if partial == "upvote":
+            paper.is_upvoted, paper.upvote_count = result.active, result.count
+        else:
+            paper.is_bookmarked, paper.bookmark_count = result.active, result.count
         context = {"paper": paper, "next_url": next_url}
         # The pressed button, then every other place on the page that shows its count (htmx out-of-band).
         html = render_to_string(f"papers/buttons.html#{partial}", context, request=request)

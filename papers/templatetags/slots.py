@@ -4,6 +4,7 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from .. import pagecache
 from ..slots import render_slot, tag_counts
 
 register = template.Library()
@@ -11,6 +12,10 @@ register = template.Library()
 
 @register.simple_tag(takes_context=True)
 def slot(context, name: str, *args) -> str:
+    request = context.get("request")
+    if request is not None and pagecache.deferring(request):
+        # A reader frame (papers/pagecache.py): each reader's request renders the slot into it.
+        return mark_safe(pagecache.defer_slot(request, name, args))  # noqa: S308 (a placeholder)
     # Each renderer returns escaped HTML (format_html or a rendered template).
     return mark_safe(render_slot(name, context, *args))  # noqa: S308
 

@@ -164,6 +164,14 @@ def test_the_resilient_redis_cache_answers_like_an_empty_cache_when_redis_is_dow
     assert cache.get("never-set") is None
 
 
+def test_the_redis_cache_builds_one_client_per_pool_not_one_per_operation():
+    from paperhub.cache import ResilientRedisCache
+
+    backend = ResilientRedisCache("redis://127.0.0.1:1/0", {})._cache
+    assert backend.get_client("a") is backend.get_client("b") is backend.get_client(write=True)
+    assert backend.get_client().connection_pool is backend._get_connection_pool(False)
+
+
 def test_a_reader_with_a_flash_message_gets_a_rendered_page(catalogue):
     from django.contrib.messages import constants
     from django.contrib.messages.storage.base import Message
@@ -178,3 +186,157 @@ def test_a_reader_with_a_flash_message_gets_a_rendered_page(catalogue):
     storage._store([Message(constants.SUCCESS, "Signed in.")], response)
     reader.cookies["messages"] = response.cookies["messages"].value
     assert "Signed in." in reader.get("/").content.decode()
+
+
+# --- Readers' frames: one cached page per path, filled with each reader's own parts -----------------
+
+
+@pytest.fixture
+def neighbours(now):
+    """A paper with stored similar papers (a fitted text model) and authors."""
+    from django.utils import timezone
+
+    from papers import vectors
+    from tests.factories import AuthorFactory, PaperAuthorFactory
+
+    paper = PaperFactory(
+        title="Hard negative sampling for dense retrieval",
+        abstract="negative sampling retrieval",
+        arxiv_id="2601.00100",
+    )
+    close = [
+        PaperFactory(title=f"Negative sampling for dense retrieval {i}", abstract="negative sampling retrieval")
+        for i in range(3)
+    ]
+    PaperFactory(title="Sentiment of movie reviews", abstract="opinion polarity")
+    for position in range(3):
+        PaperAuthorFactory(paper=paper, author=AuthorFactory(name=f"Author {position}"), position=position)
+    vectors.fit(now=timezone.now())
+    return paper, close
+
+
+def test_a_second_reader_gets_the_frame_of_the_first_with_their_own_state_in_few_queries(catalogue):
+    _, papers = catalogue
+    alice, bob = UserFactory(email="alice@example.com"), UserFactory(email="bob@example.com")
+    UpvoteFactory(user=bob, paper=papers[2])
+    a, b = Client(), Client()
+    a.force_login(alice)
+    b.force_login(bob)
+    first = a.get("/?period=all")
+    b.get("/bookmarks/")  # Bob's session and user are read once before, as on any visit
+    with CaptureQueriesContext(connection) as queries:
+        second = b.get("/?period=all")
+    assert first["X-Page-Cache"] == second["X-Page-Cache"] == "reader"
+    html = second.content.decode()
+    assert (
+        pressed(html, papers[2].pk, "upvote") == "true"
+        and pressed(first.content.decode(), papers[2].pk, "upvote") == "false"
+    )
+    assert "bob@example.com" in html and "alice@example.com" not in html
+    assert pagecache.OPEN not in html and pagecache.CLOSE not in html
+    # The user, their state (one query), their follows and flags (subscriptions); no list is read.
+    paper_queries = [q["sql"] for q in queries.captured_queries if 'FROM "papers_paper"' in q["sql"]]
+    assert len(paper_queries) == 1 and "papers_upvote" in paper_queries[0], paper_queries
+    assert len(queries) <= 4, [q["sql"] for q in queries.captured_queries]
+
+
+def test_each_reader_gets_their_own_csrf_token_in_the_frame(catalogue):
+    a, b = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    a.force_login(UserFactory())
+    b.force_login(UserFactory())
+    tokens = []
+    for client in (a, b):
+        html = client.get("/").content.decode()
+        tokens.append(set(re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)))
+        header = re.search(r'"X-CSRFToken": "([^"]+)"', html).group(1)
+        assert tokens[-1] and header
+    assert not tokens[0] & tokens[1]
+
+
+def test_a_readers_paper_page_is_a_frame_with_fresh_counts_of_the_paper_and_its_neighbours(neighbours):
+    paper, close = neighbours
+    reader, other = Client(), Client()
+    reader.force_login(UserFactory())
+    other.force_login(UserFactory())
+    url = paper.get_absolute_url()
+    assert other.get(url)["X-Page-Cache"] == "reader"
+    response = reader.post(f"/papers/{paper.pk}/upvote/", {"next": url})
+    assert response.status_code == 302
+    UpvoteFactory(paper=close[0])  # someone else upvotes a similar paper
+    html = reader.get(url).content.decode()
+    assert pressed(html, paper.pk, "upvote") == "true"
+    assert f'class="upvotes-of-{paper.pk}">1 upvote</dd>' in html
+    assert f'class="upvotes-of-{close[0].pk}">1 upvote</span>' in html
+    assert ">Author 0</a>" in html and "Similar papers" in html
+    assert pagecache.OPEN not in html
+
+
+def test_a_cold_paper_page_reads_the_paper_its_neighbours_and_authors_in_few_queries(client, neighbours):
+    paper, _ = neighbours
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(paper.get_absolute_url())
+    assert response.status_code == 200 and "Similar papers" in response.content.decode()
+    # paper + stored neighbour ids, its authors, its tags with counts, the neighbours, their tags and
+    # authors, the upvote chart's days (none: the paper has no upvotes).
+    assert len(queries) <= 6, [q["sql"][:120] for q in queries.captured_queries]
+
+
+def test_staff_are_never_served_or_given_a_frame(catalogue):
+    from papers.models import Paper
+
+    draft = PaperFactory(title="Unpublished work", status=Paper.Status.DRAFT, arxiv_id="2601.00099")
+    staff = Client()
+    staff.force_login(StaffFactory())
+    response = staff.get(draft.get_absolute_url())
+    assert response.status_code == 200 and "X-Page-Cache" not in response
+    reader = Client()
+    reader.force_login(UserFactory())
+    assert reader.get(draft.get_absolute_url()).status_code == 404
+
+
+def test_a_curators_change_reaches_readers_frames(catalogue):
+    _, papers = catalogue
+    reader = Client()
+    reader.force_login(UserFactory())
+    assert b"Paper 0" in reader.get("/?period=all").content
+    admin = Client()
+    admin.force_login(StaffFactory())
+    admin.post("/admin/papers/paper/", {"action": "hide", "_selected_action": [papers[0].pk]})
+    assert b"Paper 0" not in reader.get("/?period=all").content
+
+
+def test_a_frame_whose_rendering_read_the_readers_token_is_answered_but_never_stored(catalogue):
+    from django.http import HttpResponse
+    from django.middleware.csrf import get_token
+    from django.test import RequestFactory
+
+    calls = []
+
+    @pagecache.shared_for_readers
+    def view(request):
+        calls.append(1)
+        return HttpResponse(f"<p>{get_token(request)}</p>")
+
+    def request():
+        req = RequestFactory().get("/own-token/")
+        req.user = UserFactory()
+        req.session = {}
+        return req
+
+    assert view(request()).content.startswith(b"<p>")
+    assert view(request()).content.startswith(b"<p>")
+    assert len(calls) == 2  # rendered again: nothing was stored
+
+
+def test_readers_searches_are_frames_with_their_own_state(catalogue):
+    _, papers = catalogue
+    alice, bob = UserFactory(), UserFactory()
+    UpvoteFactory(user=alice, paper=papers[1])
+    a, b = Client(), Client()
+    a.force_login(alice)
+    b.force_login(bob)
+    second_html = b.get("/search/?q=paper").content.decode()
+    response = a.get("/search/?q=paper")
+    assert response["X-Page-Cache"] == "reader"
+    assert pressed(response.content.decode(), papers[1].pk, "upvote") == "true"
+    assert pressed(second_html, papers[1].pk, "upvote") == "false"

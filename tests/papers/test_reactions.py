@@ -168,3 +168,19 @@ def test_concurrent_upvotes_keep_the_count_exact():
     # readers 1..19 each clicked once; reader 0 clicked 7 times (on or off, but never twice)
     assert rows in (19, 20)
     assert Upvote.objects.filter(paper=paper).exclude(user=readers[0]).count() == 19
+
+
+@pytest.mark.postgres
+def test_an_upvote_on_postgresql_stores_the_scores_the_formula_gives(now):
+    """refresh_paper runs the refresh's SQL there: the same stored scores as the Python formula."""
+    from papers.trending import HALF_LIVES, scores_for
+
+    assert connection.vendor == "postgresql"
+    paper = PaperFactory()
+    for reader in [UserFactory() for _ in range(3)]:
+        toggle_upvote(user=reader, paper=paper, now=now)
+    toggle_upvote(user=reader, paper=paper, now=now)  # the last one taken back
+    paper.refresh_from_db()
+    expected = scores_for([paper.pk], now=now)[paper.pk]
+    for period in HALF_LIVES:
+        assert getattr(paper, f"trending_{period}") == pytest.approx(expected[period], abs=1e-9)

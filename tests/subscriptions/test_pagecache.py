@@ -60,3 +60,19 @@ def test_readers_share_the_list_body_but_each_sees_their_own_header_tabs_and_act
     assert "Digest settings" in first and ">Subscribe</a>" in second
     assert pressed(second, papers[0].pk, "upvote") == "true" and pressed(first, papers[0].pk, "upvote") == "false"
     assert pagecache.OPEN not in first and pagecache.OPEN not in second
+
+
+def test_a_paper_pages_frame_shows_each_reader_their_own_follow_buttons(catalogue):
+    tag, papers = catalogue
+    alice, bob = UserFactory(), UserFactory()
+    TagFollowFactory(user=bob, tag=tag)
+    a, b = Client(), Client()
+    a.force_login(alice)
+    b.force_login(bob)
+    url = papers[0].get_absolute_url()
+    first = a.get(url)
+    second = b.get(url)
+    assert first["X-Page-Cache"] == second["X-Page-Cache"] == "reader"
+    assert ">Follow</button>" in first.content.decode() and ">Unfollow</button>" not in first.content.decode()
+    assert ">Unfollow</button>" in second.content.decode()
+    assert pagecache.OPEN not in second.content.decode()
