@@ -613,6 +613,9 @@ class CommentAdmin(admin.ModelAdmin):
     inlines = [CommentReportInline]
     actions = ["hide", "restore"]
 
+    class Media:
+        css = {"all": ["css/admin_papers.css"]}
+
     def has_add_permission(self, request):
         return False
 
@@ -634,7 +637,7 @@ class CommentAdmin(admin.ModelAdmin):
     def excerpt(self, obj):
         return obj.body[:80] or "—"
 
-    @admin.display(description="open reports", ordering="open_reports_count")
+    @admin.display(description="reports", ordering="open_reports_count")
     def open_reports(self, obj):
         return obj.open_reports_count
 
