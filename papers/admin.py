@@ -7,6 +7,7 @@ task (papers.import_runs) and shows its progress; the admin index charts come fr
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Subquery, Value
@@ -32,6 +33,7 @@ from .models import (
     Submission,
     Tag,
     TagRule,
+    TrustedReader,
     Upvote,
 )
 from .trending import refresh_paper
@@ -487,10 +489,24 @@ class SubmissionAdmin(admin.ModelAdmin):
     ordering = ["created_at", "id"]
     raw_id_fields = ["user", "paper"]
     readonly_fields = ["user", "arxiv_id", "status", "paper", "reason", "error", "attempts", "created_at", "updated_at"]
-    actions = ["publish", "reject"]
+    actions = ["publish", "reject", "trust_submitters"]
 
     def has_add_permission(self, request):
         return False
+
+    @admin.action(
+        description="Trust the selected submitters (their next submissions are published directly)",
+        permissions=["trust"],
+    )
+    def trust_submitters(self, request, queryset):
+        users = get_user_model().objects.filter(pk__in=queryset.values("user_id"))
+        count = submissions.trust_readers(
+            users=list(users), by=request.user, note="Trusted from the review queue.", now=timezone.now()
+        )
+        self.message_user(request, f"{count} reader(s) are now trusted readers.", messages.SUCCESS)
+
+    def has_trust_permission(self, request):
+        return request.user.has_perm("papers.add_trustedreader")
 
     @admin.display(description="paper")
     def paper_title(self, obj):
@@ -541,10 +557,47 @@ class CommentReportInline(admin.TabularInline):
         return False
 
 
+class ReportsFilter(admin.SimpleListFilter):
+    """`?reports=open`: the shown comments with open reports, most reported first, then oldest first.
+
+    A named, stable view for the Needs attention page to link to: unlike `?o=<column number>`, it
+    does not change meaning when list_display does.
+    """
+
+    title = "reports"
+    parameter_name = "reports"
+    OPEN = "open"
+
+    def lookups(self, request, model_admin):
+        return [(self.OPEN, "Open reports (most reported first)")]
+
+    def queryset(self, request, queryset):
+        if self.value() == self.OPEN:
+            return queryset.filter(status=Comment.Status.VISIBLE, open_reports_count__gt=0)
+        return queryset
+
+
 class HideForm(forms.Form):
     reason = forms.CharField(
         max_length=500, help_text="Readers see it in place of the comment, e.g. “Off topic” or “Personal attack”."
     )
+
+
+@admin.register(TrustedReader)
+class TrustedReaderAdmin(admin.ModelAdmin):
+    """The per-reader flag: a trusted reader's submissions are published without review."""
+
+    list_display = ["user", "trusted_by", "note", "created_at"]
+    list_select_related = ["user", "trusted_by"]
+    search_fields = ["user__email", "user__username", "note"]
+    raw_id_fields = ["user"]
+    fields = ["user", "note", "trusted_by", "created_at"]
+    readonly_fields = ["trusted_by", "created_at"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.trusted_by = request.user
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(Comment)
@@ -552,7 +605,7 @@ class CommentAdmin(admin.ModelAdmin):
     """Comments: hide with a reason, restore or approve (papers/comments.py)."""
 
     list_display = ["excerpt", "paper", "user", "status", "open_reports", "created_at"]
-    list_filter = ["status", "created_at"]
+    list_filter = [ReportsFilter, "status", "created_at"]
     list_select_related = ["paper", "user"]
     search_fields = ["body", "user__email", "paper__title"]
     raw_id_fields = ["user", "paper", "parent"]
@@ -560,21 +613,31 @@ class CommentAdmin(admin.ModelAdmin):
     inlines = [CommentReportInline]
     actions = ["hide", "restore"]
 
+    class Media:
+        css = {"all": ["css/admin_papers.css"]}
+
     def has_add_permission(self, request):
         return False
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(open_reports_count=Count("reports", filter=models.Q(reports__resolved=False)))
+        # Annotated before ModelAdmin's ordering is applied: the reported view orders by the annotation.
+        queryset = self.model._default_manager.get_queryset().annotate(
+            open_reports_count=Count("reports", filter=models.Q(reports__resolved=False))
         )
+        ordering = self.get_ordering(request)
+        return queryset.order_by(*ordering) if ordering else queryset
+
+    def get_ordering(self, request):
+        # The reported view's own order (a column the curator clicks, `?o=`, still wins).
+        if request.GET.get(ReportsFilter.parameter_name) == ReportsFilter.OPEN:
+            return comments.REPORTED_ORDER
+        return super().get_ordering(request)
 
     @admin.display(description="comment")
     def excerpt(self, obj):
         return obj.body[:80] or "—"
 
-    @admin.display(description="open reports", ordering="open_reports_count")
+    @admin.display(description="reports", ordering="open_reports_count")
     def open_reports(self, obj):
         return obj.open_reports_count
 

@@ -144,7 +144,7 @@ def _reported_comments(now: datetime) -> Attention:
         "reported-comments",
         "Reported comments",
         reported.count(),
-        f"{reverse('admin:papers_comment_changelist')}?status__exact=visible&o=-5",
+        f"{reverse('admin:papers_comment_changelist')}?reports=open",
         "Readers reported these: hide them with a reason, or restore them to close the reports.",
         _comment_examples(reported),
     )

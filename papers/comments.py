@@ -8,6 +8,7 @@ their own pending ones.
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -28,6 +29,19 @@ _TRAILING = ".,;:!?)]}'\""
 
 class CommentRefused(Exception):
     """Why a comment cannot be posted, edited or reported (a message for the reader)."""
+
+
+# Apps that build on papers act on new comments (subscriptions: commenting follows the discussion).
+_posted_listeners: list[Callable[[Comment], None]] = []
+
+
+def on_comment_posted(listener: Callable[[Comment], None]) -> None:
+    """Call `listener(comment)` for every new comment or reply, inside the transaction that stores it.
+
+    Registered from the other app's AppConfig.ready(): papers never imports it.
+    """
+    if listener not in _posted_listeners:
+        _posted_listeners.append(listener)
 
 
 # --- reading -------------------------------------------------------------------
@@ -154,6 +168,8 @@ def post_comment(
     status = Comment.Status.PENDING if needs_approval(user) else Comment.Status.VISIBLE
     comment = Comment.objects.create(paper=paper, user=user, parent=parent, body=body, status=status, created_at=now)
     recount([paper.pk])
+    for listener in _posted_listeners:
+        listener(comment)
     return comment
 
 
@@ -221,11 +237,15 @@ def restore_comments(*, comments: QuerySet) -> int:
     return changed
 
 
+# Reported comments: the most open reports first, then the oldest (the admin's `?reports=open` view too).
+REPORTED_ORDER = ["-open_reports_count", "created_at", "id"]
+
+
 def reported_comments() -> QuerySet:
-    """Visible comments with open reports, most reported first."""
+    """Visible comments with open reports, most reported first, then oldest first."""
     return (
         Comment.objects.visible()
-        .annotate(open_reports=Count("reports", filter=Q(reports__resolved=False)))
-        .filter(open_reports__gt=0)
-        .order_by("-open_reports", "created_at")
+        .annotate(open_reports_count=Count("reports", filter=Q(reports__resolved=False)))
+        .filter(open_reports_count__gt=0)
+        .order_by(*REPORTED_ORDER)
     )

@@ -413,6 +413,34 @@ class Submission(models.Model):
         return self.status in self.PENDING
 
 
+class TrustedReader(models.Model):
+    """A reader a curator trusts: their submissions are published without review (papers/submissions.py).
+
+    The per-reader flag curators set in the admin; membership of the "Trusted readers" group counts too.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", help_text="The reader trusted."
+    )
+    trusted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The curator who trusted them.",
+    )
+    note = models.CharField(max_length=300, blank=True, help_text="Why, for the other curators.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["user"], name="trustedreader_unique_user")]
+
+    def __str__(self):
+        return f"{self.user} (trusted)"
+
+
 class CommentQuerySet(models.QuerySet):
     def visible(self):
         return self.filter(status=Comment.Status.VISIBLE)

@@ -23,6 +23,8 @@ read, and a reaction goes through rather than failing (the cache being down
 degrades, never breaks, docs/architecture.md).
 """
 
+import functools
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
@@ -43,7 +45,27 @@ def reader_rate(group: str, request: HttpRequest) -> str | None:
     return None if text in OFF else text
 
 
-reader_limit = ratelimit(group=GROUP, key=KEY, rate=reader_rate, method=METHOD, block=True)
+def _limit(*, group: str, rate, method):
+    """django-ratelimit's decorator for `group`, which names the group on the Ratelimited it raises,
+    so that the 429 says when *this* budget comes back (Retry-After), not another one's."""
+
+    def decorate(view):
+        limited = ratelimit(group=group, key=KEY, rate=rate, method=method, block=True)(view)
+
+        @functools.wraps(view)
+        def wrapper(request, *args, **kwargs):
+            try:
+                return limited(request, *args, **kwargs)
+            except Ratelimited as exc:
+                exc.ratelimit_group = group
+                raise
+
+        return wrapper
+
+    return decorate
+
+
+reader_limit = _limit(group=GROUP, rate=reader_rate, method=METHOD)
 """Decorate a view with this to count its POSTs against the reader's reaction budget."""
 
 
@@ -58,18 +80,18 @@ def _rate(setting: str, default: str):
 PREVIEW_GROUP = "digest-preview"
 preview_rate = _rate("DIGEST_PREVIEW_RATE_LIMIT", "6/m")
 
-# group -> (rate, method) of every limit here, to say when the one exceeded lets the client in again.
-_LIMITS = {GROUP: (reader_rate, METHOD), PREVIEW_GROUP: (preview_rate, ALL)}
-
 
 def expensive_limit(view):
     """Count every request to `view` (GET too) against the reader's DIGEST_PREVIEW_RATE_LIMIT, in its own group."""
-    return ratelimit(group=PREVIEW_GROUP, key=KEY, rate=preview_rate, method=ALL, block=True)(view)
+    return _limit(group=PREVIEW_GROUP, rate=preview_rate, method=ALL)(view)
 
 
-def _retry_after(request: HttpRequest) -> int | None:
-    for group, (rate, method) in _LIMITS.items():
-        usage = get_usage(request, group=group, key=KEY, rate=rate, method=method, increment=False)
+def _retry_after(request: HttpRequest, group: str | None) -> int | None:
+    """Seconds until the exceeded budget lets the client in again: `group`'s, or the first exceeded one."""
+    groups = [group] if group in _LIMITS else list(_LIMITS)
+    for name in groups:
+        rate, method = _LIMITS[name]
+        usage = get_usage(request, group=name, key=KEY, rate=rate, method=method, increment=False)
         if usage and usage["should_limit"] and usage["time_left"] >= 0:
             return max(1, usage["time_left"])
     return None
@@ -78,7 +100,7 @@ def _retry_after(request: HttpRequest) -> int | None:
 def too_many_requests(request: HttpRequest, exception: Exception | None = None, *, retry_after=None) -> HttpResponse:
     """The 429 answer: the full page, or for htmx a message swapped into the status region."""
     if retry_after is None and isinstance(exception, Ratelimited):
-        retry_after = _retry_after(request)
+        retry_after = _retry_after(request, getattr(exception, "ratelimit_group", None))
     context = {"retry_after": retry_after}
     if getattr(request, "htmx", False):
         response = HttpResponse(render_to_string("includes/rate_limited.html", context, request=request), status=429)
@@ -100,5 +122,8 @@ def comment_rate(group: str, request: HttpRequest) -> str | None:
     return None if text in OFF else text
 
 
-comment_limit = ratelimit(group=COMMENT_GROUP, key=KEY, rate=comment_rate, method=METHOD, block=True)
-"""Decorate a comment-writing view with this: its own budget, answered with the same 429."""
+comment_limit = _limit(group=COMMENT_GROUP, rate=comment_rate, method=METHOD)
+"""Decorate a comment-writing view with this: its own budget, answered with the same 429 (its own Retry-After)."""
+
+# group -> (rate, method) of every limit here, to say when the one exceeded lets the client in again.
+_LIMITS = {GROUP: (reader_rate, METHOD), PREVIEW_GROUP: (preview_rate, ALL), COMMENT_GROUP: (comment_rate, METHOD)}

@@ -8,7 +8,9 @@ theirs. Instead it offers slots, and such an app fills them from its
 - page slots, rendered by `{% slot "name" ... %}` (papers/templatetags/slots.py):
   `list_actions` (beside a trending list's heading), `period_tabs` (after the
   period tabs; gets the period), `tag_actions` (beside a tag; gets the tag),
-  `reader_links` (in the header for a logged-in reader: `<li>` links);
+  `reader_links` (in the header for a logged-in reader: `<li>` links),
+  `discussion_actions` (in a paper's discussion, beside its heading; gets the paper:
+  the discussion is never cached, so it may show the reader's own state);
 - tag counts (`register_tag_count`): a number per tag shown on the tags page and
   in the tag admin, such as its followers.
 
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 
 from django.db.models import Expression, QuerySet
 
-PAGE_SLOTS = ("list_actions", "period_tabs", "tag_actions", "search_actions", "reader_links")
+PAGE_SLOTS = ("list_actions", "period_tabs", "tag_actions", "search_actions", "reader_links", "discussion_actions")
 
 # renderer(context, *args) -> HTML (already escaped: build it with format_html or a template).
 # On a page served to readers from a cached frame (papers/pagecache.py) the slot is rendered for

@@ -22,7 +22,7 @@ from django.template.loader import render_to_string
 from .importers import arxiv_api
 from .importers.records import PaperRecord
 from .importers.service import import_records
-from .models import Paper, Submission, Upvote
+from .models import Paper, Submission, TrustedReader, Upvote
 from .text import split_arxiv_id
 from .trending import refresh_paper
 
@@ -52,8 +52,18 @@ def parse_arxiv_id(text: str) -> str:
 
 
 def is_trusted(user: AbstractBaseUser) -> bool:
-    """Trusted readers' submissions are published without review."""
-    return user.groups.filter(name=TRUSTED_READERS).exists()
+    """Trusted readers' submissions are published without review: the per-reader flag a curator sets
+    (TrustedReader), or membership of the "Trusted readers" group."""
+    return TrustedReader.objects.filter(user=user).exists() or user.groups.filter(name=TRUSTED_READERS).exists()
+
+
+@transaction.atomic
+def trust_readers(*, users, by: AbstractBaseUser | None, note: str = "", now: datetime) -> int:
+    """Flag readers as trusted (their later submissions are published directly). Returns how many are new."""
+    rows = [TrustedReader(user=user, trusted_by=by, note=note[:300], created_at=now) for user in users]
+    before = TrustedReader.objects.filter(user__in=[row.user for row in rows]).count()
+    TrustedReader.objects.bulk_create(rows, ignore_conflicts=True)
+    return TrustedReader.objects.filter(user__in=[row.user for row in rows]).count() - before
 
 
 def _upvote(*, user: AbstractBaseUser, paper: Paper, now: datetime) -> None:

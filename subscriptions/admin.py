@@ -2,7 +2,16 @@ from django.contrib import admin, messages
 from django.utils import timezone
 
 from .delivery import send_test_digest
-from .models import Digest, DigestItem, DigestSettings, SavedSearch, TagFollow
+from .models import (
+    Digest,
+    DigestItem,
+    DigestSettings,
+    DiscussionFollow,
+    DiscussionNotice,
+    DiscussionNoticeItem,
+    SavedSearch,
+    TagFollow,
+)
 
 
 @admin.register(TagFollow)
@@ -67,6 +76,47 @@ class DigestAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     inlines = [DigestItemInline]
     readonly_fields = [f.name for f in Digest._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(DiscussionFollow)
+class DiscussionFollowAdmin(admin.ModelAdmin):
+    list_display = ["user", "paper", "created_at"]
+    list_select_related = ["user", "paper"]
+    search_fields = ["user__email", "paper__title"]
+    raw_id_fields = ["user", "paper"]
+
+
+class DiscussionNoticeItemInline(admin.TabularInline):
+    model = DiscussionNoticeItem
+    extra = 0
+    can_delete = False
+    fields = ["comment"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(DiscussionNotice)
+class DiscussionNoticeAdmin(admin.ModelAdmin):
+    """The discussion emails, a read-only log like Digests (subscriptions/discussions.py)."""
+
+    list_display = ["user", "day_key", "status", "created_at", "sent_at", "attempts", "subject"]
+    list_select_related = ["user"]
+    list_filter = ["status", "created_at", "sent_at"]
+    search_fields = ["user__email", "message_id", "day_key"]
+    date_hierarchy = "created_at"
+    inlines = [DiscussionNoticeItemInline]
+    readonly_fields = [f.name for f in DiscussionNotice._meta.fields]
 
     def has_add_permission(self, request):
         return False

@@ -9,9 +9,10 @@ class SubscriptionsConfig(AppConfig):
         # subscriptions builds on papers: it fills the slots papers offers (papers/slots.py), never the reverse.
         from papers.admin_charts import register_chart
         from papers.attention import register_attention
+        from papers.comments import on_comment_posted
         from papers.slots import register_slot, register_tag_count
 
-        from . import slots
+        from . import discussions, slots
         from .attention import failed_digests
 
         register_slot("tag_actions", slots.follow_button)
@@ -19,6 +20,8 @@ class SubscriptionsConfig(AppConfig):
         register_slot("period_tabs", slots.for_you_tab)
         register_slot("list_actions", slots.subscribe_button)
         register_slot("reader_links", slots.reader_links)
+        register_slot("discussion_actions", slots.follow_discussion_button)
+        on_comment_posted(discussions.follow_on_comment)
         register_tag_count("follower_count", singular="follower", plural="followers", expression=slots.follower_count)
         register_chart("digests", slots.digest_chart)
         register_attention("failed-digests", failed_digests)

@@ -1,7 +1,7 @@
 """Rendering digests as email and sending a chunk of them exactly once.
 
 Each digest moves queued -> sending -> sent through the named transitions of
-models.DigestQuerySet (claim, mark_sent, ...), each a conditional UPDATE:
+models.DeliveryQuerySet (claim, mark_sent, ...), each a conditional UPDATE:
 whoever flips queued -> sending owns the send, so a duplicated or redelivered
 task finds nothing left to do. The
 Message-ID is recorded on the Digest row before anything is sent, and a
@@ -30,10 +30,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from .digests import as_digest_items, choose_items
-from .models import Digest, DigestItem, DigestSettings
+from .models import Digest, DigestItem, DigestSettings, DiscussionNotice, DiscussionNoticeItem
 from .scheduling import MAX_ATTEMPTS, Schedule, describe_next_digest, new_message_id
 from .searches import search_url
-from .unsubscribe import unsubscribe_url
+from .unsubscribe import discussion_unsubscribe_url, unsubscribe_url
 
 logger = logging.getLogger(__name__)
 EXCERPT_CHARS = 220
@@ -95,11 +95,11 @@ def _section(item: DigestItem, *, user_id: int) -> dict:
     }
 
 
-def _excerpt(text: str) -> str:
+def _excerpt(text: str, chars: int = EXCERPT_CHARS) -> str:
     text = " ".join(text.split())
-    if len(text) <= EXCERPT_CHARS:
+    if len(text) <= chars:
         return text
-    return text[:EXCERPT_CHARS].rsplit(" ", 1)[0] + "…"
+    return text[:chars].rsplit(" ", 1)[0] + "…"
 
 
 def render_digest(
@@ -192,6 +192,17 @@ def _items_for(digests: Sequence[Digest], *, now: datetime) -> dict[int, list[Di
     return items
 
 
+def _addresses(user_ids: Sequence[int]) -> dict[int, str]:
+    """Each reader's verified address, the primary one if several."""
+    addresses: dict[int, str] = {}
+    for user_id, address, primary in EmailAddress.objects.filter(user_id__in=user_ids, verified=True).values_list(
+        "user_id", "email", "primary"
+    ):
+        if primary or user_id not in addresses:
+            addresses[user_id] = address
+    return addresses
+
+
 def _permanent(exc: Exception) -> bool:
     """A refusal that retrying will not fix (5xx, every recipient refused)."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
@@ -215,14 +226,10 @@ def deliver_digests(digest_ids: Sequence[int], *, now: datetime, connection=None
         report.failed += exhausted
         digests = [digest for digest in digests if digest.pk not in exhausted]
     user_ids = [digest.user_id for digest in digests]
-    addresses: dict[int, str] = {}
-    for user_id, address, primary in EmailAddress.objects.filter(user_id__in=user_ids, verified=True).values_list(
-        "user_id", "email", "primary"
-    ):
-        if primary or user_id not in addresses:
-            addresses[user_id] = address
+    addresses = _addresses(user_ids)
     schedules = {row.user_id: Schedule.of(row) for row in DigestSettings.objects.filter(user_id__in=user_ids)}
     items = _items_for(digests, now=now)
+    by_pk = {digest.pk: digest for digest in digests}
 
     nothing = [digest.pk for digest in digests if not items.get(digest.pk)]
     unverified = [digest.pk for digest in digests if digest.pk not in nothing and digest.user_id not in addresses]
@@ -233,20 +240,35 @@ def deliver_digests(digest_ids: Sequence[int], *, now: datetime, connection=None
         Digest.objects.skip(unverified, reason="No verified email address.")
         report.skipped += unverified
 
+    _send_each(
+        Digest,
+        [digest.pk for digest in digests if digest.pk not in nothing and digest.pk not in unverified],
+        lambda pk: render_digest(
+            digest=by_pk[pk],
+            items=items[pk],
+            to_email=addresses[by_pk[pk].user_id],
+            schedule=schedules.get(by_pk[pk].user_id) or Schedule.of(None),
+            now=now,
+        ),
+        now=now,
+        connection=connection,
+        report=report,
+    )
+    return report
+
+
+def _send_each(model, pks: Sequence[int], render, *, now: datetime, connection, report: DeliveryReport) -> None:
+    """Render, claim and send each of `pks` (rows of `model`, a DeliveryQuerySet) over one SMTP connection.
+
+    A temporary SMTP error puts the email being sent back to queued and stops: it and the rest
+    are `report.retry`. A permanent refusal fails only that email.
+    """
     connection = connection or get_connection(fail_silently=False)
     try:
-        for digest in digests:
-            if digest.pk in nothing or digest.pk in unverified:
-                continue
-            message = render_digest(
-                digest=digest,
-                items=items[digest.pk],
-                to_email=addresses[digest.user_id],
-                schedule=schedules.get(digest.user_id) or Schedule.of(None),
-                now=now,
-            )
-            claimed = Digest.objects.claim(
-                digest.pk,
+        for index, pk in enumerate(pks):
+            message = render(pk)
+            claimed = model.objects.claim(
+                pk,
                 # The wall clock, not `now`: the lease is about whether this process is still alive
                 # (a foreground `send_digests --now <past>` must not look stuck to the next dispatch).
                 started_at=timezone.now(),
@@ -260,28 +282,28 @@ def deliver_digests(digest_ids: Sequence[int], *, now: datetime, connection=None
             except (smtplib.SMTPException, OSError) as exc:
                 error = f"{type(exc).__name__}: {exc}"[:2000]
                 if _permanent(exc):
-                    Digest.objects.refuse(digest.pk, error=error)
-                    report.failed.append(digest.pk)
-                    logger.warning("digest %s refused permanently: %s", digest.pk, error)
+                    model.objects.refuse(pk, error=error)
+                    report.failed.append(pk)
+                    logger.warning("%s %s refused permanently: %s", model._meta.model_name, pk, error)
                     continue
-                Digest.objects.release(digest.pk, error=error)
-                remaining = [d.pk for d in digests if d.pk >= digest.pk and d.pk not in nothing + unverified]
-                report.retry = remaining
+                model.objects.release(pk, error=error)
+                report.retry = list(pks[index:])
                 report.error = error
-                logger.warning("digest chunk stopped at %s, %d to retry: %s", digest.pk, len(remaining), error)
+                logger.warning(
+                    "%s chunk stopped at %s, %d to retry: %s", model._meta.model_name, pk, len(report.retry), error
+                )
                 break
-            _record_sent(digest.pk, now=now)
-            report.sent.append(digest.pk)
+            _record_sent(pk, now=now, model=model)
+            report.sent.append(pk)
     finally:
         try:
             connection.close()
         except Exception:  # noqa: BLE001  (closing a broken connection must not hide the real outcome)
             logger.debug("closing the SMTP connection failed", exc_info=True)
-    return report
 
 
-def _record_sent(digest_pk: int, *, now: datetime) -> None:
-    """Mark a digest the SMTP server accepted as sent, waiting out a database restart.
+def _record_sent(pk: int, *, now: datetime, model=Digest) -> None:
+    """Mark an email (a digest by default) the SMTP server accepted as sent, waiting out a database restart.
 
     The message is already out: if this UPDATE were lost the digest would stay
     `sending` and be recovered (sent a second time) by a later dispatch. So a
@@ -291,20 +313,20 @@ def _record_sent(digest_pk: int, *, now: datetime) -> None:
     deadline = time.monotonic() + RECORD_SENT_PATIENCE
     while True:
         try:
-            Digest.objects.mark_sent(digest_pk, sent_at=now)
+            model.objects.mark_sent(pk, sent_at=now)
             return
         except (OperationalError, InterfaceError):
             if time.monotonic() >= deadline or db_connection.in_atomic_block:
                 raise
-            logger.warning("digest %s was sent but the database is away: recording it again", digest_pk)
+            logger.warning("%s %s was sent but the database is away: recording it again", model._meta.model_name, pk)
             db_connection.close()
             time.sleep(1)
 
 
-def mark_for_retry(digest_ids: Sequence[int], *, error: str) -> int:
-    """Digests still queued after the chunk's last retry: `retry`, so the next dispatch tries them again
-    (scheduling.recover_stuck), within MAX_ATTEMPTS and a day."""
-    return Digest.objects.to_retry(digest_ids, error=error or "Gave up after the task's retries.")
+def mark_for_retry(ids: Sequence[int], *, error: str, model=Digest) -> int:
+    """Digests (or notices) still queued after the chunk's last retry: `retry`, so the next dispatch tries
+    them again (scheduling.recover_stuck, discussions.recover_stuck), within MAX_ATTEMPTS and a day."""
+    return model.objects.to_retry(ids, error=error or "Gave up after the task's retries.")
 
 
 def send_test_digest(*, reader, to_email: str, now: datetime) -> int:
@@ -316,3 +338,145 @@ def send_test_digest(*, reader, to_email: str, now: datetime) -> int:
     message.subject = f"[test] {message.subject}"
     message.send()
     return len(items)
+
+
+# --- discussion notices ----------------------------------------------------------
+
+COMMENT_EXCERPT_CHARS = 400
+
+
+def discussion_list_id() -> str:
+    host = urlsplit(settings.SITE_URL).hostname or "localhost"
+    return f"paperhub discussions <discussions.{host}>"
+
+
+def _comment_author(comment) -> str:
+    return comment.user.get_short_name() or comment.user.get_username()
+
+
+def render_discussion_notice(
+    *, notice: DiscussionNotice, comments: Sequence, to_email: str, schedule: Schedule, now: datetime
+) -> EmailMultiAlternatives:
+    """The multipart email telling a reader about new `comments` (papers.Comment, oldest first) on the
+    discussions they follow: grouped by paper, each with its own signed unfollow link; the List-Unsubscribe
+    one-click link unfollows every discussion in it."""
+    papers: dict[int, dict] = {}
+    for comment in comments:
+        paper = comment.paper
+        if paper.pk not in papers:
+            papers[paper.pk] = {
+                "title": paper.title,
+                "url": absolute(reverse("papers:comments", args=[paper.pk])),
+                "unfollow_url": discussion_unsubscribe_url(user_id=notice.user_id, paper_ids=[paper.pk]),
+                "comments": [],
+            }
+        papers[paper.pk]["comments"].append(
+            {
+                "author": _comment_author(comment),
+                "text": _excerpt(comment.body, COMMENT_EXCERPT_CHARS),
+                "url": absolute(comment.get_absolute_url()),
+                "is_reply": comment.parent_id is not None,
+                "created_at": comment.created_at.astimezone(schedule.tz),
+            }
+        )
+    sections = list(papers.values())
+    local_now = now.astimezone(schedule.tz)
+    count = len(comments)
+    noun = f"{count} new comment{'s' if count != 1 else ''}"
+    if len(sections) == 1:
+        subject = f"{noun} on “{_excerpt(sections[0]['title'], 90)}”"
+    else:
+        subject = f"{noun} on {len(sections)} papers you follow"
+    subject += f" · {local_now:%a} {local_now.day} {local_now:%b}"
+    unsubscribe = discussion_unsubscribe_url(user_id=notice.user_id, paper_ids=list(papers))
+    context = {
+        "subject": subject,
+        "papers": sections,
+        "count": count,
+        "site_url": settings.SITE_URL,
+        "unsubscribe_url": unsubscribe,
+        "timezone_name": schedule.timezone_name,
+    }
+    unsubscribe_header = f"<{unsubscribe}>"
+    if settings.DIGEST_UNSUBSCRIBE_MAILTO:
+        mailto = settings.DIGEST_UNSUBSCRIBE_MAILTO.removeprefix("mailto:")
+        unsubscribe_header += f", <mailto:{mailto}?subject=unsubscribe>"
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string("emails/discussion.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[to_email],
+        headers={
+            "Message-ID": notice.message_id or new_message_id("discussion"),
+            "List-Unsubscribe": unsubscribe_header,
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "List-Id": discussion_list_id(),
+            "Auto-Submitted": "auto-generated",
+        },
+    )
+    message.attach_alternative(render_to_string("emails/discussion.html", context), "text/html")
+    return message
+
+
+def _notice_comments(notices: Sequence[DiscussionNotice]) -> dict[int, list]:
+    """Each notice's stored comments that are still shown (visible, on a published paper), oldest first."""
+    comments: dict[int, list] = defaultdict(list)
+    items = (
+        DiscussionNoticeItem.objects.filter(
+            notice_id__in=[notice.pk for notice in notices],
+            comment__status="visible",
+            comment__paper__status="published",
+        )
+        .select_related("comment__user", "comment__paper")
+        .order_by("comment__created_at", "comment_id")
+    )
+    for item in items:
+        comments[item.notice_id].append(item.comment)
+    return comments
+
+
+def deliver_discussion_notices(notice_ids: Sequence[int], *, now: datetime, connection=None) -> DeliveryReport:
+    """Render and send the queued notices among `notice_ids` over one SMTP connection, each exactly once.
+
+    Safe to call twice with the same ids, concurrently or not (the digests' claim, models.DeliveryQuerySet).
+    A notice whose comments were all hidden or deleted since is skipped.
+    """
+    report = DeliveryReport()
+    notices = list(
+        DiscussionNotice.objects.filter(pk__in=list(notice_ids), status=DiscussionNotice.Status.QUEUED).order_by("pk")
+    )
+    exhausted = [notice.pk for notice in notices if notice.attempts >= MAX_ATTEMPTS]
+    if exhausted:
+        DiscussionNotice.objects.give_up(exhausted, reason=f"Gave up after {MAX_ATTEMPTS} attempts.")
+        report.failed += exhausted
+        notices = [notice for notice in notices if notice.pk not in exhausted]
+    if not notices:
+        return report
+    user_ids = [notice.user_id for notice in notices]
+    addresses = _addresses(user_ids)
+    schedules = {row.user_id: Schedule.of(row) for row in DigestSettings.objects.filter(user_id__in=user_ids)}
+    comments = _notice_comments(notices)
+    nothing = [notice.pk for notice in notices if not comments.get(notice.pk)]
+    unverified = [notice.pk for notice in notices if notice.pk not in nothing and notice.user_id not in addresses]
+    if nothing:
+        DiscussionNotice.objects.skip(nothing, reason="Its comments are no longer shown.")
+        report.skipped += nothing
+    if unverified:
+        DiscussionNotice.objects.skip(unverified, reason="No verified email address.")
+        report.skipped += unverified
+    by_pk = {notice.pk: notice for notice in notices}
+    _send_each(
+        DiscussionNotice,
+        [notice.pk for notice in notices if notice.pk not in nothing and notice.pk not in unverified],
+        lambda pk: render_discussion_notice(
+            notice=by_pk[pk],
+            comments=comments[pk],
+            to_email=addresses[by_pk[pk].user_id],
+            schedule=schedules.get(by_pk[pk].user_id) or Schedule.of(None),
+            now=now,
+        ),
+        now=now,
+        connection=connection,
+        report=report,
+    )
+    return report

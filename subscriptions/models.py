@@ -113,22 +113,33 @@ class DigestSettings(models.Model):
         return f"Digest settings of {self.user}"
 
 
-class DigestQuerySet(models.QuerySet):
-    """A digest's life as named transitions, each one conditional UPDATE on its current status.
+class DeliveryStatus(models.TextChoices):
+    """Where an email of ours stands (a digest, a discussion notice): the states of DeliveryQuerySet."""
+
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    SKIPPED = "skipped", "Skipped (nothing new)"
+    RETRY = "retry", "Failed for now (the next dispatch tries again)"
+    FAILED = "failed", "Failed"
+
+
+class DeliveryQuerySet(models.QuerySet):
+    """An email's life as named transitions, each one conditional UPDATE on its current status.
 
     queued -> sending (claim) -> sent (mark_sent); sending -> queued (release, a temporary
     SMTP error mid-chunk) or failed (refuse, a permanent one); queued -> retry (the task's
     retries ran out: the next dispatch tries again), skipped (nothing to send) or failed
     (give_up, too many attempts); requeue_stale brings back what dead workers and temporary
     failures left behind. Whoever's UPDATE changes a row owns that step: a duplicated or
-    redelivered task finds nothing left to do.
+    redelivered task finds nothing left to do. Shared by digests and discussion notices.
     """
 
     def claim(self, pk: int, *, started_at, subject: str, message_id: str) -> bool:
         """queued -> sending, counting the attempt: True if this caller now owns the send."""
         return bool(
-            self.filter(pk=pk, status=Digest.Status.QUEUED).update(
-                status=Digest.Status.SENDING,
+            self.filter(pk=pk, status=DeliveryStatus.QUEUED).update(
+                status=DeliveryStatus.SENDING,
                 sending_started_at=started_at,
                 attempts=models.F("attempts") + 1,
                 subject=subject[:255],
@@ -137,36 +148,36 @@ class DigestQuerySet(models.QuerySet):
         )
 
     def mark_sent(self, pk: int, *, sent_at) -> int:
-        return self.filter(pk=pk, status=Digest.Status.SENDING).update(
-            status=Digest.Status.SENT, sent_at=sent_at, last_error=""
+        return self.filter(pk=pk, status=DeliveryStatus.SENDING).update(
+            status=DeliveryStatus.SENT, sent_at=sent_at, last_error=""
         )
 
     def release(self, pk: int, *, error: str) -> int:
         """sending -> queued after a temporary error: the chunk's retry sends it."""
-        return self.filter(pk=pk, status=Digest.Status.SENDING).update(
-            status=Digest.Status.QUEUED, last_error=error[:2000]
+        return self.filter(pk=pk, status=DeliveryStatus.SENDING).update(
+            status=DeliveryStatus.QUEUED, last_error=error[:2000]
         )
 
     def refuse(self, pk: int, *, error: str) -> int:
         """sending -> failed: the server refused this message for good."""
-        return self.filter(pk=pk, status=Digest.Status.SENDING).update(
-            status=Digest.Status.FAILED, last_error=error[:2000]
+        return self.filter(pk=pk, status=DeliveryStatus.SENDING).update(
+            status=DeliveryStatus.FAILED, last_error=error[:2000]
         )
 
     def skip(self, pks, *, reason: str = "") -> int:
-        return self.filter(pk__in=list(pks), status=Digest.Status.QUEUED).update(
-            status=Digest.Status.SKIPPED, last_error=reason
+        return self.filter(pk__in=list(pks), status=DeliveryStatus.QUEUED).update(
+            status=DeliveryStatus.SKIPPED, last_error=reason
         )
 
     def give_up(self, pks, *, reason: str) -> int:
-        return self.filter(pk__in=list(pks), status=Digest.Status.QUEUED).update(
-            status=Digest.Status.FAILED, last_error=reason[:2000]
+        return self.filter(pk__in=list(pks), status=DeliveryStatus.QUEUED).update(
+            status=DeliveryStatus.FAILED, last_error=reason[:2000]
         )
 
     def to_retry(self, pks, *, error: str) -> int:
         """queued -> retry: the chunk's task ran out of retries on temporary errors; a later dispatch tries again."""
-        return self.filter(pk__in=list(pks), status=Digest.Status.QUEUED).update(
-            status=Digest.Status.RETRY, last_error=error[:2000]
+        return self.filter(pk__in=list(pks), status=DeliveryStatus.QUEUED).update(
+            status=DeliveryStatus.RETRY, last_error=error[:2000]
         )
 
     def requeue_stale(self, *, now, lease, grace, horizon, max_attempts: int) -> list[int]:
@@ -178,17 +189,19 @@ class DigestQuerySet(models.QuerySet):
         """
         recent = self.filter(created_at__gte=horizon)
         stale_sending = list(
-            recent.filter(status=Digest.Status.SENDING, sending_started_at__lt=now - lease).values_list("pk", flat=True)
+            recent.filter(status=DeliveryStatus.SENDING, sending_started_at__lt=now - lease).values_list(
+                "pk", flat=True
+            )
         )
         if stale_sending:
-            self.filter(pk__in=stale_sending, status=Digest.Status.SENDING, sending_started_at__lt=now - lease).update(
-                status=Digest.Status.QUEUED, last_error="Recovered after its worker stopped while sending."
+            self.filter(pk__in=stale_sending, status=DeliveryStatus.SENDING, sending_started_at__lt=now - lease).update(
+                status=DeliveryStatus.QUEUED, last_error="Recovered after its worker stopped while sending."
             )
-        retry = list(recent.filter(status=Digest.Status.RETRY, attempts__lt=max_attempts).values_list("pk", flat=True))
+        retry = list(recent.filter(status=DeliveryStatus.RETRY, attempts__lt=max_attempts).values_list("pk", flat=True))
         if retry:
-            self.filter(pk__in=retry, status=Digest.Status.RETRY).update(status=Digest.Status.QUEUED)
+            self.filter(pk__in=retry, status=DeliveryStatus.RETRY).update(status=DeliveryStatus.QUEUED)
         stale_queued = recent.filter(
-            status=Digest.Status.QUEUED, created_at__lt=now - grace, attempts__lt=max_attempts
+            status=DeliveryStatus.QUEUED, created_at__lt=now - grace, attempts__lt=max_attempts
         ).values_list("pk", flat=True)
         return sorted(set(stale_sending) | set(retry) | set(stale_queued))
 
@@ -196,13 +209,7 @@ class DigestQuerySet(models.QuerySet):
 class Digest(models.Model):
     """One email (or a recorded decision not to send one) for a reader and period."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
-        SKIPPED = "skipped", "Skipped (nothing new)"
-        RETRY = "retry", "Failed for now (the next dispatch tries again)"
-        FAILED = "failed", "Failed"
+    Status = DeliveryStatus
 
     class Kind(models.TextChoices):
         SCHEDULED = "scheduled", "Scheduled"
@@ -230,7 +237,7 @@ class Digest(models.Model):
     subject = models.CharField(max_length=255, blank=True)
     last_error = models.TextField(blank=True)
 
-    objects = DigestQuerySet.as_manager()
+    objects = DeliveryQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -266,3 +273,65 @@ class DigestItem(models.Model):
 
     def __str__(self):
         return f"{self.rank}. {self.paper}"
+
+
+class DiscussionFollow(models.Model):
+    """A reader follows a paper's discussion: at most one email a day with its new comments (discussions.py)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="discussion_follows")
+    paper = models.ForeignKey("papers.Paper", on_delete=models.CASCADE, related_name="discussion_follows")
+    # Comments from this instant on are new to the reader (set by the caller's `now`, not auto_now_add).
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        indexes = [models.Index(fields=["paper", "created_at"], name="discussionfollow_paper_idx")]
+        constraints = [models.UniqueConstraint(fields=["user", "paper"], name="discussionfollow_unique_user_paper")]
+
+    def __str__(self):
+        return f"{self.user} follows the discussion of {self.paper_id}"
+
+
+class DiscussionNotice(models.Model):
+    """One email (or a recorded decision not to send one) about new comments, for a reader and local day."""
+
+    Status = DeliveryStatus
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="discussion_notices")
+    day_key = models.CharField(max_length=10, help_text="The reader's local date, e.g. 2026-11-30.")
+    status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    sending_started_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    message_id = models.CharField("Message-ID", max_length=255, blank=True)
+    subject = models.CharField(max_length=255, blank=True)
+    last_error = models.TextField(blank=True)
+
+    objects = DeliveryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "created_at"], name="discussionnotice_status_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "day_key"], name="discussionnotice_unique_user_day"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} {self.day_key} ({self.status})"
+
+
+class DiscussionNoticeItem(models.Model):
+    """A comment a notice tells about: chosen with the notice, so a retry mails the same ones."""
+
+    notice = models.ForeignKey(DiscussionNotice, on_delete=models.CASCADE, related_name="items")
+    comment = models.ForeignKey("papers.Comment", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        ordering = ["notice", "comment"]
+        constraints = [
+            models.UniqueConstraint(fields=["notice", "comment"], name="discussionnoticeitem_unique_comment"),
+        ]
+
+    def __str__(self):
+        return f"comment {self.comment_id} in notice {self.notice_id}"

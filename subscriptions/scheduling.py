@@ -100,10 +100,10 @@ class DispatchResult:
         return sorted(set(self.created) | set(self.recovered))
 
 
-def new_message_id() -> str:
+def new_message_id(kind: str = "digest") -> str:
     """A globally unique Message-ID on SITE_URL's host, recorded before the email is sent."""
     host = urlsplit(settings.SITE_URL).hostname or "localhost"
-    return make_msgid(idstring="digest", domain=host)
+    return make_msgid(idstring=kind, domain=host)
 
 
 def _zone(timezone_name: str) -> zoneinfo.ZoneInfo:

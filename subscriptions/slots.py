@@ -1,6 +1,7 @@
 """What subscriptions adds to catalogue pages and the admin, through the slots papers offers (papers/slots.py).
 
 Registered by SubscriptionsConfig.ready(): Follow/Unfollow buttons beside tags,
+"Follow discussion" in a paper's discussion,
 "Follow this search" beside search results,
 the "For you" tab after the period tabs, the Subscribe button beside trending
 lists, "For you" and "Digest" in a reader's header, each tag's follower count, and the digest chart on the admin index.
@@ -16,7 +17,7 @@ from django.utils.safestring import mark_safe
 
 from papers.charts import Chart, Series, daily_counts
 
-from . import searches
+from . import discussions, searches
 from .follows import followed_tag_ids
 from .models import Digest, DigestSettings, SavedSearch, TagFollow
 
@@ -72,6 +73,15 @@ def _reader_flags(context) -> tuple[bool, bool]:
             follows_search, digests_on = cursor.fetchone()
         request._reader_flags = (bool(follows_search), bool(digests_on))
     return request._reader_flags
+
+
+def follow_discussion_button(context, paper) -> str:
+    """ "Follow discussion" / "Unfollow discussion" (aria-pressed) in a paper's discussion (one query for a reader)."""
+    request = context.get("request")
+    if request is None:
+        return ""
+    ctx = {"paper": paper, "following": discussions.is_following(user=request.user, paper=paper)}
+    return render_to_string("subscriptions/buttons.html#follow_discussion", ctx, request=request)
 
 
 def for_you_tab(context, period: str) -> str:

@@ -4,7 +4,9 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from .delivery import deliver_digests, mark_for_retry
+from . import discussions
+from .delivery import deliver_digests, deliver_discussion_notices, mark_for_retry
+from .models import DiscussionNotice
 from .scheduling import dispatch_due_digests as dispatch
 
 
@@ -27,6 +29,30 @@ def send_digests(self, digest_ids: list[int]) -> dict:
     if report.retry:
         if self.request.retries >= self.max_retries:
             mark_for_retry(report.retry, error=report.error)
+        else:
+            raise self.retry(args=[report.retry], countdown=settings.DIGEST_RETRY_DELAY * 2**self.request.retries)
+    return {"sent": len(report.sent), "skipped": len(report.skipped), "failed": len(report.failed)}
+
+
+@shared_task(name="subscriptions.dispatch_discussion_notices", acks_late=True, reject_on_worker_lost=True)
+def dispatch_discussion_notices() -> int:
+    """Create today's discussion email of each due reader and queue them (beat runs this every 15 minutes)."""
+    return len(discussions.dispatch_discussion_notices(now=timezone.now()).digest_ids)
+
+
+@shared_task(
+    bind=True,
+    name="subscriptions.send_discussion_notices",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=settings.DIGEST_MAX_RETRIES,
+)
+def send_discussion_notices(self, notice_ids: list[int]) -> dict:
+    """Send one chunk of discussion emails, retried as digests are (send_digests)."""
+    report = deliver_discussion_notices(notice_ids, now=timezone.now())
+    if report.retry:
+        if self.request.retries >= self.max_retries:
+            mark_for_retry(report.retry, error=report.error, model=DiscussionNotice)
         else:
             raise self.retry(args=[report.retry], countdown=settings.DIGEST_RETRY_DELAY * 2**self.request.retries)
     return {"sent": len(report.sent), "skipped": len(report.skipped), "failed": len(report.failed)}

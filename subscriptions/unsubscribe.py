@@ -1,7 +1,8 @@
 """Signed unsubscribe links: no login, no cookies, safe to follow twice.
 
 A token is `django.core.signing` data with its own salt naming the reader and
-optionally one tag or one followed search. It does not expire: an unsubscribe link in a months-old
+optionally one tag, one followed search, or the papers whose discussions a
+discussion email was about (`d`: unfollowing those discussions). It does not expire: an unsubscribe link in a months-old
 email must still work (RFC 8058).
 """
 
@@ -13,10 +14,10 @@ from django.core import signing
 from django.db import transaction
 from django.urls import reverse
 
-from papers.models import Tag
+from papers.models import Paper, Tag
 
 from .follows import unfollow_tag
-from .models import DigestSettings, SavedSearch
+from .models import DigestSettings, DiscussionFollow, SavedSearch
 
 SALT = "paperhub.subscriptions.unsubscribe"
 
@@ -30,6 +31,17 @@ class UnsubscribeTarget:
     user: object
     tag: Tag | None
     search: SavedSearch | None = None
+    # The discussions to unfollow (a discussion email's link): the papers still here, in the token's order.
+    papers: tuple = ()
+    paper_ids: tuple[int, ...] = ()
+
+    @property
+    def discussions(self) -> bool:
+        return bool(self.paper_ids)
+
+
+# A discussion email names at most this many papers' discussions in one token (a day's comments).
+MAX_PAPERS = 200
 
 
 def make_token(*, user_id: int, tag_id: int | None = None, search_id: int | None = None) -> str:
@@ -46,6 +58,12 @@ def unsubscribe_url(*, user_id: int, tag_id: int | None = None, search_id: int |
     token = make_token(user_id=user_id, tag_id=tag_id, search_id=search_id)
     path = reverse("subscriptions:unsubscribe", args=[token])
     return f"{settings.SITE_URL}{path}"
+
+
+def discussion_unsubscribe_url(*, user_id: int, paper_ids: list[int]) -> str:
+    """Absolute URL of the page that unfollows these papers' discussions for this reader (one click)."""
+    token = signing.dumps({"u": user_id, "d": sorted(set(paper_ids))[:MAX_PAPERS]}, salt=SALT)
+    return f"{settings.SITE_URL}{reverse('subscriptions:unsubscribe', args=[token])}"
 
 
 def read_token(token: str) -> UnsubscribeTarget:
@@ -72,14 +90,26 @@ def read_token(token: str) -> UnsubscribeTarget:
         search = SavedSearch.objects.filter(pk=data["s"], user=user).first() or SavedSearch(
             pk=data["s"], user=user, query=""
         )
+    if "d" in data:
+        ids = data["d"]
+        if not isinstance(ids, list) or not ids or len(ids) > MAX_PAPERS or not all(type(i) is int for i in ids):
+            raise InvalidToken("malformed")
+        # Papers gone since the email was sent are simply not listed (unfollowing them is a no-op).
+        papers = tuple(Paper.objects.filter(pk__in=ids).order_by("title"))
+        return UnsubscribeTarget(user=user, tag=None, papers=papers, paper_ids=tuple(ids))
     return UnsubscribeTarget(user=user, tag=tag, search=search)
 
 
 @transaction.atomic
 def unsubscribe(*, token: str) -> UnsubscribeTarget:
-    """Turn the reader's digest off, or unfollow the named tag or search. Idempotent; InvalidToken changes nothing."""
+    """Turn the reader's digest off, or unfollow the named tag, search or discussions.
+
+    Idempotent; InvalidToken changes nothing.
+    """
     target = read_token(token)
-    if target.tag is not None:
+    if target.discussions:
+        DiscussionFollow.objects.filter(user=target.user, paper_id__in=target.paper_ids).delete()
+    elif target.tag is not None:
         unfollow_tag(user=target.user, tag=target.tag)
     elif target.search is not None:
         SavedSearch.objects.filter(pk=target.search.pk, user=target.user).delete()

@@ -8,6 +8,7 @@ app_name = "subscriptions"
 urlpatterns = [
     path("for-you/", views.for_you, name="for_you"),
     path("tags/<slug:slug>/follow/", views.toggle_follow, name="follow"),
+    path("papers/<int:pk>/comments/follow/", views.toggle_discussion_follow, name="follow_discussion"),
     path("searches/follow/", views.follow_search, name="follow_search"),
     path("searches/<int:pk>/", views.edit_search, name="edit_search"),
     path("searches/feed/<str:token>/", SearchFeed(), name="search_feed"),

@@ -22,13 +22,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from papers.dates import latest
 from papers.listing import paper_page, period_tabs
-from papers.models import Tag
+from papers.models import Paper, Tag
 from papers.rate_limits import expensive_limit, reader_limit
 from papers.redirects import ask_to_log_in, csrf_for_readers, safe_next
 from papers.search import clean_query
 from papers.trending import parse_period
 
-from . import follows, searches
+from . import discussions, follows, searches
 from .delivery import preview_items, render_digest
 from .forms import DigestSettingsForm
 from .models import Digest, DigestSettings, SavedSearch, TagFollow
@@ -64,6 +64,28 @@ def toggle_follow(request: HttpRequest, slug: str) -> HttpResponse:
         html = render_to_string("subscriptions/buttons.html#follow", context, request=request)
         html += render_to_string("subscriptions/buttons.html#follower_counts", context, request=request)
         return HttpResponse(html)
+    return redirect(next_url)
+
+
+@require_POST
+@reader_limit
+@csrf_for_readers
+def toggle_discussion_follow(request: HttpRequest, pk: int) -> HttpResponse:
+    """Follow or unfollow a published paper's discussion, as the pressed button's `action` says."""
+    paper = get_object_or_404(Paper.objects.published(), pk=pk)
+    next_url = safe_next(request, f"{reverse('papers:comments', args=[paper.pk])}#comments")
+    if not request.user.is_authenticated:
+        return ask_to_log_in(request, next_url)
+    action = request.POST.get("action")
+    if action not in ("follow", "unfollow"):  # a client that did not send the pressed button: toggle
+        action = "unfollow" if discussions.is_following(user=request.user, paper=paper) else "follow"
+    if action == "unfollow":
+        discussions.unfollow_discussions(user=request.user, paper_ids=[paper.pk])
+    else:
+        discussions.follow_discussion(user=request.user, paper=paper, now=timezone.now())
+    if request.htmx:
+        context = {"paper": paper, "following": action == "follow"}
+        return render(request, "subscriptions/buttons.html#follow_discussion", context)
     return redirect(next_url)
 
 

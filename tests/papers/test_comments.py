@@ -1,6 +1,7 @@
 """Comments: safe rendering, replies, editing window, deleting, reports, moderation, limits, counts on cards."""
 
-from datetime import timedelta
+import zlib
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
@@ -238,3 +239,49 @@ def test_comment_rate_limit_answers_429(client, reader, paper, settings):
     assert post(client, paper, "two").status_code == 302
     assert post(client, paper, "three").status_code == 429
     assert Comment.objects.count() == 2
+
+
+def test_the_comment_429_says_when_the_comment_budget_comes_back_not_the_reactions_one(
+    client, reader, paper, settings, time_machine, now
+):
+    settings.COMMENT_RATE_LIMIT = "1/h"
+    settings.READER_RATE_LIMIT = "1/m"
+    # django-ratelimit's windows start at an offset per key (crc32 of the reader's id): stand where the
+    # reader's hourly comment window has exactly 30 minutes left (the reaction window has under a minute).
+    offset = zlib.crc32(str(reader.pk).encode()) % 3600
+    hour = int(now.timestamp()) - int(now.timestamp()) % 3600
+    time_machine.move_to(datetime.fromtimestamp(hour + (offset + 1800) % 3600, UTC), tick=False)
+    # The reaction budget is spent too (its window ends within a minute): it must not answer for comments.
+    client.post(reverse("papers:upvote", args=[paper.pk]))
+    assert client.post(reverse("papers:upvote", args=[paper.pk])).status_code == 429
+    assert post(client, paper, "one").status_code == 302
+    response = post(client, paper, "two")
+    assert response.status_code == 429
+    assert response["Retry-After"] == "1800"
+    htmx = client.post(
+        reverse("papers:comment_post", args=[paper.pk]), {"body": "three"}, headers={"HX-Request": "true"}
+    )
+    assert htmx.status_code == 429 and htmx["Retry-After"] == "1800"
+    assert Comment.objects.count() == 1
+
+
+def test_reported_comments_link_to_a_named_order_most_reported_then_oldest(client, paper, now):
+    once_old = Comment.objects.create(
+        paper=paper, user=UserFactory(), body="once old", created_at=now - timedelta(days=2)
+    )
+    twice = Comment.objects.create(paper=paper, user=UserFactory(), body="twice", created_at=now - timedelta(hours=1))
+    once_new = Comment.objects.create(paper=paper, user=UserFactory(), body="once new", created_at=now)
+    Comment.objects.create(paper=paper, user=UserFactory(), body="never reported", created_at=now)
+    for comment, reporters in [(once_old, 1), (twice, 2), (once_new, 1)]:
+        for _ in range(reporters):
+            CommentReport.objects.create(comment=comment, user=UserFactory())
+    [item] = [i for i in attention_items(now=now) if i.key == "reported-comments"]
+    assert item.url.endswith("?reports=open") and "o=" not in item.url
+    assert [e.text.split(": ", 1)[1] for e in item.examples] == ["twice", "once old", "once new"]
+    client.force_login(CuratorFactory())
+    html = client.get(item.url).content.decode()
+    assert html.index("twice") < html.index("once old") < html.index("once new")
+    assert "never reported" not in html
+    # A curator's click on a column still sorts by it.
+    html = client.get(item.url + "&o=-6").content.decode()  # newest first
+    assert html.index("once new") < html.index("once old")

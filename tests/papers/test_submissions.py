@@ -7,13 +7,14 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.models import Group
 from django.core import mail
 from django.db import IntegrityError
+from django.test import Client
 from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
 
 from paperhub.celery import app as celery_app
 from papers import submissions
 from papers.attention import attention_items
-from papers.models import Paper, Submission, Upvote
+from papers.models import Paper, Submission, TrustedReader, Upvote
 from papers.submissions import SubmissionRefused, parse_arxiv_id
 from papers.tasks import SUBMISSION_RETRIES, retry_waiting_submissions
 from tests.factories import CuratorFactory, PaperFactory, UserFactory
@@ -217,6 +218,56 @@ def test_trusted_readers_publish_directly(reader_client, arxiv, django_capture_o
     submit(reader_client, "cs/0503050", django_capture_on_commit_callbacks)
     submission = Submission.objects.get()
     assert submission.status == Submission.Status.PUBLISHED and submission.paper.is_published
+
+
+def test_a_reader_a_curator_flagged_as_trusted_publishes_directly(
+    client, reader_client, arxiv, django_capture_on_commit_callbacks
+):
+    reader = reader_client.reader
+    assert not submissions.is_trusted(reader)
+    curator = CuratorFactory()
+    curator_client = Client()
+    curator_client.force_login(curator)
+    add = reverse("admin:papers_trustedreader_add")
+    assert curator_client.get(add).status_code == 200
+    response = curator_client.post(add, {"user": reader.pk, "note": "Submits good papers"})
+    assert response.status_code == 302
+    flag = TrustedReader.objects.get()
+    assert flag.user == reader and flag.trusted_by == curator and submissions.is_trusted(reader)
+    arxiv.queue((200, arxiv.sample))
+    submit(reader_client, "cs/0503050", django_capture_on_commit_callbacks)
+    submission = Submission.objects.get()
+    assert submission.status == Submission.Status.PUBLISHED and submission.paper.is_published
+
+
+def test_only_curators_set_the_trusted_flag(client):
+    reader = UserFactory()
+    client.force_login(UserFactory())
+    assert client.post(reverse("admin:papers_trustedreader_add"), {"user": reader.pk}).status_code == 302  # to login
+    client.force_login(UserFactory(is_staff=True))  # staff without the curators' permissions
+    assert client.post(reverse("admin:papers_trustedreader_add"), {"user": reader.pk}).status_code == 403
+    assert not TrustedReader.objects.exists() and not submissions.is_trusted(reader)
+
+
+def test_one_trusted_flag_per_reader():
+    reader = UserFactory()
+    TrustedReader.objects.create(user=reader)
+    with pytest.raises(IntegrityError):
+        TrustedReader.objects.create(user=reader)
+
+
+def test_curators_trust_submitters_from_the_queue_and_readers_cannot(client, now):
+    submission = _review(UserFactory())
+    changelist = reverse("admin:papers_submission_changelist")
+    data = {"action": "trust_submitters", ACTION_CHECKBOX_NAME: [submission.pk]}
+    client.force_login(UserFactory())
+    client.post(changelist, data)
+    assert not TrustedReader.objects.exists()
+    client.force_login(CuratorFactory())
+    response = client.post(changelist, data, follow=True)
+    assert "1 reader(s) are now trusted readers" in response.content.decode()
+    client.post(changelist, data)  # twice: still one flag
+    assert list(TrustedReader.objects.values_list("user", flat=True)) == [submission.user_id]
 
 
 def _review(user, arxiv_id="2406.01234"):
