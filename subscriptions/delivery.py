@@ -11,6 +11,7 @@ digest recovered from a dead worker is sent again with that same Message-ID
 
 from __future__ import annotations
 
+import functools
 import logging
 import smtplib
 import time
@@ -90,6 +91,20 @@ def _section_title(item: DigestItem) -> str:
     return f"#{item.tag.slug}" if item.tag is not None else item.saved_search.label
 
 
+def _site_url(name: str) -> str:
+    return _absolute_reverse(settings.SITE_URL, name, "")
+
+
+def _tag_url(slug: str) -> str:
+    return _absolute_reverse(settings.SITE_URL, "papers:tag", slug)
+
+
+@functools.lru_cache(maxsize=4096)
+def _absolute_reverse(site_url: str, name: str, arg: str) -> str:
+    """The same for every email of a process (and SITE_URL): reversed once."""
+    return f"{site_url}{reverse(name, args=[arg] if arg else [])}"
+
+
 def _section(item: DigestItem, *, user_id: int) -> dict:
     """A section of the email: a followed tag, or a followed search, with its own signed unfollow link."""
     if item.tag is None and item.saved_search is not None:
@@ -104,7 +119,7 @@ def _section(item: DigestItem, *, user_id: int) -> dict:
     return {
         "tag": item.tag,
         "title": f"#{item.tag.slug}" if item.tag else "",
-        "url": absolute(item.tag.get_absolute_url()) if item.tag else "",
+        "url": _tag_url(item.tag.slug) if item.tag else "",
         "unfollow_url": unsubscribe_url(user_id=user_id, tag_id=item.tag_id) if item.tag else "",
         "unfollow_text": f"Stop following #{item.tag.slug}" if item.tag else "",
         "items": [],
@@ -200,8 +215,8 @@ def render_digest(
     context = {
         "subject": subject_for(items, local_day=local_now),
         "site_url": settings.SITE_URL,
-        "settings_url": absolute(reverse("subscriptions:digest_settings")),
-        "tags_url": absolute(reverse("papers:tags")),
+        "settings_url": _site_url("subscriptions:digest_settings"),
+        "tags_url": _site_url("papers:tags"),
         "unsubscribe_url": unsubscribe,
         "local_now": local_now,
         "next_digest": describe_next_digest(schedule, now=now, done_keys={digest.period_key}),

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import CharField, Count, F, OuterRef, Q, Subquery, Value, Window
 from django.db.models.functions import RowNumber
 from django.utils.text import Truncator
@@ -209,6 +210,7 @@ def _normalized(values: Sequence[float]) -> list[float]:
 def _load_readers(
     user_ids: Sequence[int],
     *,
+    now: datetime,
     exclude_digest_ids: Iterable[int],
     prefs: Mapping[int, ReaderPrefs] | None = None,
 ) -> tuple[dict[int, _ReaderData], dict]:
@@ -232,19 +234,32 @@ def _load_readers(
     for search in SavedSearch.objects.filter(user_id__in=user_ids).select_related("tag"):
         if search.tag is None or search.tag.active:
             readers[search.user_id].searches.append(search)
+    # A paper sent in a digest created before `sent_since` cannot be a candidate again: it was chosen
+    # (within RECOVERY_HORIZON of that creation) while already published, so before every reader's window.
+    sent_since = now - max(data.prefs.lookback for data in readers.values()) - timedelta(days=1)
     sent = (
-        DigestItem.objects.filter(digest__user_id__in=user_ids, digest__status__in=SENT_STATES)
+        DigestItem.objects.filter(
+            digest__user_id__in=user_ids, digest__status__in=SENT_STATES, digest__created_at__gte=sent_since
+        )
         .exclude(digest_id__in=list(exclude_digest_ids))
+        .order_by()
         .values_list("digest__user_id", "paper_id")
     )
     for user_id, paper_id in sent:
         readers[user_id].excluded.add(paper_id)
     # Upvotes and bookmarks in one statement, each with its paper's stored vector (if it has one).
-    vector = PaperVector.objects.filter(paper_id=OuterRef("paper_id"), version__status=TextModel.Status.CURRENT)
+    # (The title and vector by the paper's id, row by row: a join read the whole catalogue for a few thousand rows.)
+    current = TextModel.objects.filter(status=TextModel.Status.CURRENT).values("pk")[:1]
+    vector = PaperVector.objects.filter(paper_id=OuterRef("paper_id"), version_id=Subquery(current))
+    title = Paper.objects.filter(pk=OuterRef("paper_id")).order_by().values("title")[:1]
     reactions = [
         model.objects.filter(user_id__in=user_ids)
-        .annotate(relation=Value(relation, output_field=CharField()), vector=Subquery(vector.values("vector")[:1]))
-        .values_list("user_id", "paper_id", "paper__title", "relation", "vector")
+        .annotate(
+            relation=Value(relation, output_field=CharField()),
+            title=Subquery(title),
+            vector=Subquery(vector.values("vector")[:1]),
+        )
+        .values_list("user_id", "paper_id", "title", "relation", "vector")
         .order_by()
         for model, relation in ((Upvote, "upvoted"), (Bookmark, "bookmarked"))
     ]
@@ -273,18 +288,27 @@ def _recent(*, since: datetime, now: datetime):
 
 
 def _ranked_in_tags(tag_ids: Iterable[int], *, since: datetime, now: datetime) -> list[tuple[int, int]]:
-    """(tag id, paper id) of the CANDIDATES_PER_TAG best papers by week score of each tag, best first."""
+    """(tag id, paper id) of the CANDIDATES_PER_TAG best papers by week score of each tag, best first.
+
+    On PostgreSQL one statement of one `ORDER BY … LIMIT` per tag, each planned for its own tag:
+    a tag holding most recent papers walks the week-score index and stops after a few hundred
+    rows, a small one reads its own rows (a window over all of a huge tag's rows took ~100 ms).
+    Elsewhere, one window function over the tags' rows.
+    """
+    tag_ids = sorted(tag_ids)
+    through = Paper.tags.through.objects.filter(paper__status=Paper.Status.PUBLISHED)
+    through = through.filter(Q(paper__published_at__gte=since) | Q(paper__created_at__gte=since))
+    through = through.filter(Q(paper__published_at__lte=now) | Q(paper__published_at__isnull=True))
+    order = [F("paper__trending_week").desc(), F("paper__published_at").desc(), F("paper_id").desc()]
+    if connection.vendor == "postgresql":
+        parts = [
+            through.filter(tag_id=tag_id).order_by(*order).values_list("tag_id", "paper_id")[:CANDIDATES_PER_TAG]
+            for tag_id in tag_ids
+        ]
+        return list(parts[0].union(*parts[1:], all=True)) if parts else []
     ranked = (
-        Paper.tags.through.objects.filter(tag_id__in=list(tag_ids), paper__status=Paper.Status.PUBLISHED)
-        .filter(Q(paper__published_at__gte=since) | Q(paper__created_at__gte=since))
-        .filter(Q(paper__published_at__lte=now) | Q(paper__published_at__isnull=True))
-        .annotate(
-            place=Window(
-                RowNumber(),
-                partition_by=[F("tag_id")],
-                order_by=[F("paper__trending_week").desc(), F("paper__published_at").desc(), F("paper_id").desc()],
-            )
-        )
+        through.filter(tag_id__in=tag_ids)
+        .annotate(place=Window(RowNumber(), partition_by=[F("tag_id")], order_by=order))
         .filter(place__lte=CANDIDATES_PER_TAG)
         .order_by("tag_id", "place")
         .values_list("tag_id", "paper_id")
@@ -543,7 +567,7 @@ def choose(
     user_ids = list(dict.fromkeys(user_ids))
     if not user_ids:
         return {}, pool
-    readers, profile_vectors = _load_readers(user_ids, exclude_digest_ids=exclude_digest_ids, prefs=prefs)
+    readers, profile_vectors = _load_readers(user_ids, now=now, exclude_digest_ids=exclude_digest_ids, prefs=prefs)
     if pool is None or not all(pool.covers(data) for data in readers.values()):
         pool = build_pool(**_needs(readers.values()), now=now)
     # The candidates' vectors (the pool's) and those of every reader's own papers.

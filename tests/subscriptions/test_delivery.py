@@ -361,3 +361,17 @@ def test_a_database_error_when_recording_sent_falls_back_to_recording_it_alone(n
     report = deliver_digests(ids, now=now)
     assert len(calls) == 2 and report.sent == ids and len(mail.outbox) == 3
     assert set(Digest.objects.filter(pk__in=ids).values_list("status", flat=True)) == {Digest.Status.SENT}
+
+
+def test_a_chunk_whose_pool_is_gone_or_lacks_a_tag_builds_its_own(now):
+    ids = _hundred_readers(now)
+    # The shared pool expired (or the cache is down): the chunk chooses from its own.
+    assert len(deliver_digests(ids[:10], now=now, pool_key="paperhub:digest-pool:gone").sent) == 10
+    # A reader followed a tag after the dispatch built its pool: that tag's papers are still candidates.
+    pool = pool_for_digests(ids, now=now)
+    late = TagFactory(slug="late")
+    PaperFactory(published_at=now - timedelta(hours=1), trending_week=100.0, tags=[late], title="Late tag paper")
+    digest = Digest.objects.get(pk=ids[10])
+    TagFollowFactory(user=digest.user, tag=late)
+    assert deliver_digests([digest.pk], now=now, pool=pool).sent == [digest.pk]
+    assert "Late tag paper" in mail.outbox[-1].body
