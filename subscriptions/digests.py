@@ -42,7 +42,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.core.cache import cache
-from django.db import connection
 from django.db.models import CharField, Count, F, OuterRef, Q, Subquery, Value, Window
 from django.db.models.functions import RowNumber
 from django.utils.text import Truncator
@@ -290,24 +289,15 @@ def _recent(*, since: datetime, now: datetime):
 def _ranked_in_tags(tag_ids: Iterable[int], *, since: datetime, now: datetime) -> list[tuple[int, int]]:
     """(tag id, paper id) of the CANDIDATES_PER_TAG best papers by week score of each tag, best first.
 
-    On PostgreSQL one statement of one `ORDER BY … LIMIT` per tag, each planned for its own tag:
-    a tag holding most recent papers walks the week-score index and stops after a few hundred
-    rows, a small one reads its own rows (a window over all of a huge tag's rows took ~100 ms).
-    Elsewhere, one window function over the tags' rows.
+    One window function over the tags' papers within the window (found by the date indexes).
+    (One `ORDER BY … LIMIT` per tag was tried: a tag with fewer recent papers than the limit
+    walked the whole week-score index, 0.3 s a tag at 100,000 papers.)
     """
-    tag_ids = sorted(tag_ids)
-    through = Paper.tags.through.objects.filter(paper__status=Paper.Status.PUBLISHED)
-    through = through.filter(Q(paper__published_at__gte=since) | Q(paper__created_at__gte=since))
-    through = through.filter(Q(paper__published_at__lte=now) | Q(paper__published_at__isnull=True))
     order = [F("paper__trending_week").desc(), F("paper__published_at").desc(), F("paper_id").desc()]
-    if connection.vendor == "postgresql":
-        parts = [
-            through.filter(tag_id=tag_id).order_by(*order).values_list("tag_id", "paper_id")[:CANDIDATES_PER_TAG]
-            for tag_id in tag_ids
-        ]
-        return list(parts[0].union(*parts[1:], all=True)) if parts else []
     ranked = (
-        through.filter(tag_id__in=tag_ids)
+        Paper.tags.through.objects.filter(tag_id__in=list(tag_ids), paper__status=Paper.Status.PUBLISHED)
+        .filter(Q(paper__published_at__gte=since) | Q(paper__created_at__gte=since))
+        .filter(Q(paper__published_at__lte=now) | Q(paper__published_at__isnull=True))
         .annotate(place=Window(RowNumber(), partition_by=[F("tag_id")], order_by=order))
         .filter(place__lte=CANDIDATES_PER_TAG)
         .order_by("tag_id", "place")
