@@ -5,17 +5,29 @@ published or imported within the lookback window (7 days for daily and weekday
 digests, 30 for weekly ones), minus every paper already sent to the reader and
 minus what the reader upvoted or bookmarked. Each candidate scores
 
-    (1 - w) * trending + w * similarity
+    (1 - w) * trending + w * personal
 
-with both terms normalized to 0..1 over the reader's candidates and w the
-reader's "popular vs. for me" slider. Trending is the paper's week score now
-(papers/trending.py). Similarity is the cosine between the stored vectors of
-the candidate and of the closest of the reader's own upvoted and bookmarked
-papers (papers/vectors.py): no model is fitted here, so a paper pair has the
-same similarity whoever asks and whatever else is in the chunk, and a paper
-without a vector yet competes on trending alone. Papers are taken best first; a paper in several
+with w the reader's "popular vs. for me" slider and both terms on fixed scales
+from 0 to 1, never divided by the best of the reader's candidates:
+
+- trending = log2(1 + week score now) / log2(1 + TRENDING_FULL), at most 1
+  (papers/trending.py's score: a paper with no upvote is worth about 0.1);
+- personal = how far the cosine between the candidate's stored vector and the
+  reader's profile (papers/vectors.py, `reader_profile`: the bookmarked and
+  upvoted papers' stored vectors, weighted 2 and 1) stands above the reader's
+  typical candidate, in units of COS_SPREAD, between 0 and 1 (`similarity_terms`).
+
+So a strong match outranks a popular paper and a weak one does not. A reader
+with no profile (no reactions, or none with a vector yet) gets the tags'
+trending order whatever the slider, and a paper without a vector yet has no
+personal term. Everything is computed from stored values and the reader's own
+candidates: a reader gets the same digest alone or in any chunk. Ties go to the
+higher week score, then the newer paper. Papers are taken best first; a paper in several
 followed tags goes under the tag where it ranks highest that still has room
-(N papers per tag) and names the others.
+(N papers per tag) and names the others. "Similar to …" is its reason only when
+its personal term outweighs its trending term and the named paper (the reader's
+closest) has a cosine of at least SIMILAR_REASON_MIN to it.
+bench/eval_digests.py measures the ranking and chose the default slider (docs/digests.md).
 
 A followed search is a section like a tag: its candidates are the recent
 papers the search finds (papers/search.py, the search page's own matching,
@@ -37,6 +49,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.core.cache import cache
 from django.db.models import Count, F, Q, Window
@@ -45,9 +58,12 @@ from django.db.models.functions import RowNumber
 from papers import vectors
 from papers.models import Bookmark, Paper, Tag, Upvote
 from papers.search import matching_ids
-from papers.trending import decayed
+from papers.trending import EPOCH, HALF_LIVES
 
 from .models import Digest, DigestItem, DigestSettings, SavedSearch, TagFollow
+
+if TYPE_CHECKING:
+    import numpy as np
 
 LOOKBACK = {
     DigestSettings.Frequency.DAILY: timedelta(days=7),
@@ -63,6 +79,14 @@ SENT_STATES = (Digest.Status.SENT, Digest.Status.SENDING)
 TITLE_IN_REASON = 40
 # Below this raw cosine a paper is not called "similar" in its reason, however it ranks.
 SIMILAR_REASON_MIN = 0.05
+# The personal term (similarity_terms): how far a candidate's cosine to the reader's profile stands above
+# the reader's typical candidate (the median over their candidates, pulled towards COS_NONE when they have
+# few), in units of COS_SPREAD, between 0 and 1. bench/eval_digests.py measured these (bench/README.md).
+COS_NONE = 0.05
+COS_SPREAD = 0.2
+BACKGROUND_PRIOR = 10
+# The trending term: log2(1 + week score) / log2(1 + TRENDING_FULL), at most 1.
+TRENDING_FULL = 32.0
 # The best this many papers of each followed tag by week score, within the lookback, are the candidates.
 CANDIDATES_PER_TAG = 300
 PAPER_FIELDS = (
@@ -85,7 +109,7 @@ class ReaderPrefs:
 
     frequency: str = DigestSettings.Frequency.DAILY
     papers_per_tag: int = 5
-    personalization: float = 0.5
+    personalization: float = 0.75
 
     @property
     def lookback(self) -> timedelta:
@@ -122,13 +146,6 @@ def shorten(title: str, limit: int = TITLE_IN_REASON) -> str:
         return title
     cut = title[:limit].rsplit(" ", 1)[0].rstrip(" :,;.-")
     return f"{cut or title[:limit]}…"
-
-
-def _normalized(values: Sequence[float]) -> list[float]:
-    top = max(values, default=0.0)
-    if top <= 0:
-        return [0.0] * len(values)
-    return [max(value, 0.0) / top for value in values]
 
 
 def _load_readers(user_ids: Sequence[int], *, exclude_digest_ids: Iterable[int]) -> dict[int, _ReaderData]:
@@ -255,6 +272,138 @@ def _search_reason(search: SavedSearch) -> str:
     return f"Matches your search {search.label}"
 
 
+class CandidateIndex:
+    """The candidates of a chunk (or a dispatch) as arrays, built once and shared by all its readers.
+
+    Row i is the paper `ids[i]`: `matrix[i]` its stored vector (zeros and
+    `has_vector[i]` False without one), `trending[i]` its calibrated trending
+    term, `recent[i]` the later of its publication and import times (the
+    lookback test), `when[i]` its publication (else import) time for ties, and
+    `members[section]` the rows of each followed tag ("t<id>") and search ("s<id>").
+    """
+
+    def __init__(
+        self,
+        papers: dict[int, Paper],
+        paper_tags: dict[int, set[int]],
+        vectors_by_id: dict,
+        search_matches: dict[int, set[int]] | None,
+        *,
+        now: datetime,
+    ):
+        import numpy as np
+
+        self.papers = papers
+        self.paper_tags = paper_tags
+        self.search_matches = search_matches or {}
+        self.vectors_by_id = vectors_by_id
+        self.now = now
+        ids = list(papers)
+        n = len(ids)
+        self.ids = np.asarray(ids, dtype=np.int64)
+        self.row = {pk: i for i, pk in enumerate(ids)}
+        self.recent = np.empty(n, dtype=np.float64)
+        self.when = np.empty(n, dtype=np.float64)
+        stored = np.empty(n, dtype=np.float64)
+        for i, paper in enumerate(papers.values()):
+            created = paper.created_at.timestamp()
+            published = paper.published_at.timestamp() if paper.published_at else None
+            self.recent[i] = created if published is None else max(created, published)
+            self.when[i] = created if published is None else published
+            stored[i] = paper.trending_week
+        self.stored = stored
+        self.trending = trending_terms(stored, now=now)
+        dims = next((len(v) for v in vectors_by_id.values()), 0)
+        self.has_vector = np.fromiter((pk in vectors_by_id for pk in ids), dtype=bool, count=n)
+        self.matrix = np.zeros((n, dims), dtype=np.float32)
+        if dims and self.has_vector.any():
+            self.matrix[self.has_vector] = np.vstack([vectors_by_id[pk] for pk in ids if pk in vectors_by_id])
+        members: dict[str, list[int]] = defaultdict(list)
+        for pk, tag_ids in paper_tags.items():
+            if pk in self.row:
+                for tag_id in tag_ids:
+                    members[f"t{tag_id}"].append(self.row[pk])
+        for pk, search_ids in self.search_matches.items():
+            if pk in self.row:
+                for search_id in search_ids:
+                    members[f"s{search_id}"].append(self.row[pk])
+        # A tag's rows best first, as the candidates were chosen (week score, date, id), so that a reader
+        # gets the tag's own CANDIDATES_PER_TAG however many more of its papers other readers' tags bring.
+        self.members = {}
+        for key, member_rows in members.items():
+            rows = np.asarray(member_rows, dtype=np.int64)
+            if key[0] == "t":
+                rows = rows[np.lexsort((-self.ids[rows], -self.when[rows], -stored[rows]))]
+            self.members[key] = rows
+
+    def pool(self, data: _ReaderData, keys: Iterable[str], *, since: datetime) -> tuple[np.ndarray, dict]:
+        """The reader's candidates: their rows (ascending) and, per followed section, which of them are in it.
+
+        A followed tag's candidates are its CANDIDATES_PER_TAG best papers within
+        the reader's lookback, a followed search's the papers it finds; the
+        papers excluded for the reader are left out.
+        """
+        import numpy as np
+
+        n = len(self.ids)
+        cutoff = since.timestamp()
+        members = {}
+        for key in keys:
+            rows = self.members.get(key)
+            if rows is not None:
+                rows = rows[self.recent[rows] >= cutoff]
+                member = np.zeros(n, dtype=bool)
+                member[rows[:CANDIDATES_PER_TAG] if key[0] == "t" else rows] = True
+                members[key] = member
+        if not members:
+            return np.empty(0, dtype=np.int64), {}
+        wanted = np.logical_or.reduce(list(members.values()))
+        excluded = [self.row[pk] for pk in data.excluded if pk in self.row]
+        wanted[excluded] = False
+        rows = np.flatnonzero(wanted)
+        return rows, {key: member[rows] for key, member in members.items()}
+
+
+def trending_terms(stored_week: np.ndarray, *, now: datetime) -> np.ndarray:
+    """The trending term of stored week scores at `now`, on a fixed scale (not relative to the other candidates).
+
+    log2(1 + week score) / log2(1 + TRENDING_FULL), at most 1: a paper with no
+    upvotes is worth about 0.1, three upvotes this week 0.4, TRENDING_FULL or more 1.
+    """
+    import numpy as np
+
+    units = (now - EPOCH).total_seconds() / HALF_LIVES["week"].total_seconds()
+    score = np.exp2(np.maximum(np.asarray(stored_week, dtype=np.float64) - units, -1000.0))
+    return np.minimum(np.log2(1.0 + score) / np.log2(1.0 + TRENDING_FULL), 1.0)
+
+
+def similarity_terms(cosines: np.ndarray) -> np.ndarray:
+    """The personal terms of one reader's candidates, from their raw cosines to the reader's profile.
+
+    (cosine - background) / COS_SPREAD, between 0 and 1, where the background is
+    the median cosine of the reader's candidates, pulled towards COS_NONE by
+    BACKGROUND_PRIOR papers' worth (a reader with three candidates has no
+    typical one). A fixed scale, not divided by the best: a reader whose best
+    candidate is only a little closer than the rest gets a small term, and
+    text that every candidate shares (the followed tag's own words, the
+    language of the field) lifts them all alike and counts for nothing.
+    """
+    import numpy as np
+
+    n = len(cosines)
+    if not n:
+        return np.zeros(0)
+    background = (n * float(np.median(cosines)) + BACKGROUND_PRIOR * COS_NONE) / (n + BACKGROUND_PRIOR)
+    return np.clip((cosines - background) / COS_SPREAD, 0.0, 1.0)
+
+
+def _profile_weights(data: _ReaderData) -> dict[int, float]:
+    return {
+        pk: vectors.BOOKMARK_WEIGHT if relation == "bookmarked" else vectors.UPVOTE_WEIGHT
+        for pk, (relation, _) in data.profile.items()
+    }
+
+
 def _choose_for_reader(
     data: _ReaderData,
     *,
@@ -264,77 +413,107 @@ def _choose_for_reader(
     weekly_upvotes: dict[int, int],
     vectors_by_id: dict,
     search_matches: dict[int, set[int]] | None = None,
+    index: CandidateIndex | None = None,
 ) -> list[ChosenItem]:
+    """The reader's items from the candidates; `index` (built once for many readers) is built here when not given."""
+    import numpy as np
+
     if not data.tags and not data.searches:
         return []
-    since = now - data.prefs.lookback
+    if index is None:
+        index = CandidateIndex(papers, paper_tags, vectors_by_id, search_matches, now=now)
     # Sections: followed tags ("t<id>") and followed searches ("s<id>"), ranked alike.
     followed: dict[str, Tag | SavedSearch] = {f"t{tag.pk}": tag for tag in data.tags}
     followed |= {f"s{search.pk}": search for search in data.searches}
-    search_matches = search_matches or {}
-
-    def sections(paper: Paper) -> set[str]:
-        keys = {f"t{t}" for t in paper_tags.get(paper.pk, ())} | {f"s{s}" for s in search_matches.get(paper.pk, ())}
-        return keys & followed.keys()
+    rows, in_section = index.pool(data, followed, since=now - data.prefs.lookback)
+    if not len(rows):
+        return []
+    w = data.prefs.personalization
+    trend = index.trending[rows]
+    profile = vectors.reader_profile(index.vectors_by_id, _profile_weights(data))
+    if profile is None or profile.shape[0] != index.matrix.shape[1]:
+        # No reaction with a stored vector: the tags' trending order, whatever the slider.
+        similar = np.zeros(len(rows))
+        score = trend
+    else:
+        # Papers without a vector yet have no personal term: they compete on their trending term.
+        similar = np.zeros(len(rows))
+        with_vector = index.has_vector[rows]
+        similar[with_vector] = similarity_terms(index.matrix[rows[with_vector]] @ profile)
+        score = (1 - w) * trend + w * similar
+    # Best first; ties (a saturated trending term, no personal term) to the tag's trending order, then
+    # the newer paper, then the lower id.
+    order = np.lexsort((index.ids[rows], -index.when[rows], -index.stored[rows], -score))
 
     def label(key: str) -> str:
         section = followed[key]
         return section.slug if isinstance(section, Tag) else section.label
 
-    pool = [
-        paper
-        for paper in papers.values()
-        if paper.pk not in data.excluded
-        and sections(paper)
-        and ((paper.published_at and paper.published_at >= since) or paper.created_at >= since)
-    ]
-    if not pool:
-        return []
-    w = data.prefs.personalization
-    trending = _normalized([decayed(paper.trending_week, "week", now=now) for paper in pool])
-    profile_ids = list(data.profile)
-    matches = vectors.best_matches(vectors_by_id, profile_ids, [paper.pk for paper in pool])
-    similarity_scores = _normalized([score for score, _ in matches])
-    scored = sorted(
-        (
-            ((1 - w) * trending[i] + w * similarity_scores[i], trending[i], similarity_scores[i], matches[i], paper)
-            for i, paper in enumerate(pool)
-        ),
-        key=lambda row: (-row[0], -(row[4].published_at or row[4].created_at).timestamp(), row[4].pk),
-    )
-    # A paper's rank inside each of its tags decides which tag it is listed under.
-    rank_in_tag: dict[tuple[int, str], int] = {}
-    seen: dict[str, int] = defaultdict(int)
-    for *_, paper in scored:
-        for key in sorted(sections(paper)):
-            rank_in_tag[(paper.pk, key)] = seen[key]
-            seen[key] += 1
-    room = dict.fromkeys(followed, data.prefs.papers_per_tag)
+    # Best first, each paper goes to the section where it ranks highest that still has room; the walk
+    # stops once every section is full or has no candidate left.
+    keys = sorted(in_section)
+    labels = [label(key) for key in keys]
+    flags = np.column_stack([in_section[key] for key in keys])[order]
+    ranks = (np.cumsum(flags, axis=0) - 1).tolist()  # a paper's rank in each of its sections
+    flags = flags.tolist()
+    room = [data.prefs.papers_per_tag] * len(keys)
+    left = [int(in_section[key].sum()) for key in keys]
+    open_sections = sum(1 for count in left if count)
     items: list[ChosenItem] = []
-    for score, trend, sim, (raw_sim, profile_index), paper in scored:
-        keys = sorted(sections(paper), key=lambda k: (rank_in_tag[(paper.pk, k)], label(k)))
-        home = next((k for k in keys if room[k] > 0), None)
+    for place, j in enumerate(order.tolist()):
+        if not open_sections:
+            break
+        mine = [s for s, flag in enumerate(flags[place]) if flag]
+        for s in mine:
+            left[s] -= 1
+        if len(mine) > 1:
+            rank = ranks[place]
+            mine.sort(key=lambda s, rank=rank: (rank[s], labels[s]))  # ties to the name that sorts first
+        home = next((s for s in mine if room[s] > 0), None)
+        if home is not None:
+            room[home] -= 1
+        # Sections that have just closed (full, or no candidate left).
+        open_sections -= sum(1 for s in mine if room[s] + (s == home) > 0 and (room[s] == 0 or left[s] == 0))
         if home is None:
             continue
-        room[home] -= 1
+        home = keys[home]
+        paper = index.papers[int(index.ids[rows[j]])]
         section = followed[home]
         tag = section if isinstance(section, Tag) else None
         search = None if tag else section
-        if raw_sim >= SIMILAR_REASON_MIN and w * sim > (1 - w) * trend and profile_index >= 0:
-            relation, title = data.profile[profile_ids[profile_index]]
-            reason = f"Similar to '{shorten(title)}' which you {relation}"
-        elif search is not None:
-            reason = _search_reason(search)
-        else:
-            reason = _trending_reason(tag, weekly_upvotes.get(paper.pk, 0))
-        others = sorted((followed[k] for k in keys if k != home and k.startswith("t")), key=lambda t: t.slug)
-        items.append(ChosenItem(paper=paper, tag=tag, score=score, reason=reason, other_tags=others, search=search))
+        reason = _similar_reason(data, index, paper.pk, profile) if w * similar[j] > (1 - w) * trend[j] else None
+        if reason is None:
+            reason = (
+                _search_reason(search) if search is not None else _trending_reason(tag, weekly_upvotes.get(paper.pk, 0))
+            )
+        # Named: the reader's other followed tags the paper is in.
+        others = sorted(
+            (followed[f"t{t}"] for t in index.paper_tags.get(paper.pk, ()) if f"t{t}" in followed and f"t{t}" != home),
+            key=lambda t: t.slug,
+        )
+        items.append(
+            ChosenItem(paper=paper, tag=tag, score=float(score[j]), reason=reason, other_tags=others, search=search)
+        )
     # Listed section by section (in the order of their best paper), best first within a section.
-    order: dict[object, int] = {}
+    order_of: dict[object, int] = {}
     for item in items:
-        order.setdefault(_section_key(item), len(order))
-    items.sort(key=lambda item: order[_section_key(item)])
+        order_of.setdefault(_section_key(item), len(order_of))
+    items.sort(key=lambda item: order_of[_section_key(item)])
     return items
+
+
+def _similar_reason(data: _ReaderData, index: CandidateIndex, paper_id: int, profile) -> str | None:
+    """'Similar to …' naming the reader's paper closest to this one, if it is close enough to say so."""
+    vector = index.vectors_by_id.get(paper_id)
+    if profile is None or vector is None:
+        return None
+    own = sorted(pk for pk in data.profile if pk in index.vectors_by_id)
+    cosines = [float(index.vectors_by_id[pk] @ vector) for pk in own]
+    best = max(range(len(own)), key=lambda i: cosines[i], default=None)
+    if best is None or cosines[best] < SIMILAR_REASON_MIN:
+        return None
+    relation, title = data.profile[own[best]]
+    return f"Similar to '{shorten(title)}' which you {relation}"
 
 
 def _section_key(item: ChosenItem) -> tuple[str, int]:
@@ -359,6 +538,7 @@ def choose_items(
     for data in readers.values():
         wanted.update(data.profile)
     vectors_by_id = vectors.load_vectors(wanted) if any(data.profile for data in readers.values()) else {}
+    index = CandidateIndex(papers, paper_tags, vectors_by_id, search_matches, now=now)
     return {
         user_id: _choose_for_reader(
             data,
@@ -368,6 +548,7 @@ def choose_items(
             weekly_upvotes=weekly,
             vectors_by_id=vectors_by_id,
             search_matches=search_matches,
+            index=index,
         )
         for user_id, data in readers.items()
     }
