@@ -35,16 +35,19 @@ rewritten on every run.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import time
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 
 SEEDS = (11, 23, 37, 41, 59)
 READERS_PER_SEED = 40
+SEED_READERS_PER_SEED = 12
 MIN_RELEVANT = 5
 MIN_CANDIDATES = 30
 SLIDERS = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -290,26 +293,34 @@ def paper_texts(ids) -> dict[int, str]:
 
 def run(args) -> dict[str, float]:
     now = prepare(args.scale)
+    figures = evaluate(draw_readers(now), now=now, prefix="digest")
+    seed_now = prepare_seed(database_url(args.scale))
+    figures |= evaluate(seed_readers(), now=seed_now, prefix="digest_seed")
+    use_database(database_url(args.scale))
+    return figures
 
+
+def evaluate(readers: list[dict], *, now: datetime, prefix: str) -> dict[str, float]:
+    """Every figure for these simulated readers (created as accounts in the current database)."""
     from subscriptions.digests import choose_items
     from subscriptions.models import DigestSettings
 
-    readers = draw_readers(now)
     user_ids = create_readers(readers, now=now)
+    seeds = sorted({r["seed"] for r in readers})
     figures: dict[str, float] = {
-        "digest_readers": len(readers),
-        "digest_seeds": len(SEEDS),
-        "digest_candidates_mean": float(np.mean([len(r["candidates"]) for r in readers])),
-        "digest_relevant_mean": float(np.mean([len(r["relevant"]) for r in readers])),
+        f"{prefix}_readers": len(readers),
+        f"{prefix}_seeds": len(seeds),
+        f"{prefix}_candidates_mean": float(np.mean([len(r["candidates"]) for r in readers])),
+        f"{prefix}_relevant_mean": float(np.mean([len(r["relevant"]) for r in readers])),
     }
 
     def score(rankings: list[list[int]], name: str) -> None:
         p = [precision(ranked, r["relevant"]) for ranked, r in zip(rankings, readers, strict=True)]
         n = [ndcg(ranked, r["relevant"]) for ranked, r in zip(rankings, readers, strict=True)]
-        figures[f"digest_p5_{name}"] = float(np.mean(p))
-        figures[f"digest_ndcg5_{name}"] = float(np.mean(n))
-        by_seed = [np.mean([v for v, r in zip(p, readers, strict=True) if r["seed"] == s]) for s in SEEDS]
-        figures[f"digest_p5_{name}_worst_seed"] = float(min(by_seed))
+        figures[f"{prefix}_p5_{name}"] = float(np.mean(p))
+        figures[f"{prefix}_ndcg5_{name}"] = float(np.mean(n))
+        by_seed = [np.mean([v for v, r in zip(p, readers, strict=True) if r["seed"] == s]) for s in seeds]
+        figures[f"{prefix}_p5_{name}_worst_seed"] = float(min(by_seed))
 
     def paperhub(slider: float) -> list[list[int]]:
         DigestSettings.objects.filter(user_id__in=user_ids).update(personalization=slider)
@@ -324,31 +335,30 @@ def run(args) -> dict[str, float]:
         return rankings
 
     randoms = [random_expectation(r) for r in readers]
-    figures["digest_p5_random"] = float(np.mean([p for p, _ in randoms]))
-    figures["digest_ndcg5_random"] = float(np.mean([n for _, n in randoms]))
+    figures[f"{prefix}_p5_random"] = float(np.mean([p for p, _ in randoms]))
+    figures[f"{prefix}_ndcg5_random"] = float(np.mean([n for _, n in randoms]))
     sweep = {}
     for slider in SLIDERS:
         name = f"slider_{slider:g}".replace(".", "_")
         score(paperhub(slider), name)
-        sweep[slider] = figures[f"digest_p5_{name}"]
-    figures["digest_p5_trending"] = figures["digest_p5_slider_0"]
-    figures["digest_ndcg5_trending"] = figures["digest_ndcg5_slider_0"]
-    figures["digest_p5_forme"] = figures["digest_p5_slider_1"]
-    figures["digest_ndcg5_forme"] = figures["digest_ndcg5_slider_1"]
+        sweep[slider] = figures[f"{prefix}_p5_{name}"]
+    for measure in ("p5", "ndcg5"):
+        figures[f"{prefix}_{measure}_trending"] = figures[f"{prefix}_{measure}_slider_0"]
+        figures[f"{prefix}_{measure}_forme"] = figures[f"{prefix}_{measure}_slider_1"]
     default = DigestSettings._meta.get_field("personalization").default
     score(paperhub(default), "default")
-    figures["digest_default_slider"] = default
+    figures[f"{prefix}_default_slider"] = default
     # The sweep's choice: the most popular-leaning slider whose P@5 is within SWEEP_TOLERANCE of the best.
     best = max(sweep.values())
-    figures["digest_sweep_best_slider"] = max(sweep, key=lambda s: (sweep[s], -s))
-    figures["digest_sweep_slider"] = min(s for s, p in sweep.items() if p >= best * (1 - SWEEP_TOLERANCE))
-    figures["digest_default_is_sweep_choice"] = float(figures["digest_sweep_slider"] == default)
+    figures[f"{prefix}_sweep_best_slider"] = max(sweep, key=lambda s: (sweep[s], -s))
+    figures[f"{prefix}_sweep_slider"] = min(s for s, p in sweep.items() if p >= best * (1 - SWEEP_TOLERANCE))
+    figures[f"{prefix}_default_is_sweep_choice"] = float(figures[f"{prefix}_sweep_slider"] == default)
 
     texts = paper_texts({p for r in readers for p in [*r["candidates"], r["bookmarked"], r["upvoted"]]})
     started = time.perf_counter()
     score([svm_ranking(r["candidates"], [r["bookmarked"], r["upvoted"]], texts) for r in readers], "svm")
-    figures["digest_svm_ms_per_reader"] = (time.perf_counter() - started) * 1000 / len(readers)
-    figures["digest_default_beats_svm"] = float(figures["digest_p5_default"] > figures["digest_p5_svm"])
+    figures[f"{prefix}_svm_ms_per_reader"] = (time.perf_counter() - started) * 1000 / len(readers)
+    figures[f"{prefix}_default_beats_svm"] = float(figures[f"{prefix}_p5_default"] > figures[f"{prefix}_p5_svm"])
 
     # The same reader, the same digest: each alone against the whole group at once.
     DigestSettings.objects.filter(user_id__in=user_ids).update(personalization=default)
@@ -356,5 +366,87 @@ def run(args) -> dict[str, float]:
     changed = sum(
         [i.paper.pk for i in choose_items([u], now=now)[u]] != [i.paper.pk for i in together[u]] for u in user_ids
     )
-    figures["digest_chunk_changed"] = changed
+    figures[f"{prefix}_chunk_changed"] = changed
     return figures
+
+
+# --- real papers, labelled by hand -----------------------------------------------------------------
+
+SEED_FILE = Path("/work/shared/seed/papers.jsonl")
+SEED_TAG = "seed-nlp"
+SEED_NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+# Topics of the 76 seed papers (line numbers in SEED_FILE, from 0), read and labelled by hand; a paper
+# may have two (hard negatives for retrieval are both). Papers of no listed topic are the rest of the field.
+SEED_TOPICS = {
+    "sentiment analysis": [2, 5, 9, 10, 17, 31, 38, 43, 45, 46, 56, 57, 67],
+    "retrieval and ranking": [1, 3, 7, 18, 30, 48, 52],
+    "negative sampling and contrastive learning": [1, 8, 14, 15, 18, 22, 26, 30, 37, 50, 52, 64, 74],
+    "negation in language": [19, 32, 59, 69, 70],
+    "negative prompts": [13, 16, 33, 70, 73],
+    "multi-label classification": [23, 27, 39, 60],
+}
+
+
+def prepare_seed(base_url: str) -> datetime:
+    """The seed papers, all in one followed tag, published over the last week with made-up popularity."""
+    from django.core.management import call_command
+
+    from . import db
+
+    url = db.with_name(base_url, db.name_of(base_url) + "_seed")
+    db.create(url, drop=True)
+    use_database(url)
+    call_command("migrate", verbosity=0)
+    from papers import vectors
+    from papers.models import Paper, Tag
+    from papers.trending import log_score
+
+    rng = np.random.default_rng(7)
+    tag = Tag.objects.create(name=SEED_TAG, slug=SEED_TAG)
+    for i, line in enumerate(SEED_FILE.read_text().splitlines()):
+        record = json.loads(line)
+        published = SEED_NOW - timedelta(days=float(rng.uniform(0.2, 6.5)))
+        # Popularity unrelated to topic: a week score drawn from a long-tailed distribution.
+        score = float(rng.lognormal(0.5, 1.2))
+        paper = Paper.objects.create(
+            title=record["title"],
+            abstract=record["abstract"],
+            slug=f"seed-{i}",
+            arxiv_id=f"seed.{i:05d}",
+            status=Paper.Status.PUBLISHED,
+            published_at=published,
+            created_at=published,
+            trending_week=log_score(score, "week", now=SEED_NOW),
+        )
+        paper.tags.add(tag)
+    vectors.fit(now=SEED_NOW)
+    return SEED_NOW
+
+
+def seed_readers() -> list[dict]:
+    """Readers following the seed tag, each with two papers of one topic; the topic's other papers are relevant."""
+    from papers.models import Paper, Tag
+
+    followed = Tag.objects.get(slug=SEED_TAG).pk
+    ids = dict(Paper.objects.values_list("arxiv_id", "pk"))
+    paper_of = {i: ids[f"seed.{i:05d}"] for i in range(len(ids))}
+    readers = []
+    topics = [topic for topic, members in SEED_TOPICS.items() if len(members) >= 4]
+    for seed in SEEDS:
+        rng = np.random.default_rng(seed)
+        for _ in range(SEED_READERS_PER_SEED):
+            members = SEED_TOPICS[topics[int(rng.integers(len(topics)))]]
+            own = [paper_of[m] for m in rng.choice(members, size=2, replace=False)]
+            candidates = [pk for pk in paper_of.values() if pk not in own]
+            relevant = {paper_of[m] for m in members} - set(own)
+            readers.append(
+                {
+                    "seed": seed,
+                    "followed": followed,
+                    "bookmarked": own[0],
+                    "upvoted": own[1],
+                    "candidates": candidates,
+                    "relevant": relevant,
+                }
+            )
+    return readers

@@ -80,10 +80,13 @@ TITLE_IN_REASON = 40
 # Below this raw cosine a paper is not called "similar" in its reason, however it ranks.
 SIMILAR_REASON_MIN = 0.05
 # The personal term (similarity_terms): how far a candidate's cosine to the reader's profile stands above
-# the reader's typical candidate (the median over their candidates, pulled towards COS_NONE when they have
-# few), in units of COS_SPREAD, between 0 and 1. bench/eval_digests.py measured these (bench/README.md).
+# the reader's typical candidate (the median over their candidates and BACKGROUND_PRIOR imaginary ones at
+# COS_NONE, for readers with few), in units of SPREAD_Z robust standard deviations of
+# those cosines but never less than COS_SPREAD of raw cosine, between 0 and 1. bench/eval_digests.py
+# measured these on synthetic and on hand-labelled real papers (bench/README.md#make-eval).
 COS_NONE = 0.05
-COS_SPREAD = 0.2
+COS_SPREAD = 0.1
+SPREAD_Z = 3.0
 BACKGROUND_PRIOR = 10
 # The trending term: log2(1 + week score) / log2(1 + TRENDING_FULL), at most 1.
 TRENDING_FULL = 32.0
@@ -380,21 +383,27 @@ def trending_terms(stored_week: np.ndarray, *, now: datetime) -> np.ndarray:
 def similarity_terms(cosines: np.ndarray) -> np.ndarray:
     """The personal terms of one reader's candidates, from their raw cosines to the reader's profile.
 
-    (cosine - background) / COS_SPREAD, between 0 and 1, where the background is
-    the median cosine of the reader's candidates, pulled towards COS_NONE by
-    BACKGROUND_PRIOR papers' worth (a reader with three candidates has no
-    typical one). A fixed scale, not divided by the best: a reader whose best
-    candidate is only a little closer than the rest gets a small term, and
-    text that every candidate shares (the followed tag's own words, the
-    language of the field) lifts them all alike and counts for nothing.
+    (cosine - background) / unit, between 0 and 1. The background is the median
+    cosine of the reader's candidates and of BACKGROUND_PRIOR imaginary ones at
+    COS_NONE (three candidates have no typical one; 300 barely move); the
+    unit is SPREAD_Z robust standard deviations of the cosines (1.4826 x their
+    median absolute deviation), at least COS_SPREAD. So a full match stands out
+    from the reader's candidates *and* is COS_SPREAD closer in raw cosine than
+    the typical one: a best candidate only a little closer than the rest gets a
+    small term (never divided by the best), and text every candidate shares
+    (the followed tag's words, the field's language) lifts them all alike and
+    counts for nothing. Scale-free enough for a catalogue where unrelated
+    papers have cosines around 0.3 (LSA over similar texts) or around 0.02.
     """
     import numpy as np
 
     n = len(cosines)
     if not n:
         return np.zeros(0)
-    background = (n * float(np.median(cosines)) + BACKGROUND_PRIOR * COS_NONE) / (n + BACKGROUND_PRIOR)
-    return np.clip((cosines - background) / COS_SPREAD, 0.0, 1.0)
+    median = float(np.median(cosines))
+    background = float(np.median(np.concatenate([cosines, np.full(BACKGROUND_PRIOR, COS_NONE)])))
+    unit = max(SPREAD_Z * 1.4826 * float(np.median(np.abs(cosines - median))), COS_SPREAD)
+    return np.clip((cosines - background) / unit, 0.0, 1.0)
 
 
 def _profile_weights(data: _ReaderData) -> dict[int, float]:
