@@ -15,7 +15,9 @@ from 0 to 1, never divided by the best of the reader's candidates:
 - personal = how far the cosine between the candidate's stored vector and the
   reader's profile (papers/vectors.py, `reader_profile`: the bookmarked and
   upvoted papers' stored vectors, weighted 2 and 1) stands above the reader's
-  typical candidate, in units of COS_SPREAD, between 0 and 1 (`similarity_terms`).
+  typical candidate, in units of SPREAD_Z robust standard deviations of the
+  reader's cosines but at least COS_SPREAD of raw cosine, between 0 and 1
+  (`similarity_terms`).
 
 So a strong match outranks a popular paper and a weak one does not. A reader
 with no profile (no reactions, or none with a vector yet) gets the tags'
@@ -453,6 +455,7 @@ def _choose_for_reader(
     # Best first; ties (a saturated trending term, no personal term) to the tag's trending order, then
     # the newer paper, then the lower id.
     order = np.lexsort((index.ids[rows], -index.when[rows], -index.stored[rows], -score))
+    closest = _Closest(data, index.vectors_by_id) if profile is not None else None
 
     def label(key: str) -> str:
         section = followed[key]
@@ -490,7 +493,7 @@ def _choose_for_reader(
         section = followed[home]
         tag = section if isinstance(section, Tag) else None
         search = None if tag else section
-        reason = _similar_reason(data, index, paper.pk, profile) if w * similar[j] > (1 - w) * trend[j] else None
+        reason = closest.reason(paper.pk) if w * similar[j] > (1 - w) * trend[j] else None
         if reason is None:
             reason = (
                 _search_reason(search) if search is not None else _trending_reason(tag, weekly_upvotes.get(paper.pk, 0))
@@ -511,18 +514,27 @@ def _choose_for_reader(
     return items
 
 
-def _similar_reason(data: _ReaderData, index: CandidateIndex, paper_id: int, profile) -> str | None:
-    """'Similar to …' naming the reader's paper closest to this one, if it is close enough to say so."""
-    vector = index.vectors_by_id.get(paper_id)
-    if profile is None or vector is None:
-        return None
-    own = sorted(pk for pk in data.profile if pk in index.vectors_by_id)
-    cosines = [float(index.vectors_by_id[pk] @ vector) for pk in own]
-    best = max(range(len(own)), key=lambda i: cosines[i], default=None)
-    if best is None or cosines[best] < SIMILAR_REASON_MIN:
-        return None
-    relation, title = data.profile[own[best]]
-    return f"Similar to '{shorten(title)}' which you {relation}"
+class _Closest:
+    """'Similar to …' reasons for one reader: the reader's own paper closest to a candidate, if close enough."""
+
+    def __init__(self, data: _ReaderData, vectors_by_id: dict):
+        import numpy as np
+
+        self.data = data
+        self.vectors_by_id = vectors_by_id
+        self.own = sorted(pk for pk in data.profile if pk in vectors_by_id)
+        self.matrix = np.vstack([vectors_by_id[pk] for pk in self.own]) if self.own else None
+
+    def reason(self, paper_id: int) -> str | None:
+        vector = self.vectors_by_id.get(paper_id)
+        if vector is None or self.matrix is None:
+            return None
+        cosines = self.matrix @ vector
+        best = int(cosines.argmax())  # ties to the lower paper id
+        if float(cosines[best]) < SIMILAR_REASON_MIN:
+            return None
+        relation, title = self.data.profile[self.own[best]]
+        return f"Similar to '{shorten(title)}' which you {relation}"
 
 
 def _section_key(item: ChosenItem) -> tuple[str, int]:
