@@ -86,7 +86,7 @@ def measure(results, context) -> None:
     pools = []
     for data, index in kept:
         keys = [f"t{tag.pk}" for tag in data.tags] + [f"s{search.pk}" for search in data.searches]
-        rows = index.pool(data, keys, since=now - LOOKBACK[data.prefs.frequency])
+        rows, _ = index.pool(data, keys, since=now - LOOKBACK[data.prefs.frequency])
         pools.append(([int(pk) for pk in index.ids[rows]], list(data.profile)))
     texts = paper_texts({pk for candidates, own in pools for pk in [*candidates, *own]})
     started = time.perf_counter()
