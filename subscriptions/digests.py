@@ -5,17 +5,31 @@ published or imported within the lookback window (7 days for daily and weekday
 digests, 30 for weekly ones), minus every paper already sent to the reader and
 minus what the reader upvoted or bookmarked. Each candidate scores
 
-    (1 - w) * trending + w * similarity
+    (1 - w) * trending + w * personal
 
-with both terms normalized to 0..1 over the reader's candidates and w the
-reader's "popular vs. for me" slider. Trending is the paper's week score now
-(papers/trending.py). Similarity is the cosine between the stored vectors of
-the candidate and of the closest of the reader's own upvoted and bookmarked
-papers (papers/vectors.py): no model is fitted here, so a paper pair has the
-same similarity whoever asks and whatever else is in the chunk, and a paper
-without a vector yet competes on trending alone. Papers are taken best first; a paper in several
+with w the reader's "popular vs. for me" slider and both terms on fixed scales
+from 0 to 1, never divided by the best of the reader's candidates:
+
+- trending = log2(1 + week score now) / log2(1 + TRENDING_FULL), at most 1
+  (papers/trending.py's score: a paper with no upvote is worth about 0.1);
+- personal = how far the cosine between the candidate's stored vector and the
+  reader's profile (papers/vectors.py, `reader_profile`: the bookmarked and
+  upvoted papers' stored vectors, weighted 2 and 1) stands above the reader's
+  typical candidate, in units of SPREAD_Z robust standard deviations of the
+  reader's cosines but at least COS_SPREAD of raw cosine, between 0 and 1
+  (`similarity_terms`).
+
+So a strong match outranks a popular paper and a weak one does not. A reader
+with no profile (no reactions, or none with a vector yet) gets the tags'
+trending order whatever the slider, and a paper without a vector yet has no
+personal term. Everything is computed from stored values and the reader's own
+candidates: a reader gets the same digest alone or in any chunk. Ties go to the
+higher week score, then the newer paper. Papers are taken best first; a paper in several
 followed tags goes under the tag where it ranks highest that still has room
-(N papers per tag) and names the others.
+(N papers per tag) and names the others. "Similar to …" is its reason only when
+its personal term outweighs its trending term and the named paper (the reader's
+closest) has a cosine of at least SIMILAR_REASON_MIN to it.
+bench/eval_digests.py measures the ranking and chose the default slider (docs/digests.md).
 
 A followed search is a section like a tag: its candidates are the recent
 papers the search finds (papers/search.py, the search page's own matching,
@@ -40,6 +54,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.core.cache import cache
 from django.db.models import CharField, Count, F, OuterRef, Q, Subquery, Value, Window
@@ -49,9 +64,12 @@ from django.utils.text import Truncator
 from papers import vectors
 from papers.models import Bookmark, Paper, PaperVector, Tag, TextModel, Upvote
 from papers.search import matching_ids
-from papers.trending import decayed
+from papers.trending import EPOCH, HALF_LIVES
 
 from .models import Digest, DigestItem, DigestSettings, SavedSearch, TagFollow
+
+if TYPE_CHECKING:
+    import numpy as np
 
 LOOKBACK = {
     DigestSettings.Frequency.DAILY: timedelta(days=7),
@@ -65,6 +83,17 @@ SENT_STATES = (Digest.Status.SENT, Digest.Status.SENDING)
 TITLE_IN_REASON = 40
 # Below this raw cosine a paper is not called "similar" in its reason, however it ranks.
 SIMILAR_REASON_MIN = 0.05
+# The personal term (similarity_terms): how far a candidate's cosine to the reader's profile stands above
+# the reader's typical candidate (the median over their candidates and BACKGROUND_PRIOR imaginary ones at
+# COS_NONE, for readers with few), in units of SPREAD_Z robust standard deviations of
+# those cosines but never less than COS_SPREAD of raw cosine, between 0 and 1. bench/eval_digests.py
+# measured these on synthetic and on hand-labelled real papers (bench/README.md#make-eval).
+COS_NONE = 0.05
+COS_SPREAD = 0.1
+SPREAD_Z = 3.0
+BACKGROUND_PRIOR = 10
+# The trending term: log2(1 + week score) / log2(1 + TRENDING_FULL), at most 1.
+TRENDING_FULL = 32.0
 # The best this many papers of each followed tag by week score, within the lookback, are the candidates.
 CANDIDATES_PER_TAG = 300
 # What choosing reads of a candidate (a Paper with only these fields); its authors and abstract
@@ -86,7 +115,7 @@ class ReaderPrefs:
 
     frequency: str = DigestSettings.Frequency.DAILY
     papers_per_tag: int = 5
-    personalization: float = 0.5
+    personalization: float = 0.75
 
     @property
     def lookback(self) -> timedelta:
@@ -125,7 +154,7 @@ class CandidatePool:
     candidate ids of a followed tag or search for a lookback of `days`, best week
     score first. `rows` hold each candidate's POOL_FIELDS, `texts` its authors and
     excerpt as the email shows them. Pickled into the shared cache by share_pool;
-    the Paper objects and rendered blocks a process makes from it stay in that process.
+    the Paper objects, rendered blocks and CandidateIndex a process makes from it stay in that process.
     """
 
     now: datetime
@@ -141,9 +170,10 @@ class CandidatePool:
     key: str = ""
     papers: dict[int, Paper] = field(default_factory=dict, repr=False)
     blocks: dict[int, object] = field(default_factory=dict, repr=False)
+    arrays: CandidateIndex | None = field(default=None, repr=False, compare=False)
 
     def __getstate__(self) -> dict:
-        return {**self.__dict__, "papers": {}, "blocks": {}}
+        return {**self.__dict__, "papers": {}, "blocks": {}, "arrays": None}
 
     def covers(self, data: _ReaderData) -> bool:
         return (
@@ -159,21 +189,11 @@ class CandidatePool:
             paper = self.papers[pk] = Paper.from_db("default", _POOL_ORDER, self.rows[pk])
         return paper
 
-    def candidates_for(self, data: _ReaderData) -> tuple[dict[int, Paper], dict[int, set[int]]]:
-        """A reader's candidates (paper id -> Paper) and, per paper, which of their searches find it."""
-        days = data.prefs.lookback.days
-        papers: dict[int, Paper] = {}
-        for tag in data.tags:
-            for pk in self.ranked.get((days, "t", tag.pk), ()):
-                if pk not in papers:
-                    papers[pk] = self.paper(pk)
-        search_matches: dict[int, set[int]] = defaultdict(set)
-        for search in data.searches:
-            for pk in self.ranked.get((days, "s", search.query, search.tag_id), ()):
-                if pk not in papers:
-                    papers[pk] = self.paper(pk)
-                search_matches[pk].add(search.pk)
-        return papers, search_matches
+    def index(self) -> CandidateIndex:
+        """The pool's candidates as arrays (CandidateIndex), built once per process and shared by its readers."""
+        if self.arrays is None:
+            self.arrays = CandidateIndex(self)
+        return self.arrays
 
 
 _POOLS: dict[str, CandidatePool] = {}
@@ -197,13 +217,6 @@ def shorten(title: str, limit: int = TITLE_IN_REASON) -> str:
         return title
     cut = title[:limit].rsplit(" ", 1)[0].rstrip(" :,;.-")
     return f"{cut or title[:limit]}…"
-
-
-def _normalized(values: Sequence[float]) -> list[float]:
-    top = max(values, default=0.0)
-    if top <= 0:
-        return [0.0] * len(values)
-    return [max(value, 0.0) / top for value in values]
 
 
 def _load_readers(
@@ -438,86 +451,238 @@ def _search_reason(search: SavedSearch) -> str:
     return f"Matches your search {search.label}"
 
 
+class CandidateIndex:
+    """The candidates of a pool as arrays, built once per pool in a process and shared by all its readers.
+
+    Row i is the paper `ids[i]` (ascending): `matrix[i]` its stored vector (zeros
+    and `has_vector[i]` False without one), `trending[i]` its calibrated trending
+    term at the pool's `now`, `stored[i]` its stored week score and `when[i]` its
+    publication (else import) time for ties, and `members[key]` the rows of each
+    of the pool's ranked lists (`CandidatePool.ranked`: a followed tag's or
+    search's candidates for one lookback).
+    """
+
+    def __init__(self, pool: CandidatePool):
+        import numpy as np
+
+        self.pool = pool
+        ids = sorted(pool.rows)
+        n = len(ids)
+        self.ids = np.asarray(ids, dtype=np.int64)
+        self.row = {pk: i for i, pk in enumerate(ids)}
+        created_at, published_at, trending_week = (
+            _POOL_ORDER.index(name) for name in ("created_at", "published_at", "trending_week")
+        )
+        self.when = np.empty(n, dtype=np.float64)
+        self.stored = np.empty(n, dtype=np.float64)
+        for i, pk in enumerate(ids):
+            values = pool.rows[pk]
+            published = values[published_at]
+            self.when[i] = (published or values[created_at]).timestamp()
+            self.stored[i] = values[trending_week]
+        self.trending = trending_terms(self.stored, now=pool.now)
+        dims = next((len(v) for v in pool.vectors.values()), 0)
+        self.has_vector = np.fromiter((pk in pool.vectors for pk in ids), dtype=bool, count=n)
+        self.matrix = np.zeros((n, dims), dtype=np.float32)
+        if dims and self.has_vector.any():
+            self.matrix[self.has_vector] = np.vstack([pool.vectors[pk] for pk in ids if pk in pool.vectors])
+        self.members = {
+            key: np.asarray([self.row[pk] for pk in candidates if pk in self.row], dtype=np.int64)
+            for key, candidates in pool.ranked.items()
+        }
+
+    def reader_rows(self, data: _ReaderData, followed: Mapping[str, Tag | SavedSearch]) -> tuple[np.ndarray, dict]:
+        """The reader's candidates: their rows (ascending) and, per followed section, which of them are in it.
+
+        A followed tag's or search's candidates are the pool's for the reader's
+        lookback (its CANDIDATES_PER_TAG best, whoever else follows what); the
+        papers excluded for the reader are left out.
+        """
+        import numpy as np
+
+        n = len(self.ids)
+        days = data.prefs.lookback.days
+        members = {}
+        for key, section in followed.items():
+            ranked = (days, "t", section.pk) if isinstance(section, Tag) else (days, "s", section.query, section.tag_id)
+            rows = self.members.get(ranked)
+            if rows is not None and len(rows):
+                member = np.zeros(n, dtype=bool)
+                member[rows] = True
+                members[key] = member
+        if not members:
+            return np.empty(0, dtype=np.int64), {}
+        wanted = np.logical_or.reduce(list(members.values()))
+        excluded = [self.row[pk] for pk in data.excluded if pk in self.row]
+        wanted[excluded] = False
+        rows = np.flatnonzero(wanted)
+        return rows, {key: member[rows] for key, member in members.items()}
+
+
+def trending_terms(stored_week: np.ndarray, *, now: datetime) -> np.ndarray:
+    """The trending term of stored week scores at `now`, on a fixed scale (not relative to the other candidates).
+
+    log2(1 + week score) / log2(1 + TRENDING_FULL), at most 1: a paper with no
+    upvotes is worth about 0.1, three upvotes this week 0.4, TRENDING_FULL or more 1.
+    """
+    import numpy as np
+
+    units = (now - EPOCH).total_seconds() / HALF_LIVES["week"].total_seconds()
+    score = np.exp2(np.maximum(np.asarray(stored_week, dtype=np.float64) - units, -1000.0))
+    return np.minimum(np.log2(1.0 + score) / np.log2(1.0 + TRENDING_FULL), 1.0)
+
+
+def similarity_terms(cosines: np.ndarray) -> np.ndarray:
+    """The personal terms of one reader's candidates, from their raw cosines to the reader's profile.
+
+    (cosine - background) / unit, between 0 and 1. The background is the median
+    cosine of the reader's candidates and of BACKGROUND_PRIOR imaginary ones at
+    COS_NONE (three candidates have no typical one; 300 barely move); the
+    unit is SPREAD_Z robust standard deviations of the cosines (1.4826 x their
+    median absolute deviation), at least COS_SPREAD. So a full match stands out
+    from the reader's candidates *and* is COS_SPREAD closer in raw cosine than
+    the typical one: a best candidate only a little closer than the rest gets a
+    small term (never divided by the best), and text every candidate shares
+    (the followed tag's words, the field's language) lifts them all alike and
+    counts for nothing. Scale-free enough for a catalogue where unrelated
+    papers have cosines around 0.3 (LSA over similar texts) or around 0.02.
+    """
+    import numpy as np
+
+    n = len(cosines)
+    if not n:
+        return np.zeros(0)
+    median = float(np.median(cosines))
+    background = float(np.median(np.concatenate([cosines, np.full(BACKGROUND_PRIOR, COS_NONE)])))
+    unit = max(SPREAD_Z * 1.4826 * float(np.median(np.abs(cosines - median))), COS_SPREAD)
+    return np.clip((cosines - background) / unit, 0.0, 1.0)
+
+
+def _profile_weights(data: _ReaderData) -> dict[int, float]:
+    return {
+        pk: vectors.BOOKMARK_WEIGHT if relation == "bookmarked" else vectors.UPVOTE_WEIGHT
+        for pk, (relation, _) in data.profile.items()
+    }
+
+
 def _choose_for_reader(
     data: _ReaderData,
     *,
-    now: datetime,
-    papers: dict[int, Paper],
-    paper_tags: dict[int, set[int]],
+    index: CandidateIndex,
     weekly_upvotes: dict[int, int],
-    vectors_by_id: dict,
-    search_matches: dict[int, set[int]] | None = None,
+    profile_vectors: dict,
 ) -> list[ChosenItem]:
+    """The reader's items from the pool's candidates (`index`); `profile_vectors` hold their own papers' vectors."""
+    import numpy as np
+
     if not data.tags and not data.searches:
         return []
-    since = now - data.prefs.lookback
     # Sections: followed tags ("t<id>") and followed searches ("s<id>"), ranked alike.
     followed: dict[str, Tag | SavedSearch] = {f"t{tag.pk}": tag for tag in data.tags}
     followed |= {f"s{search.pk}": search for search in data.searches}
-    search_matches = search_matches or {}
-
-    def sections(paper: Paper) -> set[str]:
-        keys = {f"t{t}" for t in paper_tags.get(paper.pk, ())} | {f"s{s}" for s in search_matches.get(paper.pk, ())}
-        return keys & followed.keys()
+    rows, in_section = index.reader_rows(data, followed)
+    if not len(rows):
+        return []
+    w = data.prefs.personalization
+    trend = index.trending[rows]
+    profile = vectors.reader_profile(profile_vectors, _profile_weights(data))
+    if profile is None or profile.shape[0] != index.matrix.shape[1]:
+        # No reaction with a stored vector: the tags' trending order, whatever the slider.
+        similar = np.zeros(len(rows))
+        score = trend
+    else:
+        # Papers without a vector yet have no personal term: they compete on their trending term.
+        similar = np.zeros(len(rows))
+        with_vector = index.has_vector[rows]
+        similar[with_vector] = similarity_terms(index.matrix[rows[with_vector]] @ profile)
+        score = (1 - w) * trend + w * similar
+    # Best first; ties (a saturated trending term, no personal term) to the tag's trending order, then
+    # the newer paper, then the lower id.
+    order = np.lexsort((index.ids[rows], -index.when[rows], -index.stored[rows], -score))
+    closest = _Closest(data, profile_vectors) if profile is not None else None
 
     def label(key: str) -> str:
         section = followed[key]
         return section.slug if isinstance(section, Tag) else section.label
 
-    pool = [
-        paper
-        for paper in papers.values()
-        if paper.pk not in data.excluded
-        and sections(paper)
-        and ((paper.published_at and paper.published_at >= since) or paper.created_at >= since)
-    ]
-    if not pool:
-        return []
-    w = data.prefs.personalization
-    trending = _normalized([decayed(paper.trending_week, "week", now=now) for paper in pool])
-    profile_ids = list(data.profile)
-    matches = vectors.best_matches(vectors_by_id, profile_ids, [paper.pk for paper in pool])
-    similarity_scores = _normalized([score for score, _ in matches])
-    scored = sorted(
-        (
-            ((1 - w) * trending[i] + w * similarity_scores[i], trending[i], similarity_scores[i], matches[i], paper)
-            for i, paper in enumerate(pool)
-        ),
-        key=lambda row: (-row[0], -(row[4].published_at or row[4].created_at).timestamp(), row[4].pk),
-    )
-    # A paper's rank inside each of its tags decides which tag it is listed under.
-    rank_in_tag: dict[tuple[int, str], int] = {}
-    seen: dict[str, int] = defaultdict(int)
-    for *_, paper in scored:
-        for key in sorted(sections(paper)):
-            rank_in_tag[(paper.pk, key)] = seen[key]
-            seen[key] += 1
-    room = dict.fromkeys(followed, data.prefs.papers_per_tag)
+    # Best first, each paper goes to the section where it ranks highest that still has room; the walk
+    # stops once every section is full or has no candidate left.
+    keys = sorted(in_section)
+    labels = [label(key) for key in keys]
+    flags = np.column_stack([in_section[key] for key in keys])[order]
+    ranks = (np.cumsum(flags, axis=0) - 1).tolist()  # a paper's rank in each of its sections
+    flags = flags.tolist()
+    room = [data.prefs.papers_per_tag] * len(keys)
+    left = [int(in_section[key].sum()) for key in keys]
+    open_sections = sum(1 for count in left if count)
     items: list[ChosenItem] = []
-    for score, trend, sim, (raw_sim, profile_index), paper in scored:
-        keys = sorted(sections(paper), key=lambda k: (rank_in_tag[(paper.pk, k)], label(k)))
-        home = next((k for k in keys if room[k] > 0), None)
+    for place, j in enumerate(order.tolist()):
+        if not open_sections:
+            break
+        mine = [s for s, flag in enumerate(flags[place]) if flag]
+        for s in mine:
+            left[s] -= 1
+        if len(mine) > 1:
+            rank = ranks[place]
+            mine.sort(key=lambda s, rank=rank: (rank[s], labels[s]))  # ties to the name that sorts first
+        home = next((s for s in mine if room[s] > 0), None)
+        if home is not None:
+            room[home] -= 1
+        # Sections that have just closed (full, or no candidate left).
+        open_sections -= sum(1 for s in mine if room[s] + (s == home) > 0 and (room[s] == 0 or left[s] == 0))
         if home is None:
             continue
-        room[home] -= 1
+        home = keys[home]
+        row = int(rows[j])
+        paper = index.pool.paper(int(index.ids[row]))
         section = followed[home]
         tag = section if isinstance(section, Tag) else None
         search = None if tag else section
-        if raw_sim >= SIMILAR_REASON_MIN and w * sim > (1 - w) * trend and profile_index >= 0:
-            relation, title = data.profile[profile_ids[profile_index]]
-            reason = f"Similar to '{shorten(title)}' which you {relation}"
-        elif search is not None:
-            reason = _search_reason(search)
-        else:
-            reason = _trending_reason(tag, weekly_upvotes.get(paper.pk, 0))
-        others = sorted((followed[k] for k in keys if k != home and k.startswith("t")), key=lambda t: t.slug)
-        items.append(ChosenItem(paper=paper, tag=tag, score=score, reason=reason, other_tags=others, search=search))
+        reason = closest.reason(index.matrix[row]) if w * similar[j] > (1 - w) * trend[j] else None
+        if reason is None:
+            reason = (
+                _search_reason(search) if search is not None else _trending_reason(tag, weekly_upvotes.get(paper.pk, 0))
+            )
+        # Named: the reader's other followed tags the paper is in.
+        others = sorted(
+            (
+                followed[f"t{t}"]
+                for t in index.pool.paper_tags.get(paper.pk, ())
+                if f"t{t}" in followed and f"t{t}" != home
+            ),
+            key=lambda t: t.slug,
+        )
+        items.append(
+            ChosenItem(paper=paper, tag=tag, score=float(score[j]), reason=reason, other_tags=others, search=search)
+        )
     # Listed section by section (in the order of their best paper), best first within a section.
-    order: dict[object, int] = {}
+    order_of: dict[object, int] = {}
     for item in items:
-        order.setdefault(_section_key(item), len(order))
-    items.sort(key=lambda item: order[_section_key(item)])
+        order_of.setdefault(_section_key(item), len(order_of))
+    items.sort(key=lambda item: order_of[_section_key(item)])
     return items
+
+
+class _Closest:
+    """'Similar to …' reasons for one reader: the reader's own paper closest to a candidate, if close enough."""
+
+    def __init__(self, data: _ReaderData, profile_vectors: dict):
+        import numpy as np
+
+        self.data = data
+        self.own = sorted(pk for pk in data.profile if pk in profile_vectors)
+        self.matrix = np.vstack([profile_vectors[pk] for pk in self.own]) if self.own else None
+
+    def reason(self, vector: np.ndarray) -> str | None:
+        """For a candidate with this stored vector (zeros without one: never similar)."""
+        if self.matrix is None:
+            return None
+        cosines = self.matrix @ vector
+        best = int(cosines.argmax())  # ties to the lower paper id
+        if float(cosines[best]) < SIMILAR_REASON_MIN:
+            return None
+        relation, title = self.data.profile[self.own[best]]
+        return f"Similar to '{shorten(title)}' which you {relation}"
 
 
 def _section_key(item: ChosenItem) -> tuple[str, int]:
@@ -560,22 +725,14 @@ def choose(
     readers, profile_vectors = _load_readers(user_ids, now=now, exclude_digest_ids=exclude_digest_ids, prefs=prefs)
     if pool is None or not all(pool.covers(data) for data in readers.values()):
         pool = build_pool(**_needs(readers.values()), now=now)
-    # The candidates' vectors (the pool's) and those of every reader's own papers.
-    vectors_by_id = pool.vectors | profile_vectors if profile_vectors else pool.vectors
-    chosen = {}
-    for user_id, data in readers.items():
-        # Each reader is chosen from their own followed tags' and searches' candidates only,
-        # so a reader's digest is the same alone (the preview) or in any chunk.
-        papers, search_matches = pool.candidates_for(data)
-        chosen[user_id] = _choose_for_reader(
-            data,
-            now=pool.now,
-            papers=papers,
-            paper_tags=pool.paper_tags,
-            weekly_upvotes=pool.weekly,
-            vectors_by_id=vectors_by_id,
-            search_matches=search_matches,
-        )
+    # The pool's candidates as arrays, once per pool in this process (every chunk of a dispatch reuses them).
+    index = pool.index()
+    # Each reader is chosen from their own followed tags' and searches' candidates only,
+    # so a reader's digest is the same alone (the preview) or in any chunk.
+    chosen = {
+        user_id: _choose_for_reader(data, index=index, weekly_upvotes=pool.weekly, profile_vectors=profile_vectors)
+        for user_id, data in readers.items()
+    }
     return chosen, pool
 
 

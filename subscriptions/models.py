@@ -87,7 +87,8 @@ class DigestSettings(models.Model):
     )
     personalization = models.FloatField(
         "popular vs. for me",
-        default=0.5,
+        # Chosen by bench/eval_digests.py's sweep (docs/digests.md#choosing-the-papers).
+        default=0.75,
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
         help_text="0 ranks by trending only, 1 by similarity to the reader's own papers only.",
     )

@@ -181,3 +181,19 @@ def test_a_retexted_paper_gets_a_new_vector_and_keeps_its_neighbours_until_the_n
     assert vectors.assign_vectors([paper.pk]) == 1
     assert not np.allclose(vector_of(paper), before)
     assert vectors.similar_ids(paper.pk) == [close.pk]
+
+
+def test_reader_profile_from_loaded_vectors_is_the_same_whatever_else_is_loaded(now):
+    a = PaperFactory(title="Negation in language models", abstract="not never no")
+    b = PaperFactory(title="Sentiment of product reviews", abstract="polarity lexicons opinion")
+    c = PaperFactory(title="Graph neural networks", abstract="message passing")
+    vectors.fit(now=now)
+    few = vectors.load_vectors([a.pk, b.pk])
+    many = vectors.load_vectors([c.pk, b.pk, a.pk])
+    weights = {b.pk: 1.0, a.pk: 2.0}
+    alone = vectors.reader_profile(few, weights)
+    assert np.array_equal(alone, vectors.reader_profile(many, dict(reversed(weights.items()))))
+    assert float(np.linalg.norm(alone)) == pytest.approx(1.0, abs=1e-5)
+    assert float(alone @ vector_of(a)) > float(alone @ vector_of(b)) > float(alone @ vector_of(c))
+    assert vectors.reader_profile(few, {c.pk: 1.0}) is None
+    assert vectors.reader_profile({}, weights) is None
