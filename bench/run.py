@@ -1,7 +1,7 @@
 """`make bench`: build or reuse the data set, run every measure against its floor, print and save.
 
     python -m bench.run [--scale 0.01] [--rebuild]
-        [--only trending,vectors,pages,search,preview,digests,import,import_stream]
+        [--only trending,vectors,pages,search,preview,choose,digests,import,import_stream]
 
 Each figure is printed as `BENCH <name> <value> [unit]` as soon as it is
 measured, and all of them are written to bench/results.json with the scale and
@@ -25,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results.json"
-MEASURES = ["trending", "vectors", "pages", "search", "preview", "digests", "import", "import_stream"]
+MEASURES = ["trending", "vectors", "pages", "search", "preview", "choose", "digests", "import", "import_stream"]
 
 
 class Results:
@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.build_only:
         return 0
 
-    from . import digests, import_stream, importing, pages, preview, trending, vectors
+    from . import choose, digests, import_stream, importing, pages, preview, trending, vectors
 
     runners = {
         "trending": trending.measure,
@@ -147,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         "pages": pages.measure_pages,
         "search": pages.measure_search,
         "preview": preview.measure,
+        "choose": choose.measure,
         "digests": digests.measure,
         "import": importing.measure,
         "import_stream": import_stream.measure,

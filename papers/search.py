@@ -99,10 +99,10 @@ def search_papers(query: str, filters: SearchFilters | None = None) -> PaperQuer
     return papers.for_cards()
 
 
-def _matching(query: str, filters: SearchFilters) -> PaperQuerySet:
-    """Every published paper `query` finds, unranked and unbounded (the search page ranks only
+def _matching(query: str, filters: SearchFilters, papers: PaperQuerySet | None = None) -> PaperQuerySet:
+    """Every published paper (of `papers`) `query` finds, unranked and unbounded (the search page ranks only
     RANKED_MATCHES of them; a followed search must see every recent match, however common its words)."""
-    papers = _filter(Paper.objects.published(), filters)
+    papers = _filter(papers if papers is not None else Paper.objects.published(), filters)
     if not query:
         return papers.none()
     if is_postgresql():
@@ -285,12 +285,13 @@ def matching_ids(queries: list[tuple[str, int | None]], papers: PaperQuerySet) -
     digest chunk matches every followed search of its readers at once.
     """
     found: list[set[int]] = [set() for _ in queries]
-    candidates = papers.values("pk")
     for start in range(0, len(queries), MATCH_BATCH):
         parts = []
         for index, (query, tag_id) in enumerate(queries[start : start + MATCH_BATCH], start=start):
             filters = SearchFilters(tag=Tag(pk=tag_id) if tag_id else None)
-            matched = _matching(query, filters).filter(pk__in=candidates).order_by()
+            # `papers`' own conditions, not `pk IN (…)`: PostgreSQL then reads the few recent papers by their
+            # date indexes and tests the query on those, where a phrase query used to test every paper.
+            matched = _matching(query, filters, papers.published()).order_by()
             parts.append(
                 matched.annotate(query_index=Value(index, output_field=IntegerField())).values_list("query_index", "pk")
             )

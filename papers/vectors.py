@@ -37,7 +37,7 @@ import pickle
 import re
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -568,6 +568,23 @@ def profile_vectors(user_ids: Iterable[int], *, now: datetime) -> dict[int, np.n
         if norm > 0:
             profiles[user_id] = (total / norm).astype(np.float32)
     return profiles
+
+
+def reader_profile(vectors: dict[int, np.ndarray], weights: Mapping[int, float]) -> np.ndarray | None:
+    """normalize(Σ weight · vector) over the papers in `weights` that have a vector, or None.
+
+    The same sum as profile_vectors, from vectors already loaded (a digest chunk
+    loads its readers' papers with its candidates). Papers are summed in id order,
+    so a reader's profile is the same float32 vector whatever else was loaded.
+    """
+    import numpy as np
+
+    ids = sorted(pk for pk, weight in weights.items() if pk in vectors and weight > 0)
+    if not ids:
+        return None
+    total = np.asarray([weights[pk] for pk in ids], dtype=np.float64) @ np.vstack([vectors[pk] for pk in ids])
+    norm = float(np.linalg.norm(total))
+    return (total / norm).astype(np.float32) if norm > 0 else None
 
 
 def best_matches(

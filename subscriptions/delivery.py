@@ -11,35 +11,52 @@ digest recovered from a dead worker is sent again with that same Message-ID
 
 from __future__ import annotations
 
+import functools
 import logging
 import smtplib
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlsplit
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
+from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import InterfaceError, OperationalError
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.db import connection as db_connection
+from django.db.models import Exists, F, OuterRef, Subquery
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 
-from .digests import as_digest_items, choose_items
+from papers.models import Paper
+
+from .digests import (
+    POOL_SECONDS,
+    CandidatePool,
+    ReaderPrefs,
+    as_digest_items,
+    choose,
+    choose_items,
+    excerpt,
+    shared_pool,
+    short_authors,
+)
 from .models import Digest, DigestItem, DigestSettings, DiscussionNotice, DiscussionNoticeItem
 from .scheduling import MAX_ATTEMPTS, Schedule, describe_next_digest, new_message_id
 from .searches import search_url
 from .unsubscribe import discussion_unsubscribe_url, unsubscribe_url
 
 logger = logging.getLogger(__name__)
-EXCERPT_CHARS = 220
 # How long a worker keeps trying to record "sent" for a message the SMTP server accepted (a database restart).
 RECORD_SENT_PATIENCE = 60
 SUBJECT_TAGS = 2
+# The reader's DigestSettings fields that delivery reads with the digests (scheduling and choosing).
+READER_SETTINGS = ("frequency", "delivery_hour", "timezone", "papers_per_tag", "personalization")
 
 
 @dataclass
@@ -74,6 +91,20 @@ def _section_title(item: DigestItem) -> str:
     return f"#{item.tag.slug}" if item.tag is not None else item.saved_search.label
 
 
+def _site_url(name: str) -> str:
+    return _absolute_reverse(settings.SITE_URL, name, "")
+
+
+def _tag_url(slug: str) -> str:
+    return _absolute_reverse(settings.SITE_URL, "papers:tag", slug)
+
+
+@functools.lru_cache(maxsize=4096)
+def _absolute_reverse(site_url: str, name: str, arg: str) -> str:
+    """The same for every email of a process (and SITE_URL): reversed once."""
+    return f"{site_url}{reverse(name, args=[arg] if arg else [])}"
+
+
 def _section(item: DigestItem, *, user_id: int) -> dict:
     """A section of the email: a followed tag, or a followed search, with its own signed unfollow link."""
     if item.tag is None and item.saved_search is not None:
@@ -88,57 +119,110 @@ def _section(item: DigestItem, *, user_id: int) -> dict:
     return {
         "tag": item.tag,
         "title": f"#{item.tag.slug}" if item.tag else "",
-        "url": absolute(item.tag.get_absolute_url()) if item.tag else "",
+        "url": _tag_url(item.tag.slug) if item.tag else "",
         "unfollow_url": unsubscribe_url(user_id=user_id, tag_id=item.tag_id) if item.tag else "",
         "unfollow_text": f"Stop following #{item.tag.slug}" if item.tag else "",
         "items": [],
     }
 
 
-def _excerpt(text: str, chars: int = EXCERPT_CHARS) -> str:
-    text = " ".join(text.split())
-    if len(text) <= chars:
-        return text
-    return text[:chars].rsplit(" ", 1)[0] + "…"
+@dataclass(frozen=True)
+class PaperBlock:
+    """A paper as the email shows it (title, link, authors, excerpt), in both parts: the same for every reader."""
+
+    text: str
+    html: str
+
+
+def paper_block(*, title: str, url: str, authors: str, excerpt: str) -> PaperBlock:
+    context = {"title": title, "url": url, "authors": authors, "excerpt": excerpt}
+    return PaperBlock(
+        text=render_to_string("emails/digest.txt#paper", context),
+        html=render_to_string("emails/digest.html#paper", context),
+    )
+
+
+def _block_of(paper) -> PaperBlock:
+    return paper_block(
+        title=paper.title,
+        url=absolute(paper.get_absolute_url()),
+        authors=short_authors(paper.authors_text),
+        excerpt=excerpt(paper.abstract),
+    )
+
+
+def _block_key(pool: CandidatePool, paper_id: int) -> str:
+    return f"{pool.key}:block:{paper_id}"
+
+
+def pool_blocks(pool: CandidatePool, paper_ids: Iterable[int]) -> dict[int, PaperBlock]:
+    """The blocks of these candidates of `pool`, each rendered once per dispatch.
+
+    From this process's copy of the pool, else from the shared cache (where the
+    first chunk to need a block leaves it for the others), else rendered now.
+    """
+    wanted = {pk for pk in paper_ids if pk in pool.rows}
+    missing = [pk for pk in wanted if pk not in pool.blocks]
+    if missing and pool.key:
+        cached = cache.get_many([_block_key(pool, pk) for pk in missing])
+        for pk in missing:
+            block = cached.get(_block_key(pool, pk))
+            if isinstance(block, PaperBlock):
+                pool.blocks[pk] = block
+        missing = [pk for pk in missing if pk not in pool.blocks]
+    fresh = {}
+    for pk in missing:
+        paper = pool.paper(pk)
+        authors, text = pool.texts[pk]
+        fresh[pk] = paper_block(
+            title=paper.title, url=absolute(paper.get_absolute_url()), authors=authors, excerpt=text
+        )
+    pool.blocks.update(fresh)
+    if fresh and pool.key:
+        cache.set_many({_block_key(pool, pk): block for pk, block in fresh.items()}, POOL_SECONDS)
+    return {pk: pool.blocks[pk] for pk in wanted}
 
 
 def render_digest(
-    *, digest: Digest, items: Sequence[DigestItem], to_email: str, schedule: Schedule, now: datetime
+    *,
+    digest: Digest,
+    items: Sequence[DigestItem],
+    to_email: str,
+    schedule: Schedule,
+    now: datetime,
+    blocks: Mapping[int, PaperBlock] | None = None,
 ) -> EmailMultiAlternatives:
     """The multipart email for `digest` (text and HTML, List-* headers, its recorded Message-ID).
 
     Its footer says when the next digest comes, in the reader's timezone (the period after this one).
+    `blocks` are papers already rendered (pool_blocks); the others are rendered here from `item.paper`.
     """
+    blocks = blocks or {}
     local_now = now.astimezone(schedule.tz)
-    sections: dict[object, dict] = {}
+    text_sections: dict[object, dict] = {}
+    html_sections: dict[object, dict] = {}
     for item in items:
         key = item.tag_id if item.tag_id or not item.saved_search_id else f"s{item.saved_search_id}"
-        if key not in sections:
-            sections[key] = _section(item, user_id=digest.user_id)
-        section = sections[key]
-        section["items"].append(
-            {
-                "title": item.paper.title,
-                "url": absolute(item.paper.get_absolute_url()),
-                "authors": item.paper.authors_text,
-                "excerpt": _excerpt(item.paper.abstract),
-                "reason": item.reason,
-                "other_tags": item.other_tags,
-            }
-        )
+        if key not in text_sections:
+            section = _section(item, user_id=digest.user_id)
+            text_sections[key] = section
+            html_sections[key] = {**section, "items": []}
+        block = blocks.get(item.paper_id) or _block_of(item.paper)
+        common = {"reason": item.reason, "other_tags": item.other_tags}
+        text_sections[key]["items"].append({"block": block.text, **common})
+        html_sections[key]["items"].append({"block": mark_safe(block.html), **common})
     unsubscribe = unsubscribe_url(user_id=digest.user_id)
     context = {
         "subject": subject_for(items, local_day=local_now),
-        "sections": list(sections.values()),
         "site_url": settings.SITE_URL,
-        "settings_url": absolute(reverse("subscriptions:digest_settings")),
-        "tags_url": absolute(reverse("papers:tags")),
+        "settings_url": _site_url("subscriptions:digest_settings"),
+        "tags_url": _site_url("papers:tags"),
         "unsubscribe_url": unsubscribe,
         "local_now": local_now,
         "next_digest": describe_next_digest(schedule, now=now, done_keys={digest.period_key}),
     }
-    text = render_to_string("emails/digest.txt", context)
-    html = render_to_string("emails/digest.html", context)
+    text = render_to_string("emails/digest.txt", {**context, "sections": list(text_sections.values())})
+    html = render_to_string("emails/digest.html", {**context, "sections": list(html_sections.values())})
     unsubscribe_header = f"<{unsubscribe}>"
     if settings.DIGEST_UNSUBSCRIBE_MAILTO:
         mailto = settings.DIGEST_UNSUBSCRIBE_MAILTO.removeprefix("mailto:")
@@ -164,32 +248,47 @@ def preview_items(*, user, now: datetime) -> tuple[Digest, list[DigestItem]]:
     """The reader's next digest, chosen now and not saved (for "Preview" and test sends)."""
     digest = Digest(user=user, message_id=new_message_id())
     chosen = choose_items([user.pk], now=now).get(user.pk, [])
+    # Choosing reads only what it needs of a paper: the email shows all of it.
+    papers = Paper.objects.in_bulk([item.paper.pk for item in chosen])
+    for item in chosen:
+        item.paper = papers.get(item.paper.pk, item.paper)
     return digest, as_digest_items(digest, chosen)
 
 
-def _items_for(digests: Sequence[Digest], *, now: datetime) -> dict[int, list[DigestItem]]:
-    """Stored items of each digest; digests without any get theirs chosen and stored first."""
-    ids = [digest.pk for digest in digests]
+def _stored_items(digest_ids: Sequence[int]) -> dict[int, list[DigestItem]]:
     items: dict[int, list[DigestItem]] = defaultdict(list)
     for item in (
-        DigestItem.objects.filter(digest_id__in=ids)
+        DigestItem.objects.filter(digest_id__in=list(digest_ids))
         .select_related("paper", "tag", "saved_search__tag")
         .order_by("rank")
     ):
         items[item.digest_id].append(item)
+    return items
+
+
+def _items_for(
+    digests: Sequence[Digest], *, now: datetime, pool: CandidatePool | None, prefs: Mapping[int, ReaderPrefs]
+) -> tuple[dict[int, list[DigestItem]], CandidatePool | None]:
+    """Stored items of each digest; digests without any get theirs chosen and stored first (one INSERT).
+    And the pool they were chosen from."""
+    ids = [digest.pk for digest in digests]
+    stored = [digest.pk for digest in digests if digest.has_items]
+    items = _stored_items(stored) if stored else defaultdict(list)
     empty = [digest for digest in digests if digest.pk not in items]
     if empty:
-        chosen = choose_items([digest.user_id for digest in empty], now=now, exclude_digest_ids=ids)
-        new_items = [item for digest in empty for item in as_digest_items(digest, chosen.get(digest.user_id, []))]
-        # A duplicated task building the same digest at the same moment chose the same papers: ignore its rows.
-        DigestItem.objects.bulk_create(new_items, ignore_conflicts=True)
-        for item in DigestItem.objects.filter(digest_id__in=[d.pk for d in empty]).select_related(
-            "paper", "tag", "saved_search__tag"
-        ):
-            items[item.digest_id].append(item)
-        for digest_items in items.values():
-            digest_items.sort(key=lambda item: item.rank)
-    return items
+        chosen, pool = choose(
+            [digest.user_id for digest in empty], now=now, exclude_digest_ids=ids, pool=pool, prefs=prefs
+        )
+        new_items = {digest.pk: as_digest_items(digest, chosen.get(digest.user_id, [])) for digest in empty}
+        try:
+            with transaction.atomic():
+                DigestItem.objects.bulk_create([item for rows in new_items.values() for item in rows])
+        except IntegrityError:
+            # A duplicated task stored this chunk's items first: send what it stored.
+            items.update(_stored_items([digest.pk for digest in empty]))
+        else:
+            items.update({pk: rows for pk, rows in new_items.items() if rows})
+    return items, pool
 
 
 def _addresses(user_ids: Sequence[int]) -> dict[int, str]:
@@ -210,14 +309,59 @@ def _permanent(exc: Exception) -> bool:
     return isinstance(exc, smtplib.SMTPResponseException) and 500 <= exc.smtp_code < 600
 
 
-def deliver_digests(digest_ids: Sequence[int], *, now: datetime, connection=None) -> DeliveryReport:
+def _load_digests(digest_ids: Sequence[int]) -> list[Digest]:
+    """The queued digests among `digest_ids`, each with its reader's address, settings and whether it has items."""
+    address = EmailAddress.objects.filter(user_id=OuterRef("user_id"), verified=True).order_by("-primary", "pk")
+    settings_of = "user__digest_settings__"
+    return list(
+        Digest.objects.filter(pk__in=list(digest_ids), status=Digest.Status.QUEUED)
+        .annotate(
+            to_email=Subquery(address.values("email")[:1]),
+            has_items=Exists(DigestItem.objects.filter(digest_id=OuterRef("pk"))),
+            **{f"reader_{name}": F(settings_of + name) for name in READER_SETTINGS},
+        )
+        .order_by("pk")
+    )
+
+
+def _reader_settings(digest: Digest) -> tuple[Schedule, ReaderPrefs | None]:
+    """The schedule and choosing settings of a digest's reader (the defaults when they saved none)."""
+    if digest.reader_frequency is None:
+        return Schedule.of(None), None
+    schedule = Schedule(
+        frequency=digest.reader_frequency,
+        delivery_hour=digest.reader_delivery_hour,
+        timezone_name=digest.reader_timezone,
+    )
+    prefs = ReaderPrefs(
+        frequency=digest.reader_frequency,
+        papers_per_tag=digest.reader_papers_per_tag,
+        personalization=digest.reader_personalization,
+    )
+    return schedule, prefs
+
+
+def deliver_digests(
+    digest_ids: Sequence[int],
+    *,
+    now: datetime,
+    connection=None,
+    pool: CandidatePool | None = None,
+    pool_key: str | None = None,
+) -> DeliveryReport:
     """Build, render and send the queued digests among `digest_ids` over one SMTP connection.
 
     Safe to call twice with the same ids, concurrently or not: only the caller
     whose conditional UPDATE moves a digest from queued to sending sends it.
+    `pool` (or the `pool_key` it is shared under) holds the dispatch's candidates;
+    without one the chunk builds its own for its readers.
+
+    One UPDATE per email: marking a message sent and claiming the next one are one
+    statement (DeliveryQuerySet.mark_sent_and_claim), so at any moment only the
+    message being handed to SMTP is `sending`, as with two statements.
     """
     report = DeliveryReport()
-    digests = list(Digest.objects.filter(pk__in=list(digest_ids), status=Digest.Status.QUEUED).order_by("pk"))
+    digests = _load_digests(digest_ids)
     if not digests:
         return report
     exhausted = [digest.pk for digest in digests if digest.attempts >= MAX_ATTEMPTS]
@@ -225,30 +369,38 @@ def deliver_digests(digest_ids: Sequence[int], *, now: datetime, connection=None
         Digest.objects.give_up(exhausted, reason=f"Gave up after {MAX_ATTEMPTS} attempts.")
         report.failed += exhausted
         digests = [digest for digest in digests if digest.pk not in exhausted]
-    user_ids = [digest.user_id for digest in digests]
-    addresses = _addresses(user_ids)
-    schedules = {row.user_id: Schedule.of(row) for row in DigestSettings.objects.filter(user_id__in=user_ids)}
-    items = _items_for(digests, now=now)
-    by_pk = {digest.pk: digest for digest in digests}
+    schedules: dict[int, Schedule] = {}
+    prefs: dict[int, ReaderPrefs] = {}
+    for digest in digests:
+        schedules[digest.pk], reader_prefs = _reader_settings(digest)
+        if reader_prefs is not None:
+            prefs[digest.user_id] = reader_prefs
+    if pool is None and pool_key:
+        pool = shared_pool(pool_key)
+    items, pool = _items_for(digests, now=now, pool=pool, prefs=prefs)
 
     nothing = [digest.pk for digest in digests if not items.get(digest.pk)]
-    unverified = [digest.pk for digest in digests if digest.pk not in nothing and digest.user_id not in addresses]
+    unverified = [digest.pk for digest in digests if digest.pk not in nothing and not digest.to_email]
     if nothing:
         Digest.objects.skip(nothing)
         report.skipped += nothing
     if unverified:
         Digest.objects.skip(unverified, reason="No verified email address.")
         report.skipped += unverified
+    sendable = [digest for digest in digests if digest.pk not in nothing and digest.pk not in unverified]
+    blocks = pool_blocks(pool, {item.paper_id for d in sendable for item in items[d.pk]}) if pool else {}
 
+    by_pk = {digest.pk: digest for digest in sendable}
     _send_each(
         Digest,
-        [digest.pk for digest in digests if digest.pk not in nothing and digest.pk not in unverified],
+        list(by_pk),
         lambda pk: render_digest(
             digest=by_pk[pk],
             items=items[pk],
-            to_email=addresses[by_pk[pk].user_id],
-            schedule=schedules.get(by_pk[pk].user_id) or Schedule.of(None),
+            to_email=by_pk[pk].to_email,
+            schedule=schedules[pk],
             now=now,
+            blocks=blocks,
         ),
         now=now,
         connection=connection,
@@ -264,17 +416,14 @@ def _send_each(model, pks: Sequence[int], render, *, now: datetime, connection, 
     are `report.retry`. A permanent refusal fails only that email.
     """
     connection = connection or get_connection(fail_silently=False)
+    handed = None  # the email last accepted by the SMTP server, not yet recorded as sent
     try:
         for index, pk in enumerate(pks):
             message = render(pk)
-            claimed = model.objects.claim(
-                pk,
-                # The wall clock, not `now`: the lease is about whether this process is still alive
-                # (a foreground `send_digests --now <past>` must not look stuck to the next dispatch).
-                started_at=timezone.now(),
-                subject=message.subject,
-                message_id=message.extra_headers["Message-ID"],
-            )
+            claimed = _claim(model, pk, message, after=handed, now=now)
+            if handed is not None:
+                report.sent.append(handed)
+                handed = None
             if not claimed:
                 continue  # another task owns it, or it is already done
             try:
@@ -293,13 +442,41 @@ def _send_each(model, pks: Sequence[int], render, *, now: datetime, connection, 
                     "%s chunk stopped at %s, %d to retry: %s", model._meta.model_name, pk, len(report.retry), error
                 )
                 break
-            _record_sent(pk, now=now, model=model)
-            report.sent.append(pk)
+            handed = pk
+        if handed is not None:
+            _record_sent(handed, now=now, model=model)
+            report.sent.append(handed)
     finally:
         try:
             connection.close()
         except Exception:  # noqa: BLE001  (closing a broken connection must not hide the real outcome)
             logger.debug("closing the SMTP connection failed", exc_info=True)
+
+
+def _claim(model, pk: int, message: EmailMultiAlternatives, *, after: int | None, now: datetime) -> bool:
+    """Claim email `pk` of `model` for sending `message` (queued -> sending), first recording `after` as sent.
+
+    One UPDATE for both. If the database is away, `after` is recorded on its own,
+    with _record_sent's patience, before the claim is tried.
+    """
+    # The lease runs on the wall clock, not `now`: it is about whether this process is still alive
+    # (a foreground `send_digests --now <past>` must not look stuck to the next dispatch).
+    claim = {
+        "started_at": timezone.now(),
+        "subject": message.subject,
+        "message_id": message.extra_headers["Message-ID"],
+    }
+    if after is None:
+        return model.objects.claim(pk, **claim)
+    try:
+        return model.objects.mark_sent_and_claim(after, sent_at=now, claim_pk=pk, **claim)[1]
+    except (OperationalError, InterfaceError):
+        if db_connection.in_atomic_block:
+            raise
+        logger.warning("%s %s was sent but the database is away: recording it again", model._meta.model_name, after)
+        db_connection.close()
+        _record_sent(after, now=now, model=model)
+        return model.objects.claim(pk, **claim)
 
 
 def _record_sent(pk: int, *, now: datetime, model=Digest) -> None:
@@ -373,7 +550,7 @@ def render_discussion_notice(
         papers[paper.pk]["comments"].append(
             {
                 "author": _comment_author(comment),
-                "text": _excerpt(comment.body, COMMENT_EXCERPT_CHARS),
+                "text": excerpt(comment.body, COMMENT_EXCERPT_CHARS),
                 "url": absolute(comment.get_absolute_url()),
                 "is_reply": comment.parent_id is not None,
                 "created_at": comment.created_at.astimezone(schedule.tz),
@@ -384,7 +561,7 @@ def render_discussion_notice(
     count = len(comments)
     noun = f"{count} new comment{'s' if count != 1 else ''}"
     if len(sections) == 1:
-        subject = f"{noun} on “{_excerpt(sections[0]['title'], 90)}”"
+        subject = f"{noun} on “{excerpt(sections[0]['title'], 90)}”"
     else:
         subject = f"{noun} on {len(sections)} papers you follow"
     subject += f" · {local_now:%a} {local_now.day} {local_now:%b}"

@@ -5,49 +5,71 @@ published or imported within the lookback window (7 days for daily and weekday
 digests, 30 for weekly ones), minus every paper already sent to the reader and
 minus what the reader upvoted or bookmarked. Each candidate scores
 
-    (1 - w) * trending + w * similarity
+    (1 - w) * trending + w * personal
 
-with both terms normalized to 0..1 over the reader's candidates and w the
-reader's "popular vs. for me" slider. Trending is the paper's week score now
-(papers/trending.py). Similarity is the cosine between the stored vectors of
-the candidate and of the closest of the reader's own upvoted and bookmarked
-papers (papers/vectors.py): no model is fitted here, so a paper pair has the
-same similarity whoever asks and whatever else is in the chunk, and a paper
-without a vector yet competes on trending alone. Papers are taken best first; a paper in several
+with w the reader's "popular vs. for me" slider and both terms on fixed scales
+from 0 to 1, never divided by the best of the reader's candidates:
+
+- trending = log2(1 + week score now) / log2(1 + TRENDING_FULL), at most 1
+  (papers/trending.py's score: a paper with no upvote is worth about 0.1);
+- personal = how far the cosine between the candidate's stored vector and the
+  reader's profile (papers/vectors.py, `reader_profile`: the bookmarked and
+  upvoted papers' stored vectors, weighted 2 and 1) stands above the reader's
+  typical candidate, in units of SPREAD_Z robust standard deviations of the
+  reader's cosines but at least COS_SPREAD of raw cosine, between 0 and 1
+  (`similarity_terms`).
+
+So a strong match outranks a popular paper and a weak one does not. A reader
+with no profile (no reactions, or none with a vector yet) gets the tags'
+trending order whatever the slider, and a paper without a vector yet has no
+personal term. Everything is computed from stored values and the reader's own
+candidates: a reader gets the same digest alone or in any chunk. Ties go to the
+higher week score, then the newer paper. Papers are taken best first; a paper in several
 followed tags goes under the tag where it ranks highest that still has room
-(N papers per tag) and names the others.
+(N papers per tag) and names the others. "Similar to …" is its reason only when
+its personal term outweighs its trending term and the named paper (the reader's
+closest) has a cosine of at least SIMILAR_REASON_MIN to it.
+bench/eval_digests.py measures the ranking and chose the default slider (docs/digests.md).
 
 A followed search is a section like a tag: its candidates are the recent
 papers the search finds (papers/search.py, the search page's own matching,
-one statement for every search of the chunk), ranked the same way, sharing
+one statement for every search of the pool), ranked the same way, sharing
 the "never a paper twice" rule with the tag sections.
 
-Candidates are bounded: per followed tag, the CANDIDATES_PER_TAG papers with
-the highest week score within the lookback window, so a tag holding 60,000
-recent papers costs what one holding 300 does (the digest preview answers in
-well under a second at 100,000 papers, bench/README.md). Everything is loaded
-for a whole chunk of readers at once, so the number of SQL queries does not
-grow with the number of readers in the chunk.
+Candidates are bounded: per followed tag or search, the CANDIDATES_PER_TAG
+papers with the highest week score within the lookback window, so a tag
+holding 60,000 recent papers costs what one holding 300 does. They form a
+CandidatePool, built once per dispatch (pool_for_digests, by the dispatch
+task) with their vectors, tags and weekly upvotes, and shared with every chunk
+of the dispatch through the cache (share_pool / shared_pool): a chunk loads
+only its readers (five queries, whatever their number) and chooses each from
+their own followed tags' and searches' candidates. The preview builds a pool
+for its one reader.
 """
 
 from __future__ import annotations
 
-import hashlib
+import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.core.cache import cache
-from django.db.models import Count, F, Q, Window
+from django.db.models import CharField, Count, F, OuterRef, Q, Subquery, Value, Window
 from django.db.models.functions import RowNumber
+from django.utils.text import Truncator
 
 from papers import vectors
-from papers.models import Bookmark, Paper, Tag, Upvote
+from papers.models import Bookmark, Paper, PaperVector, Tag, TextModel, Upvote
 from papers.search import matching_ids
-from papers.trending import decayed
+from papers.trending import EPOCH, HALF_LIVES
 
 from .models import Digest, DigestItem, DigestSettings, SavedSearch, TagFollow
+
+if TYPE_CHECKING:
+    import numpy as np
 
 LOOKBACK = {
     DigestSettings.Frequency.DAILY: timedelta(days=7),
@@ -57,26 +79,34 @@ LOOKBACK = {
 }
 # Papers sent in digests in these states count as "already sent": a digest in
 # `sending` may have gone out, so its papers are never offered again either.
-# A dispatch's chunks share each followed search's matches for this long (one dispatch interval).
-MATCH_SECONDS = 15 * 60
 SENT_STATES = (Digest.Status.SENT, Digest.Status.SENDING)
 TITLE_IN_REASON = 40
 # Below this raw cosine a paper is not called "similar" in its reason, however it ranks.
 SIMILAR_REASON_MIN = 0.05
+# The personal term (similarity_terms): how far a candidate's cosine to the reader's profile stands above
+# the reader's typical candidate (the median over their candidates and BACKGROUND_PRIOR imaginary ones at
+# COS_NONE, for readers with few), in units of SPREAD_Z robust standard deviations of
+# those cosines but never less than COS_SPREAD of raw cosine, between 0 and 1. bench/eval_digests.py
+# measured these on synthetic and on hand-labelled real papers (bench/README.md#make-eval).
+COS_NONE = 0.05
+COS_SPREAD = 0.1
+SPREAD_Z = 3.0
+BACKGROUND_PRIOR = 10
+# The trending term: log2(1 + week score) / log2(1 + TRENDING_FULL), at most 1.
+TRENDING_FULL = 32.0
 # The best this many papers of each followed tag by week score, within the lookback, are the candidates.
 CANDIDATES_PER_TAG = 300
-PAPER_FIELDS = (
-    "id",
-    "title",
-    "slug",
-    "arxiv_id",
-    "abstract",
-    "authors_text",
-    "published_at",
-    "created_at",
-    "trending_week",
-    "upvote_count",
-)
+# What choosing reads of a candidate (a Paper with only these fields); its authors and abstract
+# are only in its block in the email, the same for every reader (delivery.paper_block).
+POOL_FIELDS = ("id", "title", "slug", "arxiv_id", "published_at", "created_at", "trending_week", "upvote_count")
+# ... in the model's field order, as Model.from_db takes them.
+_POOL_ORDER = tuple(f.attname for f in Paper._meta.concrete_fields if f.attname in POOL_FIELDS)
+# The chunks of a dispatch read its candidates from the shared cache for this long (their retries included),
+POOL_SECONDS = 60 * 60
+# and each worker process keeps the last few pools it read.
+POOLS_PER_PROCESS = 2
+EXCERPT_CHARS = 220
+AUTHORS_CHARS = 160
 
 
 @dataclass(frozen=True)
@@ -85,7 +115,7 @@ class ReaderPrefs:
 
     frequency: str = DigestSettings.Frequency.DAILY
     papers_per_tag: int = 5
-    personalization: float = 0.5
+    personalization: float = 0.75
 
     @property
     def lookback(self) -> timedelta:
@@ -116,6 +146,71 @@ class _ReaderData:
     profile: dict[int, tuple[str, str]] = field(default_factory=dict)
 
 
+@dataclass
+class CandidatePool:
+    """The candidates of one dispatch, with all that choosing reads about them: loaded once, read by every chunk.
+
+    `ranked[(days, "t", tag id)]` and `ranked[(days, "s", query, tag id)]` are the
+    candidate ids of a followed tag or search for a lookback of `days`, best week
+    score first. `rows` hold each candidate's POOL_FIELDS, `texts` its authors and
+    excerpt as the email shows them. Pickled into the shared cache by share_pool;
+    the Paper objects, rendered blocks and CandidateIndex a process makes from it stay in that process.
+    """
+
+    now: datetime
+    tag_ids: frozenset[int]
+    specs: frozenset[tuple[str, int | None]]
+    days: frozenset[int]
+    ranked: dict[tuple, list[int]]
+    rows: dict[int, tuple]
+    texts: dict[int, tuple[str, str]]
+    paper_tags: dict[int, set[int]]
+    weekly: dict[int, int]
+    vectors: dict
+    key: str = ""
+    papers: dict[int, Paper] = field(default_factory=dict, repr=False)
+    blocks: dict[int, object] = field(default_factory=dict, repr=False)
+    arrays: CandidateIndex | None = field(default=None, repr=False, compare=False)
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "papers": {}, "blocks": {}, "arrays": None}
+
+    def covers(self, data: _ReaderData) -> bool:
+        return (
+            data.prefs.lookback.days in self.days
+            and all(tag.pk in self.tag_ids for tag in data.tags)
+            and all((search.query, search.tag_id) in self.specs for search in data.searches)
+        )
+
+    def paper(self, pk: int) -> Paper:
+        """The candidate as a Paper with POOL_FIELDS loaded, made once per process."""
+        paper = self.papers.get(pk)
+        if paper is None:
+            paper = self.papers[pk] = Paper.from_db("default", _POOL_ORDER, self.rows[pk])
+        return paper
+
+    def index(self) -> CandidateIndex:
+        """The pool's candidates as arrays (CandidateIndex), built once per process and shared by its readers."""
+        if self.arrays is None:
+            self.arrays = CandidateIndex(self)
+        return self.arrays
+
+
+_POOLS: dict[str, CandidatePool] = {}
+
+
+def excerpt(text: str, chars: int = EXCERPT_CHARS) -> str:
+    """The first `chars` (EXCERPT_CHARS) of a text such as an abstract, cut at a word, on one line."""
+    text = " ".join(text.split())
+    if len(text) <= chars:
+        return text
+    return text[:chars].rsplit(" ", 1)[0] + "…"
+
+
+def short_authors(text: str) -> str:
+    return Truncator(text).chars(AUTHORS_CHARS)
+
+
 def shorten(title: str, limit: int = TITLE_IN_REASON) -> str:
     """'SimANS: Simple Ambiguous Negatives Sampling…' style: cut at a word, add an ellipsis."""
     if len(title) <= limit:
@@ -124,125 +219,226 @@ def shorten(title: str, limit: int = TITLE_IN_REASON) -> str:
     return f"{cut or title[:limit]}…"
 
 
-def _normalized(values: Sequence[float]) -> list[float]:
-    top = max(values, default=0.0)
-    if top <= 0:
-        return [0.0] * len(values)
-    return [max(value, 0.0) / top for value in values]
-
-
-def _load_readers(user_ids: Sequence[int], *, exclude_digest_ids: Iterable[int]) -> dict[int, _ReaderData]:
-    """Settings, follows, searches, sent papers and reactions of every reader: six queries for the whole chunk."""
+def _load_readers(
+    user_ids: Sequence[int],
+    *,
+    now: datetime,
+    exclude_digest_ids: Iterable[int],
+    prefs: Mapping[int, ReaderPrefs] | None = None,
+) -> tuple[dict[int, _ReaderData], dict]:
+    """Settings, follows, searches, sent papers and reactions of every reader, and the stored vectors of
+    the papers they reacted to: five queries for the whole chunk (four when `prefs` are given, as
+    delivery loads them with the digests)."""
     readers: dict[int, _ReaderData] = {user_id: _ReaderData() for user_id in user_ids}
-    for row in DigestSettings.objects.filter(user_id__in=user_ids).values(
-        "user_id", "frequency", "papers_per_tag", "personalization"
-    ):
-        readers[row["user_id"]].prefs = ReaderPrefs(
-            frequency=row["frequency"], papers_per_tag=row["papers_per_tag"], personalization=row["personalization"]
-        )
+    if prefs is None:
+        for row in DigestSettings.objects.filter(user_id__in=user_ids).values(
+            "user_id", "frequency", "papers_per_tag", "personalization"
+        ):
+            readers[row["user_id"]].prefs = ReaderPrefs(
+                frequency=row["frequency"], papers_per_tag=row["papers_per_tag"], personalization=row["personalization"]
+            )
+    else:
+        for user_id, reader_prefs in prefs.items():
+            if user_id in readers:
+                readers[user_id].prefs = reader_prefs
     for follow in TagFollow.objects.filter(user_id__in=user_ids, tag__active=True).select_related("tag"):
         readers[follow.user_id].tags.append(follow.tag)
     for search in SavedSearch.objects.filter(user_id__in=user_ids).select_related("tag"):
         if search.tag is None or search.tag.active:
             readers[search.user_id].searches.append(search)
+    # A paper sent in a digest created before `sent_since` cannot be a candidate again: it was chosen
+    # (within RECOVERY_HORIZON of that creation) while already published, so before every reader's window.
+    sent_since = now - max(data.prefs.lookback for data in readers.values()) - timedelta(days=1)
     sent = (
-        DigestItem.objects.filter(digest__user_id__in=user_ids, digest__status__in=SENT_STATES)
+        DigestItem.objects.filter(
+            digest__user_id__in=user_ids, digest__status__in=SENT_STATES, digest__created_at__gte=sent_since
+        )
         .exclude(digest_id__in=list(exclude_digest_ids))
+        .order_by()
         .values_list("digest__user_id", "paper_id")
     )
     for user_id, paper_id in sent:
         readers[user_id].excluded.add(paper_id)
-    for model, relation in ((Upvote, "upvoted"), (Bookmark, "bookmarked")):
-        rows = model.objects.filter(user_id__in=user_ids).values_list("user_id", "paper_id", "paper__title")
-        for user_id, paper_id, title in rows:
-            readers[user_id].excluded.add(paper_id)
-            readers[user_id].profile[paper_id] = (relation, title)
-    return readers
-
-
-def _match_searches(readers: dict[int, _ReaderData], *, since: datetime, now: datetime) -> dict[int, set[int]]:
-    """Paper id -> ids of the chunk's saved searches that find it.
-
-    Each distinct (query, tag) is matched once per dispatch, not once per reader
-    nor per chunk: the chunks of a dispatch share the matches through the cache
-    (MATCH_SECONDS, keyed by the window's start hour), and the chunk's misses are
-    matched together in one statement (papers.search.matching_ids). Readers' own
-    windows are applied afterwards, like the tags'.
-    """
-    specs = list(dict.fromkeys((s.query, s.tag_id) for data in readers.values() for s in data.searches))
-    if not specs:
-        return {}
-    start = since.replace(minute=0, second=0, microsecond=0)
-    keys = {spec: _match_key(spec, start) for spec in specs}
-    cached = cache.get_many(list(keys.values()))
-    missing = [spec for spec in specs if keys[spec] not in cached]
-    if missing:
-        recent = (
-            Paper.objects.published()
-            .filter(Q(published_at__gte=start) | Q(created_at__gte=start))
-            .filter(Q(published_at__lte=now) | Q(published_at__isnull=True))
+    # Upvotes and bookmarks in one statement, each with its paper's stored vector (if it has one).
+    # (The title and vector by the paper's id, row by row: a join read the whole catalogue for a few thousand rows.)
+    current = TextModel.objects.filter(status=TextModel.Status.CURRENT).values("pk")[:1]
+    vector = PaperVector.objects.filter(paper_id=OuterRef("paper_id"), version_id=Subquery(current))
+    title = Paper.objects.filter(pk=OuterRef("paper_id")).order_by().values("title")[:1]
+    reactions = [
+        model.objects.filter(user_id__in=user_ids)
+        .annotate(
+            relation=Value(relation, output_field=CharField()),
+            title=Subquery(title),
+            vector=Subquery(vector.values("vector")[:1]),
         )
-        fresh = {keys[spec]: sorted(ids) for spec, ids in zip(missing, matching_ids(missing, recent), strict=True)}
-        cache.set_many(fresh, MATCH_SECONDS)
-        cached.update(fresh)
-    matches: dict[int, set[int]] = defaultdict(set)
-    for data in readers.values():
-        for search in data.searches:
-            for paper_id in cached[keys[(search.query, search.tag_id)]]:
-                matches[paper_id].add(search.pk)
-    return matches
+        .values_list("user_id", "paper_id", "title", "relation", "vector")
+        .order_by()
+        for model, relation in ((Upvote, "upvoted"), (Bookmark, "bookmarked"))
+    ]
+    profile_vectors = {}
+    for user_id, paper_id, title, relation, data in reactions[0].union(reactions[1], all=True):
+        reader = readers[user_id]
+        reader.excluded.add(paper_id)
+        if relation == "bookmarked" or paper_id not in reader.profile:  # bookmarks win over upvotes
+            reader.profile[paper_id] = (relation, title)
+        if data is not None and paper_id not in profile_vectors:
+            profile_vectors[paper_id] = vectors.from_bytes(data)
+    return readers, profile_vectors
 
 
-def _match_key(spec: tuple[str, int | None], start: datetime) -> str:
-    digest = hashlib.sha256(f"{spec[0]}\0{spec[1]}\0{start.isoformat()}".encode()).hexdigest()
-    return f"paperhub:search-matches:{digest}"
+def _in_window(published_at: datetime | None, created_at: datetime, *, since: datetime) -> bool:
+    return (published_at is not None and published_at >= since) or created_at >= since
 
 
-def _load_candidates(
-    readers: dict[int, _ReaderData], *, now: datetime
-) -> tuple[dict[int, Paper], dict[int, set[int]], dict[int, int], dict[int, set[int]]]:
-    """The best recent published papers of each followed tag and the papers the chunk's searches find,
-    their followed tags, upvotes this week and the searches that find them.
+def _recent(*, since: datetime, now: datetime):
+    """Published papers published or imported since `since`, and not published after `now`."""
+    return (
+        Paper.objects.published()
+        .filter(Q(published_at__gte=since) | Q(created_at__gte=since))
+        .filter(Q(published_at__lte=now) | Q(published_at__isnull=True))
+    )
 
-    Per tag, the CANDIDATES_PER_TAG papers with the highest week score within the
-    longest lookback of the chunk's readers.
+
+def _ranked_in_tags(tag_ids: Iterable[int], *, since: datetime, now: datetime) -> list[tuple[int, int]]:
+    """(tag id, paper id) of the CANDIDATES_PER_TAG best papers by week score of each tag, best first.
+
+    One window function over the tags' papers within the window (found by the date indexes).
+    (One `ORDER BY … LIMIT` per tag was tried: a tag with fewer recent papers than the limit
+    walked the whole week-score index, 0.3 s a tag at 100,000 papers.)
     """
-    tag_ids = {tag.pk for data in readers.values() for tag in data.tags}
-    if not tag_ids and not any(data.searches for data in readers.values()):
-        return {}, {}, {}, {}
-    since = now - max((data.prefs.lookback for data in readers.values()), default=timedelta(days=7))
-    search_matches = _match_searches(readers, since=since, now=now)
-    through = Paper.tags.through
+    order = [F("paper__trending_week").desc(), F("paper__published_at").desc(), F("paper_id").desc()]
     ranked = (
-        through.objects.filter(tag_id__in=tag_ids, paper__status=Paper.Status.PUBLISHED)
+        Paper.tags.through.objects.filter(tag_id__in=list(tag_ids), paper__status=Paper.Status.PUBLISHED)
         .filter(Q(paper__published_at__gte=since) | Q(paper__created_at__gte=since))
         .filter(Q(paper__published_at__lte=now) | Q(paper__published_at__isnull=True))
-        .annotate(
-            place=Window(
-                RowNumber(),
-                partition_by=[F("tag_id")],
-                order_by=[F("paper__trending_week").desc(), F("paper__published_at").desc(), F("paper_id").desc()],
-            )
-        )
+        .annotate(place=Window(RowNumber(), partition_by=[F("tag_id")], order_by=order))
         .filter(place__lte=CANDIDATES_PER_TAG)
-        .values("paper_id")
+        .order_by("tag_id", "place")
+        .values_list("tag_id", "paper_id")
     )
-    papers = {
-        paper.pk: paper
-        for paper in Paper.objects.filter(Q(pk__in=ranked) | Q(pk__in=list(search_matches))).only(*PAPER_FIELDS)
-    }
+    return list(ranked)
+
+
+def build_pool(
+    *, tag_ids: Iterable[int], specs: Iterable[tuple[str, int | None]], days: Iterable[int], now: datetime
+) -> CandidatePool:
+    """The candidates of these followed tags and searches for these lookbacks (in days), as of `now`.
+
+    Per tag and per search (query, tag id), the CANDIDATES_PER_TAG papers with the
+    highest week score within each lookback: a tag holding 60,000 recent papers costs
+    what one holding 300 does. Searches are matched by the database's full-text
+    engine, every distinct one of the pool in one statement (papers.search.matching_ids),
+    never once per reader. About eight queries, whatever the number of readers.
+    """
+    tag_ids, specs = frozenset(tag_ids), frozenset(specs)
+    days = frozenset(days) or frozenset({LOOKBACK[DigestSettings.Frequency.DAILY].days})
+    ranked: dict[tuple, list[int]] = {}
+    if tag_ids:
+        for lookback in sorted(days):
+            for tag_id, paper_id in _ranked_in_tags(tag_ids, since=now - timedelta(days=lookback), now=now):
+                ranked.setdefault((lookback, "t", tag_id), []).append(paper_id)
+    if specs:
+        ordered = sorted(specs, key=lambda spec: (spec[0], spec[1] or 0))
+        found = matching_ids(ordered, _recent(since=now - timedelta(days=max(days)), now=now))
+        matched = set().union(*found)
+        facts = {
+            pk: (trending, published_at or created_at, published_at, created_at)
+            for pk, trending, published_at, created_at in Paper.objects.filter(pk__in=list(matched)).values_list(
+                "pk", "trending_week", "published_at", "created_at"
+            )
+        }
+        for lookback in sorted(days):
+            since = now - timedelta(days=lookback)
+            for spec, ids in zip(ordered, found, strict=True):
+                inside = [pk for pk in ids if pk in facts and _in_window(*facts[pk][2:], since=since)]
+                inside.sort(key=lambda pk: (-facts[pk][0], -facts[pk][1].timestamp(), -pk))
+                ranked[(lookback, "s", *spec)] = inside[:CANDIDATES_PER_TAG]
+    ids = sorted({pk for candidates in ranked.values() for pk in candidates})
+    rows: dict[int, tuple] = {}
+    texts: dict[int, tuple[str, str]] = {}
+    for values in Paper.objects.filter(pk__in=ids).values_list(*_POOL_ORDER, "authors_text", "abstract"):
+        rows[values[0]] = values[: len(_POOL_ORDER)]
+        texts[values[0]] = (short_authors(values[-2]), excerpt(values[-1]))
     paper_tags: dict[int, set[int]] = defaultdict(set)
-    for paper_id, tag_id in Paper.tags.through.objects.filter(
-        paper_id__in=list(papers), tag_id__in=tag_ids
-    ).values_list("paper_id", "tag_id"):
+    for paper_id, tag_id in Paper.tags.through.objects.filter(paper_id__in=ids, tag_id__in=tag_ids).values_list(
+        "paper_id", "tag_id"
+    ):
         paper_tags[paper_id].add(tag_id)
     weekly = dict(
-        Upvote.objects.filter(paper_id__in=list(papers), created_at__gt=now - timedelta(days=7), created_at__lte=now)
+        Upvote.objects.filter(paper_id__in=ids, created_at__gt=now - timedelta(days=7), created_at__lte=now)
         .values("paper_id")
         .annotate(n=Count("id"))
         .values_list("paper_id", "n")
     )
-    return papers, paper_tags, weekly, search_matches
+    return CandidatePool(
+        now=now,
+        tag_ids=tag_ids,
+        specs=specs,
+        days=days,
+        ranked=ranked,
+        rows=rows,
+        texts=texts,
+        paper_tags=dict(paper_tags),
+        weekly=weekly,
+        vectors=vectors.load_vectors(ids) if ids else {},
+    )
+
+
+def _needs(readers: Iterable[_ReaderData]) -> dict:
+    """What a pool must hold for these readers: their followed tags, searches and lookbacks."""
+    readers = list(readers)
+    return {
+        "tag_ids": {tag.pk for data in readers for tag in data.tags},
+        "specs": {(search.query, search.tag_id) for data in readers for search in data.searches},
+        "days": {data.prefs.lookback.days for data in readers},
+    }
+
+
+def pool_for_digests(digest_ids: Iterable[int], *, now: datetime) -> CandidatePool:
+    """The pool of a dispatch: every followed tag and search, and every lookback, of these digests' readers.
+
+    Three small queries for what they follow, then build_pool's. Readers without
+    settings have the daily lookback, so it is always in.
+    """
+    users = Digest.objects.filter(pk__in=list(digest_ids)).values("user_id")
+    frequencies = set(
+        DigestSettings.objects.filter(user_id__in=users).order_by().values_list("frequency", flat=True).distinct()
+    )
+    frequencies.add(DigestSettings.Frequency.DAILY)  # the lookback of readers without settings
+    follows = TagFollow.objects.filter(user_id__in=users, tag__active=True)
+    searches = SavedSearch.objects.filter(Q(tag__isnull=True) | Q(tag__active=True), user_id__in=users)
+    return build_pool(
+        tag_ids=follows.order_by().values_list("tag_id", flat=True).distinct(),
+        specs=searches.order_by().values_list("query", "tag_id").distinct(),
+        days={LOOKBACK[frequency].days for frequency in frequencies},
+        now=now,
+    )
+
+
+def share_pool(pool: CandidatePool) -> str:
+    """Put `pool` in the shared cache for the chunks of its dispatch (POOL_SECONDS); its key."""
+    pool.key = f"paperhub:digest-pool:{uuid.uuid4().hex}"
+    cache.set(pool.key, pool, POOL_SECONDS)
+    _remember(pool)
+    return pool.key
+
+
+def shared_pool(key: str) -> CandidatePool | None:
+    """The pool shared under `key`: this process's copy, else the shared cache's (None when it is gone)."""
+    if key in _POOLS:
+        return _POOLS[key]
+    pool = cache.get(key)
+    if not isinstance(pool, CandidatePool):
+        return None
+    pool.key = key
+    _remember(pool)
+    return pool
+
+
+def _remember(pool: CandidatePool) -> None:
+    _POOLS[pool.key] = pool
+    while len(_POOLS) > POOLS_PER_PROCESS:
+        _POOLS.pop(next(iter(_POOLS)))
 
 
 def _trending_reason(tag: Tag, upvotes: int) -> str:
@@ -255,86 +451,238 @@ def _search_reason(search: SavedSearch) -> str:
     return f"Matches your search {search.label}"
 
 
+class CandidateIndex:
+    """The candidates of a pool as arrays, built once per pool in a process and shared by all its readers.
+
+    Row i is the paper `ids[i]` (ascending): `matrix[i]` its stored vector (zeros
+    and `has_vector[i]` False without one), `trending[i]` its calibrated trending
+    term at the pool's `now`, `stored[i]` its stored week score and `when[i]` its
+    publication (else import) time for ties, and `members[key]` the rows of each
+    of the pool's ranked lists (`CandidatePool.ranked`: a followed tag's or
+    search's candidates for one lookback).
+    """
+
+    def __init__(self, pool: CandidatePool):
+        import numpy as np
+
+        self.pool = pool
+        ids = sorted(pool.rows)
+        n = len(ids)
+        self.ids = np.asarray(ids, dtype=np.int64)
+        self.row = {pk: i for i, pk in enumerate(ids)}
+        created_at, published_at, trending_week = (
+            _POOL_ORDER.index(name) for name in ("created_at", "published_at", "trending_week")
+        )
+        self.when = np.empty(n, dtype=np.float64)
+        self.stored = np.empty(n, dtype=np.float64)
+        for i, pk in enumerate(ids):
+            values = pool.rows[pk]
+            published = values[published_at]
+            self.when[i] = (published or values[created_at]).timestamp()
+            self.stored[i] = values[trending_week]
+        self.trending = trending_terms(self.stored, now=pool.now)
+        dims = next((len(v) for v in pool.vectors.values()), 0)
+        self.has_vector = np.fromiter((pk in pool.vectors for pk in ids), dtype=bool, count=n)
+        self.matrix = np.zeros((n, dims), dtype=np.float32)
+        if dims and self.has_vector.any():
+            self.matrix[self.has_vector] = np.vstack([pool.vectors[pk] for pk in ids if pk in pool.vectors])
+        self.members = {
+            key: np.asarray([self.row[pk] for pk in candidates if pk in self.row], dtype=np.int64)
+            for key, candidates in pool.ranked.items()
+        }
+
+    def reader_rows(self, data: _ReaderData, followed: Mapping[str, Tag | SavedSearch]) -> tuple[np.ndarray, dict]:
+        """The reader's candidates: their rows (ascending) and, per followed section, which of them are in it.
+
+        A followed tag's or search's candidates are the pool's for the reader's
+        lookback (its CANDIDATES_PER_TAG best, whoever else follows what); the
+        papers excluded for the reader are left out.
+        """
+        import numpy as np
+
+        n = len(self.ids)
+        days = data.prefs.lookback.days
+        members = {}
+        for key, section in followed.items():
+            ranked = (days, "t", section.pk) if isinstance(section, Tag) else (days, "s", section.query, section.tag_id)
+            rows = self.members.get(ranked)
+            if rows is not None and len(rows):
+                member = np.zeros(n, dtype=bool)
+                member[rows] = True
+                members[key] = member
+        if not members:
+            return np.empty(0, dtype=np.int64), {}
+        wanted = np.logical_or.reduce(list(members.values()))
+        excluded = [self.row[pk] for pk in data.excluded if pk in self.row]
+        wanted[excluded] = False
+        rows = np.flatnonzero(wanted)
+        return rows, {key: member[rows] for key, member in members.items()}
+
+
+def trending_terms(stored_week: np.ndarray, *, now: datetime) -> np.ndarray:
+    """The trending term of stored week scores at `now`, on a fixed scale (not relative to the other candidates).
+
+    log2(1 + week score) / log2(1 + TRENDING_FULL), at most 1: a paper with no
+    upvotes is worth about 0.1, three upvotes this week 0.4, TRENDING_FULL or more 1.
+    """
+    import numpy as np
+
+    units = (now - EPOCH).total_seconds() / HALF_LIVES["week"].total_seconds()
+    score = np.exp2(np.maximum(np.asarray(stored_week, dtype=np.float64) - units, -1000.0))
+    return np.minimum(np.log2(1.0 + score) / np.log2(1.0 + TRENDING_FULL), 1.0)
+
+
+def similarity_terms(cosines: np.ndarray) -> np.ndarray:
+    """The personal terms of one reader's candidates, from their raw cosines to the reader's profile.
+
+    (cosine - background) / unit, between 0 and 1. The background is the median
+    cosine of the reader's candidates and of BACKGROUND_PRIOR imaginary ones at
+    COS_NONE (three candidates have no typical one; 300 barely move); the
+    unit is SPREAD_Z robust standard deviations of the cosines (1.4826 x their
+    median absolute deviation), at least COS_SPREAD. So a full match stands out
+    from the reader's candidates *and* is COS_SPREAD closer in raw cosine than
+    the typical one: a best candidate only a little closer than the rest gets a
+    small term (never divided by the best), and text every candidate shares
+    (the followed tag's words, the field's language) lifts them all alike and
+    counts for nothing. Scale-free enough for a catalogue where unrelated
+    papers have cosines around 0.3 (LSA over similar texts) or around 0.02.
+    """
+    import numpy as np
+
+    n = len(cosines)
+    if not n:
+        return np.zeros(0)
+    median = float(np.median(cosines))
+    background = float(np.median(np.concatenate([cosines, np.full(BACKGROUND_PRIOR, COS_NONE)])))
+    unit = max(SPREAD_Z * 1.4826 * float(np.median(np.abs(cosines - median))), COS_SPREAD)
+    return np.clip((cosines - background) / unit, 0.0, 1.0)
+
+
+def _profile_weights(data: _ReaderData) -> dict[int, float]:
+    return {
+        pk: vectors.BOOKMARK_WEIGHT if relation == "bookmarked" else vectors.UPVOTE_WEIGHT
+        for pk, (relation, _) in data.profile.items()
+    }
+
+
 def _choose_for_reader(
     data: _ReaderData,
     *,
-    now: datetime,
-    papers: dict[int, Paper],
-    paper_tags: dict[int, set[int]],
+    index: CandidateIndex,
     weekly_upvotes: dict[int, int],
-    vectors_by_id: dict,
-    search_matches: dict[int, set[int]] | None = None,
+    profile_vectors: dict,
 ) -> list[ChosenItem]:
+    """The reader's items from the pool's candidates (`index`); `profile_vectors` hold their own papers' vectors."""
+    import numpy as np
+
     if not data.tags and not data.searches:
         return []
-    since = now - data.prefs.lookback
     # Sections: followed tags ("t<id>") and followed searches ("s<id>"), ranked alike.
     followed: dict[str, Tag | SavedSearch] = {f"t{tag.pk}": tag for tag in data.tags}
     followed |= {f"s{search.pk}": search for search in data.searches}
-    search_matches = search_matches or {}
-
-    def sections(paper: Paper) -> set[str]:
-        keys = {f"t{t}" for t in paper_tags.get(paper.pk, ())} | {f"s{s}" for s in search_matches.get(paper.pk, ())}
-        return keys & followed.keys()
+    rows, in_section = index.reader_rows(data, followed)
+    if not len(rows):
+        return []
+    w = data.prefs.personalization
+    trend = index.trending[rows]
+    profile = vectors.reader_profile(profile_vectors, _profile_weights(data))
+    if profile is None or profile.shape[0] != index.matrix.shape[1]:
+        # No reaction with a stored vector: the tags' trending order, whatever the slider.
+        similar = np.zeros(len(rows))
+        score = trend
+    else:
+        # Papers without a vector yet have no personal term: they compete on their trending term.
+        similar = np.zeros(len(rows))
+        with_vector = index.has_vector[rows]
+        similar[with_vector] = similarity_terms(index.matrix[rows[with_vector]] @ profile)
+        score = (1 - w) * trend + w * similar
+    # Best first; ties (a saturated trending term, no personal term) to the tag's trending order, then
+    # the newer paper, then the lower id.
+    order = np.lexsort((index.ids[rows], -index.when[rows], -index.stored[rows], -score))
+    closest = _Closest(data, profile_vectors) if profile is not None else None
 
     def label(key: str) -> str:
         section = followed[key]
         return section.slug if isinstance(section, Tag) else section.label
 
-    pool = [
-        paper
-        for paper in papers.values()
-        if paper.pk not in data.excluded
-        and sections(paper)
-        and ((paper.published_at and paper.published_at >= since) or paper.created_at >= since)
-    ]
-    if not pool:
-        return []
-    w = data.prefs.personalization
-    trending = _normalized([decayed(paper.trending_week, "week", now=now) for paper in pool])
-    profile_ids = list(data.profile)
-    matches = vectors.best_matches(vectors_by_id, profile_ids, [paper.pk for paper in pool])
-    similarity_scores = _normalized([score for score, _ in matches])
-    scored = sorted(
-        (
-            ((1 - w) * trending[i] + w * similarity_scores[i], trending[i], similarity_scores[i], matches[i], paper)
-            for i, paper in enumerate(pool)
-        ),
-        key=lambda row: (-row[0], -(row[4].published_at or row[4].created_at).timestamp(), row[4].pk),
-    )
-    # A paper's rank inside each of its tags decides which tag it is listed under.
-    rank_in_tag: dict[tuple[int, str], int] = {}
-    seen: dict[str, int] = defaultdict(int)
-    for *_, paper in scored:
-        for key in sorted(sections(paper)):
-            rank_in_tag[(paper.pk, key)] = seen[key]
-            seen[key] += 1
-    room = dict.fromkeys(followed, data.prefs.papers_per_tag)
+    # Best first, each paper goes to the section where it ranks highest that still has room; the walk
+    # stops once every section is full or has no candidate left.
+    keys = sorted(in_section)
+    labels = [label(key) for key in keys]
+    flags = np.column_stack([in_section[key] for key in keys])[order]
+    ranks = (np.cumsum(flags, axis=0) - 1).tolist()  # a paper's rank in each of its sections
+    flags = flags.tolist()
+    room = [data.prefs.papers_per_tag] * len(keys)
+    left = [int(in_section[key].sum()) for key in keys]
+    open_sections = sum(1 for count in left if count)
     items: list[ChosenItem] = []
-    for score, trend, sim, (raw_sim, profile_index), paper in scored:
-        keys = sorted(sections(paper), key=lambda k: (rank_in_tag[(paper.pk, k)], label(k)))
-        home = next((k for k in keys if room[k] > 0), None)
+    for place, j in enumerate(order.tolist()):
+        if not open_sections:
+            break
+        mine = [s for s, flag in enumerate(flags[place]) if flag]
+        for s in mine:
+            left[s] -= 1
+        if len(mine) > 1:
+            rank = ranks[place]
+            mine.sort(key=lambda s, rank=rank: (rank[s], labels[s]))  # ties to the name that sorts first
+        home = next((s for s in mine if room[s] > 0), None)
+        if home is not None:
+            room[home] -= 1
+        # Sections that have just closed (full, or no candidate left).
+        open_sections -= sum(1 for s in mine if room[s] + (s == home) > 0 and (room[s] == 0 or left[s] == 0))
         if home is None:
             continue
-        room[home] -= 1
+        home = keys[home]
+        row = int(rows[j])
+        paper = index.pool.paper(int(index.ids[row]))
         section = followed[home]
         tag = section if isinstance(section, Tag) else None
         search = None if tag else section
-        if raw_sim >= SIMILAR_REASON_MIN and w * sim > (1 - w) * trend and profile_index >= 0:
-            relation, title = data.profile[profile_ids[profile_index]]
-            reason = f"Similar to '{shorten(title)}' which you {relation}"
-        elif search is not None:
-            reason = _search_reason(search)
-        else:
-            reason = _trending_reason(tag, weekly_upvotes.get(paper.pk, 0))
-        others = sorted((followed[k] for k in keys if k != home and k.startswith("t")), key=lambda t: t.slug)
-        items.append(ChosenItem(paper=paper, tag=tag, score=score, reason=reason, other_tags=others, search=search))
+        reason = closest.reason(index.matrix[row]) if w * similar[j] > (1 - w) * trend[j] else None
+        if reason is None:
+            reason = (
+                _search_reason(search) if search is not None else _trending_reason(tag, weekly_upvotes.get(paper.pk, 0))
+            )
+        # Named: the reader's other followed tags the paper is in.
+        others = sorted(
+            (
+                followed[f"t{t}"]
+                for t in index.pool.paper_tags.get(paper.pk, ())
+                if f"t{t}" in followed and f"t{t}" != home
+            ),
+            key=lambda t: t.slug,
+        )
+        items.append(
+            ChosenItem(paper=paper, tag=tag, score=float(score[j]), reason=reason, other_tags=others, search=search)
+        )
     # Listed section by section (in the order of their best paper), best first within a section.
-    order: dict[object, int] = {}
+    order_of: dict[object, int] = {}
     for item in items:
-        order.setdefault(_section_key(item), len(order))
-    items.sort(key=lambda item: order[_section_key(item)])
+        order_of.setdefault(_section_key(item), len(order_of))
+    items.sort(key=lambda item: order_of[_section_key(item)])
     return items
+
+
+class _Closest:
+    """'Similar to …' reasons for one reader: the reader's own paper closest to a candidate, if close enough."""
+
+    def __init__(self, data: _ReaderData, profile_vectors: dict):
+        import numpy as np
+
+        self.data = data
+        self.own = sorted(pk for pk in data.profile if pk in profile_vectors)
+        self.matrix = np.vstack([profile_vectors[pk] for pk in self.own]) if self.own else None
+
+    def reason(self, vector: np.ndarray) -> str | None:
+        """For a candidate with this stored vector (zeros without one: never similar)."""
+        if self.matrix is None:
+            return None
+        cosines = self.matrix @ vector
+        best = int(cosines.argmax())  # ties to the lower paper id
+        if float(cosines[best]) < SIMILAR_REASON_MIN:
+            return None
+        relation, title = self.data.profile[self.own[best]]
+        return f"Similar to '{shorten(title)}' which you {relation}"
 
 
 def _section_key(item: ChosenItem) -> tuple[str, int]:
@@ -342,35 +690,50 @@ def _section_key(item: ChosenItem) -> tuple[str, int]:
 
 
 def choose_items(
-    user_ids: Sequence[int], *, now: datetime, exclude_digest_ids: Iterable[int] = ()
+    user_ids: Sequence[int],
+    *,
+    now: datetime,
+    exclude_digest_ids: Iterable[int] = (),
+    pool: CandidatePool | None = None,
+    prefs: Mapping[int, ReaderPrefs] | None = None,
 ) -> dict[int, list[ChosenItem]]:
     """The items of the next digest of each reader, in order, in a constant number of queries.
 
     `exclude_digest_ids` names digests whose own items must not count as
     "already sent" (the digests being built right now, when a retry rebuilds).
+    With a `pool` (the dispatch's, shared by its chunks) nothing about the
+    candidates is loaded: readers are chosen for as of the pool's `now`. A pool
+    that does not cover a reader (a tag followed since the dispatch), or none,
+    is replaced by one built for these readers. `prefs` are the readers'
+    settings when the caller already has them.
     """
+    return choose(user_ids, now=now, exclude_digest_ids=exclude_digest_ids, pool=pool, prefs=prefs)[0]
+
+
+def choose(
+    user_ids: Sequence[int],
+    *,
+    now: datetime,
+    exclude_digest_ids: Iterable[int] = (),
+    pool: CandidatePool | None = None,
+    prefs: Mapping[int, ReaderPrefs] | None = None,
+) -> tuple[dict[int, list[ChosenItem]], CandidatePool | None]:
+    """choose_items, and the pool it chose from (whose papers carry only POOL_FIELDS)."""
     user_ids = list(dict.fromkeys(user_ids))
     if not user_ids:
-        return {}
-    readers = _load_readers(user_ids, exclude_digest_ids=exclude_digest_ids)
-    papers, paper_tags, weekly, search_matches = _load_candidates(readers, now=now)
-    # The stored vectors of the candidates and of every reader's own papers: one query.
-    wanted = set(papers)
-    for data in readers.values():
-        wanted.update(data.profile)
-    vectors_by_id = vectors.load_vectors(wanted) if any(data.profile for data in readers.values()) else {}
-    return {
-        user_id: _choose_for_reader(
-            data,
-            now=now,
-            papers=papers,
-            paper_tags=paper_tags,
-            weekly_upvotes=weekly,
-            vectors_by_id=vectors_by_id,
-            search_matches=search_matches,
-        )
+        return {}, pool
+    readers, profile_vectors = _load_readers(user_ids, now=now, exclude_digest_ids=exclude_digest_ids, prefs=prefs)
+    if pool is None or not all(pool.covers(data) for data in readers.values()):
+        pool = build_pool(**_needs(readers.values()), now=now)
+    # The pool's candidates as arrays, once per pool in this process (every chunk of a dispatch reuses them).
+    index = pool.index()
+    # Each reader is chosen from their own followed tags' and searches' candidates only,
+    # so a reader's digest is the same alone (the preview) or in any chunk.
+    chosen = {
+        user_id: _choose_for_reader(data, index=index, weekly_upvotes=pool.weekly, profile_vectors=profile_vectors)
         for user_id, data in readers.items()
     }
+    return chosen, pool
 
 
 def as_digest_items(digest: Digest, chosen: Sequence[ChosenItem]) -> list[DigestItem]:

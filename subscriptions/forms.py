@@ -32,7 +32,7 @@ class DigestSettingsForm(forms.ModelForm):
         model = DigestSettings
         fields = ["frequency", "delivery_hour", "timezone", "papers_per_tag", "personalization"]
         widgets = {
-            "personalization": forms.NumberInput(attrs={"type": "range", "min": 0, "max": 1, "step": 0.1}),
+            "personalization": forms.NumberInput(attrs={"type": "range", "min": 0, "max": 1, "step": 0.05}),
         }
         help_texts = {
             "personalization": "Left: what is popular. Right: what is like the papers you upvoted and bookmarked."

@@ -5,7 +5,7 @@ import zoneinfo
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import connections, models
 from django.db.models import Q
 from django.utils import timezone
 
@@ -87,7 +87,8 @@ class DigestSettings(models.Model):
     )
     personalization = models.FloatField(
         "popular vs. for me",
-        default=0.5,
+        # Chosen by bench/eval_digests.py's sweep (docs/digests.md#choosing-the-papers).
+        default=0.75,
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
         help_text="0 ranks by trending only, 1 by similarity to the reader's own papers only.",
     )
@@ -151,6 +152,39 @@ class DeliveryQuerySet(models.QuerySet):
         return self.filter(pk=pk, status=DeliveryStatus.SENDING).update(
             status=DeliveryStatus.SENT, sent_at=sent_at, last_error=""
         )
+
+    def mark_sent_and_claim(
+        self, sent_pk: int, *, sent_at, claim_pk: int, started_at, subject: str, message_id: str
+    ) -> tuple[bool, bool]:
+        """mark_sent(sent_pk) and claim(claim_pk) in one UPDATE: (was it marked sent, is the next one ours).
+
+        The two steps a chunk takes between two messages, in one statement, so a chunk
+        costs one UPDATE per email. It changes nothing else: the one email `sending`
+        at any moment is still the one being handed to SMTP.
+        """
+        connection = connections[self.db]
+        table = connection.ops.quote_name(self.model._meta.db_table)
+        adapt = connection.ops.adapt_datetimefield_value
+        sql = (
+            f"UPDATE {table} SET"
+            " status = CASE WHEN id = %s THEN %s ELSE %s END,"
+            " sent_at = CASE WHEN id = %s THEN %s ELSE sent_at END,"
+            " last_error = CASE WHEN id = %s THEN '' ELSE last_error END,"
+            " sending_started_at = CASE WHEN id = %s THEN %s ELSE sending_started_at END,"
+            " attempts = CASE WHEN id = %s THEN attempts + 1 ELSE attempts END,"
+            " subject = CASE WHEN id = %s THEN %s ELSE subject END,"
+            " message_id = CASE WHEN id = %s THEN %s ELSE message_id END"
+            " WHERE (id = %s AND status = %s) OR (id = %s AND status = %s)"
+            " RETURNING id"
+        )
+        sending, sent, queued = DeliveryStatus.SENDING, DeliveryStatus.SENT, DeliveryStatus.QUEUED
+        params = [sent_pk, sent, sending, sent_pk, adapt(sent_at), sent_pk, claim_pk, adapt(started_at)]
+        params += [claim_pk, claim_pk, subject[:255], claim_pk, message_id]
+        params += [sent_pk, sending, claim_pk, queued]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            changed = {row[0] for row in cursor.fetchall()}
+        return sent_pk in changed, claim_pk in changed
 
     def release(self, pk: int, *, error: str) -> int:
         """sending -> queued after a temporary error: the chunk's retry sends it."""

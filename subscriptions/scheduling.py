@@ -27,6 +27,7 @@ scheduled run of the same period sends nothing more. Two guards make
 
 from __future__ import annotations
 
+import logging
 import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -39,9 +40,11 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Subquery
+from django.utils import timezone
 
 from .models import Digest, DigestSettings, SavedSearch, TagFollow
 
+logger = logging.getLogger(__name__)
 Frequency = DigestSettings.Frequency
 CHUNK_SIZE = 100
 # Longer than the task hard time limit: a digest `sending` for longer than this
@@ -263,14 +266,31 @@ def due_readers(*, now: datetime, user_ids: Iterable[int] | None = None) -> list
     return due
 
 
-def enqueue(digest_ids: Sequence[int]) -> None:
-    """Queue `send_digests` tasks in chunks, once the surrounding transaction has committed."""
-    from .tasks import send_digests  # tasks import this module
+def enqueue(digest_ids: Sequence[int], *, now: datetime | None = None) -> None:
+    """Queue `send_digests` tasks in chunks, once the surrounding transaction has committed.
 
+    With more than one chunk, the candidates of all of them are loaded once first
+    (as of `now`) and shared through the cache (digests.pool_for_digests, share_pool):
+    each chunk then loads only its readers. If that fails the chunks load their own.
+    """
     ids = sorted(digest_ids)
-    for start in range(0, len(ids), CHUNK_SIZE):
-        chunk = ids[start : start + CHUNK_SIZE]
-        transaction.on_commit(lambda chunk=chunk: send_digests.delay(chunk))
+    if not ids:
+        return
+
+    def queue() -> None:
+        from .digests import pool_for_digests, share_pool
+        from .tasks import send_digests  # tasks import this module
+
+        pool_key = None
+        if len(ids) > CHUNK_SIZE:
+            try:
+                pool_key = share_pool(pool_for_digests(ids, now=now or timezone.now()))
+            except Exception:  # the chunks can do without: each then builds its own
+                logger.exception("sharing the candidates of %d digests failed", len(ids))
+        for start in range(0, len(ids), CHUNK_SIZE):
+            send_digests.delay(ids[start : start + CHUNK_SIZE], pool_key=pool_key)
+
+    transaction.on_commit(queue)
 
 
 def recover_stuck(*, now: datetime) -> list[int]:
@@ -328,7 +348,7 @@ def dispatch_due_digests(
     if user_ids is None:
         result.recovered = [pk for pk in recover_stuck(now=now) if pk not in set(result.created)]
     if enqueue_tasks:
-        enqueue(result.digest_ids)
+        enqueue(result.digest_ids, now=now)
     return result
 
 

@@ -23,14 +23,21 @@ def dispatch_due_digests() -> int:
     reject_on_worker_lost=True,
     max_retries=settings.DIGEST_MAX_RETRIES,
 )
-def send_digests(self, digest_ids: list[int]) -> dict:
-    """Send one chunk; a temporary SMTP error retries the rest with exponential backoff, then leaves them to retry."""
-    report = deliver_digests(digest_ids, now=timezone.now())
+def send_digests(self, digest_ids: list[int], pool_key: str | None = None) -> dict:
+    """Send one chunk; a temporary SMTP error retries the rest with exponential backoff, then leaves them to retry.
+
+    `pool_key` names the dispatch's candidates in the shared cache (digests.share_pool).
+    """
+    report = deliver_digests(digest_ids, now=timezone.now(), pool_key=pool_key)
     if report.retry:
         if self.request.retries >= self.max_retries:
             mark_for_retry(report.retry, error=report.error)
         else:
-            raise self.retry(args=[report.retry], countdown=settings.DIGEST_RETRY_DELAY * 2**self.request.retries)
+            raise self.retry(
+                args=[report.retry],
+                kwargs={"pool_key": pool_key},
+                countdown=settings.DIGEST_RETRY_DELAY * 2**self.request.retries,
+            )
     return {"sent": len(report.sent), "skipped": len(report.skipped), "failed": len(report.failed)}
 
 

@@ -208,3 +208,19 @@ def test_spelling_finds_the_closest_common_word_of_the_vocabulary(now):
     assert model.spelling("ab") is None  # too short to guess
     assert vectors.edit_distance("retreival", "retrieval", 2) == 1
     assert vectors.edit_distance("abcdef", "uvwxyz", 2) == 3  # cut off past the limit
+
+
+def test_reader_profile_from_loaded_vectors_is_the_same_whatever_else_is_loaded(now):
+    a = PaperFactory(title="Negation in language models", abstract="not never no")
+    b = PaperFactory(title="Sentiment of product reviews", abstract="polarity lexicons opinion")
+    c = PaperFactory(title="Graph neural networks", abstract="message passing")
+    vectors.fit(now=now)
+    few = vectors.load_vectors([a.pk, b.pk])
+    many = vectors.load_vectors([c.pk, b.pk, a.pk])
+    weights = {b.pk: 1.0, a.pk: 2.0}
+    alone = vectors.reader_profile(few, weights)
+    assert np.array_equal(alone, vectors.reader_profile(many, dict(reversed(weights.items()))))
+    assert float(np.linalg.norm(alone)) == pytest.approx(1.0, abs=1e-5)
+    assert float(alone @ vector_of(a)) > float(alone @ vector_of(b)) > float(alone @ vector_of(c))
+    assert vectors.reader_profile(few, {c.pk: 1.0}) is None
+    assert vectors.reader_profile({}, weights) is None

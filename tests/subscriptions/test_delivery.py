@@ -1,3 +1,4 @@
+import math
 import re
 import smtplib
 from datetime import timedelta
@@ -7,14 +8,24 @@ from email.policy import default as default_policy
 import pytest
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend
+from django.db import OperationalError, connection
 from django.utils import timezone
 
 from papers.models import Paper
+from subscriptions import delivery, digests
 from subscriptions.delivery import deliver_digests, mark_for_retry, subject_for
-from subscriptions.models import Digest, DigestItem
-from subscriptions.scheduling import dispatch_due_digests, request_digest
+from subscriptions.digests import choose_items, pool_for_digests, share_pool
+from subscriptions.models import Digest, DigestItem, DeliveryQuerySet
+from subscriptions.scheduling import Schedule, dispatch_due_digests, request_digest
 from subscriptions.tasks import send_digests
-from tests.factories import DigestSettingsFactory, PaperFactory, TagFactory, TagFollowFactory, UserFactory
+from tests.factories import (
+    DigestFactory,
+    DigestSettingsFactory,
+    PaperFactory,
+    TagFactory,
+    TagFollowFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -206,15 +217,161 @@ def test_the_subject_uses_the_readers_local_date(now):
     assert "Next digest: Wed 2 Dec, 08:00 Asia/Tokyo." in mail.outbox[0].alternatives[0][0]
 
 
-def test_choosing_and_sending_a_chunk_of_100_costs_few_queries_per_digest(now, django_assert_max_num_queries):
-    tag = TagFactory(slug="negation")
-    for i in range(20):
-        PaperFactory(published_at=now - timedelta(hours=i), trending_week=float(i), tags=[tag])
-    for _ in range(100):
-        TagFollowFactory(user=UserFactory(), tag=tag)
-    ids = dispatch_due_digests(now=now, enqueue_tasks=False).created
+def inserts(rows: int) -> int:
+    """How many INSERT statements bulk_create needs for `rows` digest items on this database (1 on PostgreSQL)."""
+    fields = [f for f in DigestItem._meta.concrete_fields if not f.primary_key]
+    return math.ceil(rows / connection.ops.bulk_batch_size(fields, [DigestItem()] * rows))
+
+
+def _hundred_readers(now, *, tags=2):
+    tag_objects = [TagFactory() for _ in range(tags)]
+    for i in range(40):
+        PaperFactory(
+            published_at=now - timedelta(hours=i),
+            trending_week=float(i),
+            tags=[tag_objects[i % tags]],
+            authors_text="Ada Lovelace",
+        )
+    for i in range(100):
+        reader = UserFactory()
+        for tag in tag_objects:
+            TagFollowFactory(user=reader, tag=tag)
+        DigestSettingsFactory(user=reader, papers_per_tag=3, personalization=0.5 if i % 2 else 0.0)
+    return dispatch_due_digests(now=now, enqueue_tasks=False).created
+
+
+def test_a_chunk_of_100_costs_one_query_per_email_with_the_dispatchs_pool(now, django_assert_max_num_queries):
+    ids = _hundred_readers(now)
     assert len(ids) == 100
-    # Choosing and storing is a constant handful; each email costs its two conditional UPDATEs.
-    with django_assert_max_num_queries(2 * 100 + 20):
+    pool = pool_for_digests(ids, now=now)
+    # The digests with their readers' addresses and settings; follows, searches, sent papers and reactions;
+    # one INSERT of the items (in a savepoint here; SQLite's parameter limit splits it in batches); one UPDATE
+    # per email (marking the previous one sent and claiming it in one statement) and the last one's "sent".
+    with django_assert_max_num_queries(1 + 4 + 2 + inserts(600) + 100 + 1):
+        report = deliver_digests(ids, now=now, pool=pool)
+    assert len(report.sent) == 100 and len(mail.outbox) == 100
+    assert set(Digest.objects.filter(pk__in=ids).values_list("status", flat=True)) == {Digest.Status.SENT}
+    assert set(Digest.objects.filter(pk__in=ids).values_list("attempts", flat=True)) == {1}
+
+
+def test_without_a_pool_a_chunk_loads_its_own_candidates_in_a_few_more_queries(now, django_assert_max_num_queries):
+    ids = _hundred_readers(now)
+    with django_assert_max_num_queries(1 + 4 + 8 + 2 + inserts(600) + 100 + 1):
         report = deliver_digests(ids, now=now)
     assert len(report.sent) == 100
+
+
+def test_the_chunks_of_a_dispatch_share_one_pool_and_render_each_paper_once(now, monkeypatch):
+    ids = _hundred_readers(now)
+    builds, renders = [], []
+    real_build, real_render = digests.build_pool, delivery.paper_block
+    monkeypatch.setattr(digests, "build_pool", lambda **kw: builds.append(kw) or real_build(**kw))
+    monkeypatch.setattr(delivery, "paper_block", lambda **kw: renders.append(kw["title"]) or real_render(**kw))
+    key = share_pool(pool_for_digests(ids, now=now))
+    digests._POOLS.clear()  # each chunk reads the pool from the shared cache, as another worker would
+    for chunk in (ids[:50], ids[50:]):
+        report = deliver_digests(chunk, now=now + timedelta(minutes=1), pool_key=key)
+        assert len(report.sent) == 50
+        digests._POOLS.clear()
+    assert len(builds) == 1  # the dispatch's; neither chunk loaded candidates
+    chosen = set(DigestItem.objects.filter(digest_id__in=ids).values_list("paper__title", flat=True))
+    assert sorted(renders) == sorted(chosen)  # each chosen paper's block rendered once for both chunks
+    assert len(mail.outbox) == 100
+
+
+def test_a_chunk_chooses_what_the_reader_would_get_alone(now):
+    ids = _hundred_readers(now)
+    alone = {}
+    for digest in Digest.objects.filter(pk__in=ids[:5]):
+        alone[digest.pk] = [item.paper.pk for item in choose_items([digest.user_id], now=now)[digest.user_id]]
+    deliver_digests(ids, now=now, pool=pool_for_digests(ids, now=now))
+    for pk, papers in alone.items():
+        assert list(DigestItem.objects.filter(digest_id=pk).order_by("rank").values_list("paper_id", flat=True)) == (
+            papers
+        )
+
+
+def test_a_pooled_email_is_the_email_rendered_from_the_papers(now):
+    ids = _hundred_readers(now)
+    deliver_digests(ids[:1], now=now, pool=pool_for_digests(ids, now=now))
+    pooled = mail.outbox[0]
+    digest = Digest.objects.get(pk=ids[0])
+    items = list(digest.items.select_related("paper", "tag").order_by("rank"))
+    fresh = delivery.render_digest(
+        digest=digest, items=items, to_email=pooled.to[0], schedule=Schedule.for_user(digest.user), now=now
+    )
+    assert pooled.body == fresh.body and pooled.alternatives == fresh.alternatives
+    assert "Ada Lovelace" in pooled.body
+
+
+class WatchingBackend(EmailBackend):
+    """locmem that records, at each hand-over, which digests are `sending` and which are `sent`."""
+
+    seen: list = []
+
+    def send_messages(self, messages):
+        for message in messages:
+            states = dict(Digest.objects.values_list("message_id", "status"))
+            WatchingBackend.seen.append((message.extra_headers["Message-ID"], states))
+        return super().send_messages(messages)
+
+
+def test_only_the_message_being_handed_to_smtp_is_ever_sending(now, settings):
+    settings.EMAIL_BACKEND = "tests.subscriptions.test_delivery.WatchingBackend"
+    WatchingBackend.seen = []
+    ids = _hundred_readers(now)[:10]
+    deliver_digests(ids, now=now, pool=pool_for_digests(ids, now=now))
+    order = list(Digest.objects.filter(pk__in=ids).order_by("pk").values_list("message_id", flat=True))
+    assert [message_id for message_id, _ in WatchingBackend.seen] == order
+    for i, (message_id, states) in enumerate(WatchingBackend.seen):
+        # A crash now would resend this one message (same Message-ID) and nothing already out.
+        assert [m for m in order if states[m] == Digest.Status.SENDING] == [message_id]
+        assert all(states[m] == Digest.Status.SENT for m in order[:i])
+        assert all(states[m] == Digest.Status.QUEUED for m in order[i + 1 :])
+    assert set(Digest.objects.filter(pk__in=ids).values_list("status", flat=True)) == {Digest.Status.SENT}
+
+
+def test_mark_sent_and_claim_is_one_conditional_update(now):
+    sending = DigestFactory(status=Digest.Status.SENDING, attempts=1)
+    queued = DigestFactory(status=Digest.Status.QUEUED)
+    taken = DigestFactory(status=Digest.Status.SENDING, attempts=1)
+    args = {"sent_at": now, "started_at": now, "subject": "Trending in #x", "message_id": "<m@x>"}
+    assert Digest.objects.mark_sent_and_claim(sending.pk, claim_pk=queued.pk, **args) == (True, True)
+    sending.refresh_from_db()
+    queued.refresh_from_db()
+    assert sending.status == Digest.Status.SENT and sending.sent_at == now and sending.attempts == 1
+    assert queued.status == Digest.Status.SENDING and queued.attempts == 1 and queued.subject == "Trending in #x"
+    assert queued.message_id == "<m@x>" and queued.sending_started_at == now
+    # Neither step happens twice: the first is already sent, the next one is someone else's.
+    assert Digest.objects.mark_sent_and_claim(sending.pk, claim_pk=taken.pk, **args) == (False, False)
+    taken.refresh_from_db()
+    assert taken.attempts == 1 and taken.message_id != "<m@x>"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_error_when_recording_sent_falls_back_to_recording_it_alone(now, monkeypatch):
+    ids = _hundred_readers(now)[:3]
+    calls = []
+
+    def away(self, *args, **kwargs):
+        calls.append(args)
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(DeliveryQuerySet, "mark_sent_and_claim", away)
+    report = deliver_digests(ids, now=now)
+    assert len(calls) == 2 and report.sent == ids and len(mail.outbox) == 3
+    assert set(Digest.objects.filter(pk__in=ids).values_list("status", flat=True)) == {Digest.Status.SENT}
+
+
+def test_a_chunk_whose_pool_is_gone_or_lacks_a_tag_builds_its_own(now):
+    ids = _hundred_readers(now)
+    # The shared pool expired (or the cache is down): the chunk chooses from its own.
+    assert len(deliver_digests(ids[:10], now=now, pool_key="paperhub:digest-pool:gone").sent) == 10
+    # A reader followed a tag after the dispatch built its pool: that tag's papers are still candidates.
+    pool = pool_for_digests(ids, now=now)
+    late = TagFactory(slug="late")
+    PaperFactory(published_at=now - timedelta(hours=1), trending_week=100.0, tags=[late], title="Late tag paper")
+    digest = Digest.objects.get(pk=ids[10])
+    TagFollowFactory(user=digest.user, tag=late)
+    assert deliver_digests([digest.pk], now=now, pool=pool).sent == [digest.pk]
+    assert "Late tag paper" in mail.outbox[-1].body

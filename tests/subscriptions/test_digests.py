@@ -193,3 +193,141 @@ def test_a_barely_related_profile_does_not_make_a_paper_similar(now):
     vectors.fit(now=now)
     [item] = choose_items([reader.pk], now=now)[reader.pk]
     assert item.reason == "New in #negation"
+
+
+FILLER = [
+    ("Graph neural networks for molecules", "message passing over molecular graphs predicts chemical properties"),
+    ("Speech recognition in noisy rooms", "acoustic models for far field microphones and reverberation"),
+    ("Protein structure prediction", "amino acid sequences fold into three dimensional structures"),
+    ("Image segmentation with transformers", "pixels grouped into objects by attention over patches"),
+    ("Reinforcement learning for robot arms", "policies learn grasping from rewards in simulation"),
+    ("Time series forecasting of electricity load", "seasonal demand predicted with recurrent networks"),
+]
+
+
+def _blend_setup(now, *, personalization):
+    """A tag with a very popular unrelated paper, a barely upvoted paper on negation, and unrelated filler."""
+    tag = TagFactory(slug="nlp")
+    hot = paper(
+        now, tags=[tag], title="Popular paper about graph coloring", abstract="graph coloring heuristics", trending=40.0
+    )
+    match = paper(
+        now,
+        tags=[tag],
+        title="Negation benchmark for language models",
+        abstract="language models ignore negation words such as not and never in questions",
+        trending=1.0,
+    )
+    for title, abstract in FILLER:
+        paper(now, tags=[tag], title=title, abstract=abstract, trending=2.0)
+
+    def reader_with(title, abstract):
+        reader = UserFactory()
+        TagFollowFactory(user=reader, tag=tag)
+        DigestSettingsFactory(user=reader, personalization=personalization, papers_per_tag=3)
+        BookmarkFactory(user=reader, paper=PaperFactory(title=title, abstract=abstract))
+        return reader
+
+    return tag, hot, match, reader_with
+
+
+def test_a_strong_match_outranks_a_popular_paper_and_says_why(now):
+    _, hot, match, reader_with = _blend_setup(now, personalization=0.5)
+    strong = reader_with(
+        "Negation in language models", "language models and negation words such as not and never in questions"
+    )
+    vectors.fit(now=now)
+    items = choose_items([strong.pk], now=now)[strong.pk]
+    assert [item.paper for item in items[:2]] == [match, hot]
+    assert items[0].reason == "Similar to 'Negation in language models' which you bookmarked"
+    assert items[1].reason == "New in #nlp"
+
+
+def test_a_weak_match_does_not_outrank_a_popular_paper_nor_claim_similarity(now):
+    _, hot, match, reader_with = _blend_setup(now, personalization=0.5)
+    # One word in common with the negation paper ("questions"), nothing else.
+    weak = reader_with("Answering questions about tables", "spreadsheet cells parsed into structured queries questions")
+    vectors.fit(now=now)
+    items = choose_items([weak.pk], now=now)[weak.pk]
+    assert items[0].paper == hot
+    assert not any(item.reason.startswith("Similar to") for item in items)
+
+
+def test_personal_terms_are_on_a_fixed_scale_not_divided_by_the_best():
+    import numpy as np
+
+    from subscriptions.digests import similarity_terms
+
+    # 200 candidates alike, the best a hair closer: it gets a small term, not 1.
+    weak = similarity_terms(np.array([0.30] * 199 + [0.32]))
+    assert weak.max() == pytest.approx(0.2) and weak[:199].max() == 0.0
+    # Sparse text (most cosines near 0.02): a best candidate at 0.07 stands out, but is still a weak match.
+    rng = np.random.default_rng(0)
+    sparse = similarity_terms(np.append(rng.normal(0.02, 0.005, 199), 0.07))
+    assert sparse[-1] == pytest.approx(0.5, abs=0.05)
+    strong = similarity_terms(np.array([0.30] * 199 + [0.60]))
+    assert strong.max() == 1.0 and strong[:199].max() == 0.0
+    # One or two candidates have no typical one: they are compared with COS_NONE.
+    assert similarity_terms(np.array([0.10])).tolist() == [pytest.approx(0.5)]
+
+
+def test_a_reader_with_no_reactions_gets_the_tags_trending_order_at_any_slider(now):
+    reader, tag = UserFactory(), TagFactory()
+    TagFollowFactory(user=reader, tag=tag)
+    DigestSettingsFactory(user=reader, personalization=1.0)
+    paper(now, tags=[tag], title="Newest but quiet", days_old=0, trending=1.0)
+    paper(now, tags=[tag], title="Hot", days_old=3, trending=9.0)
+    paper(now, tags=[tag], title="Warm", days_old=2, trending=4.0)
+    vectors.fit(now=now)
+    assert titles(choose_items([reader.pk], now=now)[reader.pk]) == ["Hot", "Warm", "Newest but quiet"]
+
+
+def test_without_vectors_choosing_falls_back_to_trending(now):
+    reader, tag = UserFactory(), TagFactory(slug="negation")
+    TagFollowFactory(user=reader, tag=tag)
+    DigestSettingsFactory(user=reader, personalization=1.0)
+    BookmarkFactory(user=reader, paper=PaperFactory(title="Negation in language models", abstract="not never"))
+    paper(now, tags=[tag], title="Negation benchmark", abstract="not never no", trending=1.0)
+    paper(now, tags=[tag], title="Graphs", abstract="nodes and edges", trending=6.0)
+    # Before the first fit: no vector anywhere.
+    items = choose_items([reader.pk], now=now)[reader.pk]
+    assert titles(items) == ["Graphs", "Negation benchmark"]
+    assert [item.reason for item in items] == ["New in #negation", "New in #negation"]
+    # After a fit, a paper imported since has no vector yet: it is still chosen, on its trending term.
+    vectors.fit(now=now)
+    late = paper(now, tags=[tag], title="Late negation paper", abstract="not never no", trending=3.0)
+    items = choose_items([reader.pk], now=now)[reader.pk]
+    assert titles(items)[0] == "Negation benchmark" and late.title in titles(items)
+    assert next(item for item in items if item.paper == late).reason == "New in #negation"
+
+
+def test_a_reader_gets_the_same_digest_alone_or_in_any_chunk(now):
+    tags = [TagFactory(), TagFactory(), TagFactory()]
+    for i, (title, abstract) in enumerate(FILLER * 3):
+        paper(
+            now,
+            tags=tags[i % 2 : i % 3 + 1],
+            title=f"{title} {i}",
+            abstract=abstract,
+            trending=float(i % 5),
+            days_old=i % 6,
+        )
+    readers = []
+    for i, (title, abstract) in enumerate(FILLER):
+        reader = UserFactory()
+        for tag in tags[: 1 + i % 3]:
+            TagFollowFactory(user=reader, tag=tag)
+        DigestSettingsFactory(user=reader, personalization=i / 5, papers_per_tag=2 + i % 3)
+        BookmarkFactory(user=reader, paper=PaperFactory(title=title, abstract=abstract, tags=tags[:1]))
+        readers.append(reader.pk)
+    vectors.fit(now=now)
+
+    def picks(result, reader):
+        return [(item.paper.pk, item.tag.pk, item.reason) for item in result[reader]]
+
+    together = choose_items(readers, now=now)
+    halves = choose_items(readers[::2], now=now) | choose_items(readers[1::2], now=now)
+    for reader in readers:
+        alone = choose_items([reader], now=now)
+        assert picks(alone, reader) == picks(together, reader) == picks(halves, reader)
+    assert all(together[reader] for reader in readers)

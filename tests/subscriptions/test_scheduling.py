@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from hypothesis import strategies as st
 
 from subscriptions import scheduling
+from subscriptions.digests import shared_pool
 from subscriptions.models import Digest, DigestSettings
 from subscriptions.scheduling import current_period, dispatch_due_digests, recover_stuck
 from tests.factories import DigestFactory, DigestSettingsFactory, TagFactory, TagFollowFactory, UserFactory
@@ -204,17 +205,32 @@ def test_next_digest_in_the_readers_words(frequency, now_utc, done, expected):
     assert scheduling.describe_next_digest(schedule, now=now_utc, done_keys=done) == expected
 
 
-def test_dispatch_queues_chunks_of_at_most_100_after_commit(now, monkeypatch, django_capture_on_commit_callbacks):
+def test_dispatch_queues_chunks_of_at_most_100_after_commit_sharing_their_candidates(
+    now, monkeypatch, django_capture_on_commit_callbacks
+):
     calls = []
-    monkeypatch.setattr("subscriptions.tasks.send_digests.delay", lambda ids: calls.append(ids))
+    monkeypatch.setattr("subscriptions.tasks.send_digests.delay", lambda ids, pool_key: calls.append((ids, pool_key)))
     tag = TagFactory()
     for _ in range(230):
         TagFollowFactory(user=UserFactory(), tag=tag)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         result = dispatch_due_digests(now=now)
-    assert len(callbacks) == 3
-    assert [len(chunk) for chunk in calls] == [100, 100, 30]
-    assert sorted(pk for chunk in calls for pk in chunk) == result.digest_ids
+    assert len(callbacks) == 1
+    assert [len(chunk) for chunk, _ in calls] == [100, 100, 30]
+    assert sorted(pk for chunk, _ in calls for pk in chunk) == result.digest_ids
+    # One pool of candidates for the whole dispatch, named to every chunk.
+    [pool_key] = {key for _, key in calls}
+    pool = shared_pool(pool_key)
+    assert pool is not None and pool.tag_ids == {tag.pk} and pool.now == now
+
+
+def test_a_single_chunk_builds_its_own_candidates(now, monkeypatch, django_capture_on_commit_callbacks):
+    calls = []
+    monkeypatch.setattr("subscriptions.tasks.send_digests.delay", lambda ids, pool_key: calls.append((ids, pool_key)))
+    TagFollowFactory(user=UserFactory(), tag=TagFactory())
+    with django_capture_on_commit_callbacks(execute=True):
+        result = dispatch_due_digests(now=now)
+    assert calls == [(result.digest_ids, None)]
 
 
 def test_stuck_digests_are_recovered_by_the_next_dispatch(now):

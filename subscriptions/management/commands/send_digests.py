@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from subscriptions.delivery import deliver_digests
-from subscriptions.digests import choose_items
+from subscriptions.digests import choose_items, pool_for_digests
 from subscriptions.models import DigestSettings
 from subscriptions.scheduling import CHUNK_SIZE, dispatch_due_digests, due_readers, eligible_readers, extra_digest
 
@@ -47,8 +47,10 @@ class Command(BaseCommand):
         else:
             digest_ids = dispatch_due_digests(now=when, user_ids=user_ids, enqueue_tasks=False).digest_ids
         totals = {"sent": 0, "skipped": 0, "failed": 0, "retry": 0}
+        # The candidates of every chunk, loaded once (as the dispatch task shares them with its chunks).
+        pool = pool_for_digests(digest_ids, now=when) if len(digest_ids) > CHUNK_SIZE else None
         for start in range(0, len(digest_ids), CHUNK_SIZE):
-            report = deliver_digests(digest_ids[start : start + CHUNK_SIZE], now=when)
+            report = deliver_digests(digest_ids[start : start + CHUNK_SIZE], now=when, pool=pool)
             for key in totals:
                 totals[key] += len(getattr(report, key))
             if report.error:
