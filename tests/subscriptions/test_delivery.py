@@ -15,7 +15,7 @@ from papers.models import Paper
 from subscriptions import delivery, digests
 from subscriptions.delivery import deliver_digests, mark_for_retry, subject_for
 from subscriptions.digests import choose_items, pool_for_digests, share_pool
-from subscriptions.models import Digest, DigestItem, DeliveryQuerySet
+from subscriptions.models import DeliveryQuerySet, Digest, DigestItem
 from subscriptions.scheduling import Schedule, dispatch_due_digests, request_digest
 from subscriptions.tasks import send_digests
 from tests.factories import (
