@@ -513,11 +513,20 @@ def _with_ids(queryset, column: str, ids) -> PaperQuerySet:
     return queryset.filter(pk__in=ids) if column.endswith('"id"') else queryset.filter(paper_id__in=ids)
 
 
-def _load_vectors(paper_ids) -> dict:
-    """Stored vectors of these papers in the current version (one query; see `_with_ids`)."""
+def _stored(version_id: int | None):
+    """Stored vectors of the query model's version (the current one). By its id, not by a join on its
+    status: with `version_id = n AND paper_id = ANY(...)` the (version, paper) index finds the rows even
+    when the table's statistics are stale; a join let PostgreSQL read all 100,000 (0.6 s)."""
+    if version_id is None:
+        return PaperVector.objects.filter(version__status=TextModel.Status.CURRENT)
+    return PaperVector.objects.filter(version_id=version_id)
+
+
+def _load_vectors(paper_ids, version_id: int | None) -> dict:
+    """Stored vectors of these papers in the version `version_id` (one query; see `_with_ids`)."""
     if not paper_ids:
         return {}
-    rows = PaperVector.objects.filter(version__status=TextModel.Status.CURRENT)
+    rows = _stored(version_id)
     rows = _with_ids(rows, f'"{PaperVector._meta.db_table}"."paper_id"', paper_ids)
     return {pk: vectors.from_bytes(data) for pk, data in rows.values_list("paper_id", "vector")}
 
@@ -545,7 +554,7 @@ def _cosines(
     if not own.any():
         return {}
     exact_ids = {paper.pk for paper in found}
-    stored = _load_vectors([*exact_ids, *coverage])
+    stored = _load_vectors([*exact_ids, *coverage], model.version_id)
     by_words = sorted(coverage, key=lambda pk: (-relaxed_score(coverage[pk], _dot(stored.get(pk), own)), pk))
     best = [paper.pk for paper in found] + by_words
     feedback = [stored[pk] for pk in best if pk in stored][:FEEDBACK]
@@ -560,11 +569,11 @@ def _cosines(
         if not set(term.split()) <= words
     ][:TOPIC_TERMS]
     more = set(_ids(_or_query(topic), filters, TOPIC_CANDIDATES, exact_ids))
-    for similar in PaperVector.objects.filter(
-        paper_id__in=best[:NEIGHBOUR_SOURCES], version__status=TextModel.Status.CURRENT
-    ).values_list("similar", flat=True):
+    for similar in (
+        _stored(model.version_id).filter(paper_id__in=best[:NEIGHBOUR_SOURCES]).values_list("similar", flat=True)
+    ):
         more.update(pk for pk in similar or () if pk not in exact_ids)
-    stored.update(_load_vectors(more - stored.keys()))
+    stored.update(_load_vectors(more - stored.keys(), model.version_id))
     return {pk: float(vector @ query_vector) for pk, vector in stored.items() if pk not in exact_ids}
 
 

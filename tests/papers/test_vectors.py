@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
+from django.db import connection
 
 from papers import vectors
 from papers.demo import seed_records
@@ -189,6 +190,7 @@ def test_the_query_model_transforms_as_the_fitted_model_does_without_scikit_lear
     PaperFactory(title="Dense retrieval with hard negatives", abstract="Negative sampling for retrievers.")
     version = vectors.fit(now=now)
     model = vectors.query_model(version)
+    assert model.version_id == version.pk  # search reads this version's stored vectors by its id
     texts = ["negation language models", "hard negatives for dense retrievers", "Reviews! reviews, REVIEWS", "zzz"]
     assert np.allclose(model.transform(texts), vectors.load_transform(version).transform(texts), atol=1e-5)
     assert not model.transform(["zzz the of"]).any()  # no known word: a zero vector
@@ -224,3 +226,13 @@ def test_reader_profile_from_loaded_vectors_is_the_same_whatever_else_is_loaded(
     assert float(alone @ vector_of(a)) > float(alone @ vector_of(b)) > float(alone @ vector_of(c))
     assert vectors.reader_profile(few, {c.pk: 1.0}) is None
     assert vectors.reader_profile({}, weights) is None
+
+
+@pytest.mark.postgres
+def test_a_fit_on_postgresql_leaves_statistics_for_its_vectors(now):
+    # Without them the planner may read every stored vector to find the thousand relaxed search asks for.
+    PaperFactory.create_batch(3)
+    vectors.fit(now=now)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [PaperVector._meta.db_table])
+        assert cursor.fetchone()[0] == 3
