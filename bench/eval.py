@@ -3,7 +3,8 @@
     python -m bench.eval [--only digests,search] [--scale 0.1]
 
 Each part lives in its own module (bench/eval_digests.py, bench/eval_search.py)
-and returns its figures as {name: value}; each figure is printed as
+and returns its figures as {name: value}; with more than one part, each runs in
+a child process of its own (each sets Django up on its own database). Each figure is printed as
 `EVAL <name> <value>` as soon as its part is done, and all of them are written
 to bench/eval_results.json (not committed). Like `make bench`, never part of
 `make test` or CI: it measures quality, not correctness, and takes minutes.
@@ -13,6 +14,7 @@ import argparse
 import importlib
 import json
 import os
+import subprocess
 import sys
 import traceback
 from datetime import UTC, datetime
@@ -35,6 +37,23 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(ROOT))
     figures: dict[str, float] = {}
     failed = []
+    if len(only) > 1:
+        # Each part configures Django for its own database: one child process a part.
+        for name in only:
+            child = subprocess.run(
+                [sys.executable, "-m", "bench.eval", "--only", name, "--scale", str(args.scale)],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for line in child.stdout.splitlines():
+                print(line, flush=True)
+                if line.startswith("EVAL ") and not line.endswith(" FAILED"):
+                    _, figure, value = line.split(" ", 2)
+                    figures[figure] = float(value) if value.replace(".", "", 1).lstrip("-").isdigit() else value
+            if child.returncode:
+                failed.append(name)
+        only = []
     for name in only:
         try:
             part = importlib.import_module(PARTS[name])
