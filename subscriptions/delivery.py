@@ -446,6 +446,12 @@ def _send_each(model, pks: Sequence[int], render, *, now: datetime, connection, 
         if handed is not None:
             _record_sent(handed, now=now, model=model)
             report.sent.append(handed)
+    except Exception:
+        # The SMTP server accepted `handed`: record it before the error goes up (rendering or
+        # claiming the next one failed), or a later dispatch would recover and send it again.
+        if handed is not None:
+            _record_sent(handed, now=now, model=model)
+        raise
     finally:
         try:
             connection.close()

@@ -363,6 +363,26 @@ def test_a_database_error_when_recording_sent_falls_back_to_recording_it_alone(n
     assert set(Digest.objects.filter(pk__in=ids).values_list("status", flat=True)) == {Digest.Status.SENT}
 
 
+def test_an_error_before_the_next_claim_still_records_the_accepted_message_as_sent(now, monkeypatch):
+    ids = _hundred_readers(now)[:3]
+    real = delivery.render_digest
+    rendered = []
+
+    def render_then_fail(**kwargs):
+        rendered.append(kwargs["digest"].pk)
+        if len(rendered) == 2:
+            raise RuntimeError("template broke")
+        return real(**kwargs)
+
+    monkeypatch.setattr(delivery, "render_digest", render_then_fail)
+    with pytest.raises(RuntimeError):
+        deliver_digests(ids, now=now)
+    statuses = dict(Digest.objects.filter(pk__in=ids).values_list("pk", "status"))
+    # The one message the SMTP server took is recorded, so no dispatch sends it again.
+    assert len(mail.outbox) == 1 and statuses[ids[0]] == Digest.Status.SENT
+    assert statuses[ids[1]] == statuses[ids[2]] == Digest.Status.QUEUED
+
+
 def test_a_chunk_whose_pool_is_gone_or_lacks_a_tag_builds_its_own(now):
     ids = _hundred_readers(now)
     # The shared pool expired (or the cache is down): the chunk chooses from its own.
