@@ -3,8 +3,9 @@
 No model is fitted here: the paper page reads the ids stored with the paper's
 vector when the catalogue's vectors were last fitted (nearest neighbours by
 cosine over every published paper), so a cold paper page costs what a warm
-one does. A paper imported since the last fit has a vector but no neighbours
-yet: its page shows no similar papers until the next fit.
+one does. A paper imported since the last fit gets its neighbours with its
+vector, in the import's job (`vectors.assign_vectors`); older papers' lists
+take it in at the next fit.
 """
 
 from django.db.models import QuerySet

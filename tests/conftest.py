@@ -72,3 +72,4 @@ def fresh_page_cache_generation():
     pagecache._memo["until"] = 0.0
     vectors._transforms.clear()
     vectors._query_models.clear()
+    vectors._catalogues.clear()

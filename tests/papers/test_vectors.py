@@ -10,6 +10,7 @@ from django.db import connection
 
 from papers import vectors
 from papers.demo import seed_records
+from papers.importers.records import PaperRecord
 from papers.importers.service import import_records
 from papers.models import Paper, PaperVector, TextModel
 from papers.similarity import similar_papers
@@ -173,15 +174,56 @@ def test_web_process_never_imports_scikit_learn_or_numpy():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_a_retexted_paper_gets_a_new_vector_and_keeps_its_neighbours_until_the_next_fit(now):
+def test_a_retexted_paper_gets_a_new_vector_and_new_neighbours(now):
     paper = PaperFactory(title="Negation in language models", abstract="not")
     close = PaperFactory(title="Negation benchmark for language models", abstract="not never")
+    reviews = PaperFactory(title="Polarity of product reviews", abstract="sentiment polarity of reviews")
     vectors.fit(now=now)
     before = vector_of(paper)
+    assert vectors.similar_ids(paper.pk)[0] == close.pk
     Paper.objects.filter(pk=paper.pk).update(title="Sentiment of product reviews", abstract="polarity")
     assert vectors.assign_vectors([paper.pk]) == 1
     assert not np.allclose(vector_of(paper), before)
-    assert vectors.similar_ids(paper.pk) == [close.pk]
+    assert vectors.similar_ids(paper.pk)[0] == reviews.pk  # compared with its new text, not its old one
+    assert paper.pk not in vectors.similar_ids(paper.pk)
+
+
+def test_a_paper_imported_between_fits_gets_its_similar_papers_in_the_same_job(now):
+    papers = seed_catalogue()
+    vectors.fit(now=now)
+    sentiment = papers["FinnSentiment -- A Finnish Social Media Corpus for Sentiment Polarity Annotation"]
+    before = vectors.similar_ids(sentiment.pk)
+    records = [
+        PaperRecord(
+            title="Sentiment polarity of Finnish tweets",
+            abstract="A corpus of social media posts annotated for sentiment polarity: positive, negative, neutral.",
+            arxiv_id="2612.00001",
+            published_at=now,
+        ),
+        PaperRecord(
+            title="Polarity annotation of social media sentiment",
+            abstract="Annotating the sentiment polarity of social media posts, with a new Finnish corpus.",
+            arxiv_id="2612.00002",
+            published_at=now,
+        ),
+    ]
+    import_records(records, source="test")
+    first, second = Paper.objects.get(arxiv_id="2612.00001"), Paper.objects.get(arxiv_id="2612.00002")
+    similar = vectors.similar_ids(first.pk)
+    assert len(similar) == vectors.NEIGHBOURS and first.pk not in similar
+    assert second.pk in similar  # a paper of the same batch counts
+    assert sentiment.pk in similar[:3]
+    on_topic = Paper.objects.filter(pk__in=similar[:5], abstract__iregex=r"sentiment|polarity").count()
+    assert on_topic >= 4
+    assert vectors.similar_ids(sentiment.pk) == before  # older papers' lists change at the next fit
+    assert [p.pk for p in similar_papers(first)][:1] in ([second.pk], [sentiment.pk])
+    # The next import in the same process reads only the vectors stored since, these two among them.
+    import_records(
+        [PaperRecord(title=first.title + ", again", abstract=first.abstract, arxiv_id="2612.00003", published_at=now)],
+        source="test",
+    )
+    third = Paper.objects.get(arxiv_id="2612.00003")
+    assert vectors.similar_ids(third.pk)[0] == first.pk
 
 
 def test_the_query_model_transforms_as_the_fitted_model_does_without_scikit_learn(now):
