@@ -73,10 +73,13 @@ def is_following(*, user: AbstractBaseUser, paper: Paper) -> bool:
 
 
 def follow_on_comment(comment: Comment) -> None:
-    """Commenting follows the discussion (registered with papers.comments.on_comment_posted).
+    """Commenting follows the discussion (registered with papers.comments.on_comment_posted), unless the
+    reader turned that off in their settings (`DigestSettings.follow_on_comment`).
 
     Unfollowing stays possible: the follow is made once, with the comment, never again behind the reader's back.
     """
+    if DigestSettings.objects.filter(user_id=comment.user_id, follow_on_comment=False).exists():
+        return
     follow_discussion(user=comment.user, paper=comment.paper, now=comment.created_at)
 
 

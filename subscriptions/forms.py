@@ -30,7 +30,7 @@ class DigestSettingsForm(forms.ModelForm):
 
     class Meta:
         model = DigestSettings
-        fields = ["frequency", "delivery_hour", "timezone", "papers_per_tag", "personalization"]
+        fields = ["frequency", "delivery_hour", "timezone", "papers_per_tag", "personalization", "follow_on_comment"]
         widgets = {
             "personalization": forms.NumberInput(attrs={"type": "range", "min": 0, "max": 1, "step": 0.05}),
         }

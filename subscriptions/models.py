@@ -92,6 +92,11 @@ class DigestSettings(models.Model):
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
         help_text="0 ranks by trending only, 1 by similarity to the reader's own papers only.",
     )
+    follow_on_comment = models.BooleanField(
+        "follow the discussions I comment in",
+        default=True,
+        help_text="Commenting on a paper follows its discussion: its new comments come in a daily email.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

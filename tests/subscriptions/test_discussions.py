@@ -19,7 +19,7 @@ from papers.models import Comment, Paper
 from subscriptions import discussions
 from subscriptions.delivery import deliver_discussion_notices
 from subscriptions.discussions import dispatch_discussion_notices, unseen_comments
-from subscriptions.models import DiscussionFollow, DiscussionNotice, DiscussionNoticeItem
+from subscriptions.models import DigestSettings, DiscussionFollow, DiscussionNotice, DiscussionNoticeItem
 from subscriptions.tasks import send_discussion_notices
 from subscriptions.unsubscribe import SALT, discussion_unsubscribe_url
 from tests.factories import DigestSettingsFactory, PaperFactory, UserFactory
@@ -113,6 +113,25 @@ def test_commenting_follows_the_discussion(client, paper, now):
     other = PaperFactory()
     client.post(reverse("papers:comment_post", args=[other.pk]), {"body": "   "})
     assert not DiscussionFollow.objects.filter(paper=other).exists()
+
+
+def test_a_reader_who_turned_it_off_in_their_settings_does_not_follow_by_commenting(client, paper):
+    reader = UserFactory()
+    client.force_login(reader)
+    settings_page = client.get(reverse("subscriptions:digest_settings")).content.decode()
+    assert 'name="follow_on_comment"' in settings_page and "checked" in settings_page  # on by default
+    form = {"frequency": "daily", "delivery_hour": "8", "timezone": "UTC", "papers_per_tag": "5"}
+    client.post(reverse("subscriptions:digest_settings"), {**form, "personalization": "0.75"})  # box unticked
+    assert DigestSettings.objects.get(user=reader).follow_on_comment is False
+    client.post(reverse("papers:comment_post", args=[paper.pk]), {"body": "Interesting"})
+    assert Comment.objects.filter(user=reader).exists() and not DiscussionFollow.objects.exists()
+    # The button still follows; ticking the box again makes commenting follow again.
+    client.post(
+        reverse("subscriptions:digest_settings"), {**form, "personalization": "0.75", "follow_on_comment": "on"}
+    )
+    other = PaperFactory()
+    client.post(reverse("papers:comment_post", args=[other.pk]), {"body": "Also interesting"})
+    assert list(DiscussionFollow.objects.values_list("paper_id", flat=True)) == [other.pk]
 
 
 def test_one_follow_per_reader_and_paper(paper):
