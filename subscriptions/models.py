@@ -245,10 +245,31 @@ class DeliveryQuerySet(models.QuerySet):
         return sorted(set(stale_sending) | set(retry) | set(stale_queued))
 
 
-class Digest(models.Model):
-    """One email (or a recorded decision not to send one) for a reader and period."""
+class Delivery(models.Model):
+    """What every email of ours records of its delivery (a digest, a discussion notice), moved by the
+    named transitions of DeliveryQuerySet."""
 
     Status = DeliveryStatus
+
+    status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED)
+    # Set by dispatch from the `now` it was given (not auto_now_add): scheduling compares it with due instants.
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    sending_started_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    message_id = models.CharField("Message-ID", max_length=255, blank=True)
+    subject = models.CharField(max_length=255, blank=True)
+    last_error = models.TextField(blank=True)
+
+    objects = DeliveryQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at"]
+
+
+class Digest(Delivery):
+    """One email (or a recorded decision not to send one) for a reader and period."""
 
     class Kind(models.TextChoices):
         SCHEDULED = "scheduled", "Scheduled"
@@ -266,20 +287,8 @@ class Digest(models.Model):
         ),
     )
     period_key = models.CharField(max_length=32, help_text="The reader's delivery period, e.g. 2026-11-30 or 2026-W49.")
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    # Set by dispatch from the `now` it was given (not auto_now_add): scheduling compares it with due instants.
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    sending_started_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    message_id = models.CharField("Message-ID", max_length=255, blank=True)
-    subject = models.CharField(max_length=255, blank=True)
-    last_error = models.TextField(blank=True)
 
-    objects = DeliveryQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at"]
+    class Meta(Delivery.Meta):
         indexes = [
             models.Index(fields=["status", "created_at"], name="digest_status_time_idx"),
             models.Index(fields=["user", "kind", "-created_at"], name="digest_user_kind_time_idx"),
@@ -331,26 +340,13 @@ class DiscussionFollow(models.Model):
         return f"{self.user} follows the discussion of {self.paper_id}"
 
 
-class DiscussionNotice(models.Model):
+class DiscussionNotice(Delivery):
     """One email (or a recorded decision not to send one) about new comments, for a reader and local day."""
-
-    Status = DeliveryStatus
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="discussion_notices")
     day_key = models.CharField(max_length=10, help_text="The reader's local date, e.g. 2026-11-30.")
-    status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    sending_started_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    message_id = models.CharField("Message-ID", max_length=255, blank=True)
-    subject = models.CharField(max_length=255, blank=True)
-    last_error = models.TextField(blank=True)
 
-    objects = DeliveryQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at"]
+    class Meta(Delivery.Meta):
         indexes = [models.Index(fields=["status", "created_at"], name="discussionnotice_status_idx")]
         constraints = [
             models.UniqueConstraint(fields=["user", "day_key"], name="discussionnotice_unique_user_day"),
