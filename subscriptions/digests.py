@@ -89,7 +89,7 @@ SIMILAR_REASON_MIN = 0.05
 # those cosines but never less than COS_SPREAD of raw cosine, between 0 and 1. bench/eval_digests.py
 # measured these on synthetic and on hand-labelled real papers (bench/README.md#make-eval).
 COS_NONE = 0.05
-COS_SPREAD = 0.1
+COS_SPREAD = 0.05
 SPREAD_Z = 3.0
 BACKGROUND_PRIOR = 10
 # The trending term: log2(1 + week score) / log2(1 + TRENDING_FULL), at most 1.
@@ -142,8 +142,10 @@ class _ReaderData:
     tags: list[Tag] = field(default_factory=list)
     searches: list[SavedSearch] = field(default_factory=list)
     excluded: set[int] = field(default_factory=set)
-    # paper id -> ("bookmarked" | "upvoted", title); bookmarks win over upvotes.
+    # paper id -> ("bookmarked" | "upvoted", title), for reasons; bookmarks win over upvotes.
     profile: dict[int, tuple[str, str]] = field(default_factory=dict)
+    # (paper id, "bookmark" | "upvote", when) of every reaction: vectors.build_profile weighs them.
+    reactions: list[tuple[int, str, datetime]] = field(default_factory=list)
 
 
 @dataclass
@@ -271,14 +273,15 @@ def _load_readers(
             title=Subquery(title),
             vector=Subquery(vector.values("vector")[:1]),
         )
-        .values_list("user_id", "paper_id", "title", "relation", "vector")
+        .values_list("user_id", "paper_id", "title", "relation", "created_at", "vector")
         .order_by()
         for model, relation in ((Upvote, "upvoted"), (Bookmark, "bookmarked"))
     ]
     profile_vectors = {}
-    for user_id, paper_id, title, relation, data in reactions[0].union(reactions[1], all=True):
+    for user_id, paper_id, title, relation, reacted_at, data in reactions[0].union(reactions[1], all=True):
         reader = readers[user_id]
         reader.excluded.add(paper_id)
+        reader.reactions.append((paper_id, "bookmark" if relation == "bookmarked" else "upvote", reacted_at))
         if relation == "bookmarked" or paper_id not in reader.profile:  # bookmarks win over upvotes
             reader.profile[paper_id] = (relation, title)
         if data is not None and paper_id not in profile_vectors:
@@ -558,13 +561,6 @@ def similarity_terms(cosines: np.ndarray) -> np.ndarray:
     return np.clip((cosines - background) / unit, 0.0, 1.0)
 
 
-def _profile_weights(data: _ReaderData) -> dict[int, float]:
-    return {
-        pk: vectors.BOOKMARK_WEIGHT if relation == "bookmarked" else vectors.UPVOTE_WEIGHT
-        for pk, (relation, _) in data.profile.items()
-    }
-
-
 def _choose_for_reader(
     data: _ReaderData,
     *,
@@ -585,21 +581,21 @@ def _choose_for_reader(
         return []
     w = data.prefs.personalization
     trend = index.trending[rows]
-    profile = vectors.reader_profile(profile_vectors, _profile_weights(data))
-    if profile is None or profile.shape[0] != index.matrix.shape[1]:
+    # The reader's profile as of the pool's `now` (the reactions' age counts), from their own papers only.
+    profile = vectors.build_profile(data.reactions, profile_vectors, now=index.pool.now)
+    similar = np.zeros(len(rows))
+    if profile is None or profile.dimensions != index.matrix.shape[1]:
         # No reaction with a stored vector: the tags' trending order, whatever the slider.
-        similar = np.zeros(len(rows))
+        profile = None
         score = trend
     else:
         # Papers without a vector yet have no personal term: they compete on their trending term.
-        similar = np.zeros(len(rows))
         with_vector = index.has_vector[rows]
-        similar[with_vector] = similarity_terms(index.matrix[rows[with_vector]] @ profile)
+        similar[with_vector] = similarity_terms(profile.closeness(index.matrix[rows[with_vector]]))
         score = (1 - w) * trend + w * similar
     # Best first; ties (a saturated trending term, no personal term) to the tag's trending order, then
     # the newer paper, then the lower id.
     order = np.lexsort((index.ids[rows], -index.when[rows], -index.stored[rows], -score))
-    closest = _Closest(data, profile_vectors) if profile is not None else None
 
     def label(key: str) -> str:
         section = followed[key]
@@ -638,7 +634,13 @@ def _choose_for_reader(
         section = followed[home]
         tag = section if isinstance(section, Tag) else None
         search = None if tag else section
-        reason = closest.reason(index.matrix[row]) if w * similar[j] > (1 - w) * trend[j] else None
+        reason = None
+        # "Similar to …" only where the personal term put it there, naming the reader's closest paper.
+        if w * similar[j] > (1 - w) * trend[j]:
+            own, cosine = profile.closest(index.matrix[row])
+            if cosine >= SIMILAR_REASON_MIN:
+                relation, title = data.profile[own]
+                reason = f"Similar to '{shorten(title)}' which you {relation}"
         if reason is None:
             reason = (
                 _search_reason(search) if search is not None else _trending_reason(tag, weekly_upvotes.get(paper.pk, 0))
@@ -661,28 +663,6 @@ def _choose_for_reader(
         order_of.setdefault(_section_key(item), len(order_of))
     items.sort(key=lambda item: order_of[_section_key(item)])
     return items
-
-
-class _Closest:
-    """'Similar to …' reasons for one reader: the reader's own paper closest to a candidate, if close enough."""
-
-    def __init__(self, data: _ReaderData, profile_vectors: dict):
-        import numpy as np
-
-        self.data = data
-        self.own = sorted(pk for pk in data.profile if pk in profile_vectors)
-        self.matrix = np.vstack([profile_vectors[pk] for pk in self.own]) if self.own else None
-
-    def reason(self, vector: np.ndarray) -> str | None:
-        """For a candidate with this stored vector (zeros without one: never similar)."""
-        if self.matrix is None:
-            return None
-        cosines = self.matrix @ vector
-        best = int(cosines.argmax())  # ties to the lower paper id
-        if float(cosines[best]) < SIMILAR_REASON_MIN:
-            return None
-        relation, title = self.data.profile[self.own[best]]
-        return f"Similar to '{shorten(title)}' which you {relation}"
 
 
 def _section_key(item: ChosenItem) -> tuple[str, int]:
