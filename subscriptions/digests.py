@@ -12,12 +12,13 @@ from 0 to 1, never divided by the best of the reader's candidates:
 
 - trending = log2(1 + week score now) / log2(1 + TRENDING_FULL), at most 1
   (papers/trending.py's score: a paper with no upvote is worth about 0.1);
-- personal = how far the cosine between the candidate's stored vector and the
-  reader's profile (papers/vectors.py, `reader_profile`: the bookmarked and
-  upvoted papers' stored vectors, weighted 2 and 1) stands above the reader's
-  typical candidate, in units of SPREAD_Z robust standard deviations of the
-  reader's cosines but at least COS_SPREAD of raw cosine, between 0 and 1
-  (`similarity_terms`).
+- personal = how far the candidate's closeness to the reader's profile
+  (papers/vectors.py, `build_profile` and `ReaderProfile.closeness`: the
+  bookmarked and upvoted papers' stored vectors, weighted 2 and 1 and halved
+  every 90 days; the cosine to their sum, less for candidates typical of all
+  the reader's candidates) stands above the reader's typical candidate, in
+  units of SPREAD_Z robust standard deviations but at least COS_SPREAD of raw
+  cosine, between 0 and 1 (`similarity_terms`).
 
 So a strong match outranks a popular paper and a weak one does not. A reader
 with no profile (no reactions, or none with a vector yet) gets the tags'
@@ -38,13 +39,15 @@ the "never a paper twice" rule with the tag sections.
 
 Candidates are bounded: per followed tag or search, the CANDIDATES_PER_TAG
 papers with the highest week score within the lookback window, so a tag
-holding 60,000 recent papers costs what one holding 300 does. They form a
+holding 60,000 recent papers costs what one holding 300 does (found by
+walking the week-score index first, `_ranked_in_tags`). They form a
 CandidatePool, built once per dispatch (pool_for_digests, by the dispatch
 task) with their vectors, tags and weekly upvotes, and shared with every chunk
 of the dispatch through the cache (share_pool / shared_pool): a chunk loads
 only its readers (five queries, whatever their number) and chooses each from
 their own followed tags' and searches' candidates. The preview builds a pool
-for its one reader.
+for its one reader, and a pool built for its own readers counts this week's
+upvotes only for the papers chosen.
 """
 
 from __future__ import annotations
