@@ -42,8 +42,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.db import connection, transaction
-from django.db.models import Q, Value
-from django.db.models.fields import FloatField
+from django.db.models import CharField, Q, Value
 
 from .models import Bookmark, Paper, PaperVector, TextModel, Upvote
 
@@ -63,11 +62,17 @@ WRITE_BATCH = 2000
 NEIGHBOUR_CHUNK = 256
 NEIGHBOUR_SAMPLE = 2048
 
-# A reader's profile (profile_vectors): a bookmark says more than an upvote, and recent reactions
+# A reader's profile (build_profile): a bookmark says more than an upvote, and recent reactions
 # say more than old ones.
 BOOKMARK_WEIGHT = 2.0
 UPVOTE_WEIGHT = 1.0
 PROFILE_HALF_LIFE = timedelta(days=90)
+# How close a candidate is to a reader (ReaderProfile.closeness): its cosine to the profile vector, minus
+# TYPICAL_WEIGHT times how much more than the reader's median candidate it resembles their candidates' mean
+# (Rocchio's negative feedback, the per-reader SVM's negatives in closed form): what every candidate shares
+# (the followed tag's own words) says nothing about the reader. bench/eval_digests.py chose it; it also
+# measured, and left out, a share for the best single match (bench/README.md#make-eval).
+TYPICAL_WEIGHT = 0.25
 
 
 def paper_text(title: str, abstract: str) -> str:
@@ -631,56 +636,113 @@ def reaction_weight(kind: str, reacted_at: datetime, *, now: datetime) -> float:
     return base * math.pow(0.5, age / PROFILE_HALF_LIFE.total_seconds())
 
 
+class ReaderProfile:
+    """A reader's interests, from the stored vectors of the papers they bookmarked and upvoted.
+
+    `ids` are those papers (with a vector, ascending), `matrix` their vectors,
+    `weights` each paper's summed reaction weights (reaction_weight: bookmark 2,
+    upvote 1, halved every 90 days; a paper both bookmarked and upvoted counts
+    both), and `vector` the profile vector normalize(weights @ matrix). Built by `build_profile`,
+    the one definition the digest, the preview and `profile_vectors` share.
+    """
+
+    def __init__(self, ids: Sequence[int], matrix: np.ndarray, weights: np.ndarray):
+        import numpy as np
+
+        self.ids = list(ids)
+        self.matrix = matrix
+        self.weights = weights
+        total = weights @ matrix.astype(np.float64)
+        self.vector = (total / float(np.linalg.norm(total))).astype(np.float32)
+
+    @property
+    def dimensions(self) -> int:
+        return int(self.matrix.shape[1])
+
+    def closeness(self, candidates: np.ndarray) -> np.ndarray:
+        """How close each candidate (a row of stored vectors: the reader's candidates) is to the reader.
+
+        Its cosine to the profile vector, minus TYPICAL_WEIGHT times how much more
+        than the median candidate it resembles the candidates' mean (the median
+        candidate keeps its raw cosine). It depends on these candidates only, so
+        a reader gets the same values alone or in any chunk. Two matrix-vector
+        products.
+        """
+        import numpy as np
+
+        cosines = candidates @ self.vector
+        typical = candidates.sum(axis=0, dtype=np.float64)
+        norm = float(np.linalg.norm(typical))
+        if norm == 0:
+            return cosines
+        typicality = candidates @ (typical / norm).astype(np.float32)
+        return cosines - TYPICAL_WEIGHT * (typicality - np.median(typicality))
+
+    def closest(self, vector: np.ndarray) -> tuple[int, float]:
+        """The reader's paper closest to a candidate with this stored vector (its id; ties to the lower id) and
+        their cosine: what a "Similar to …" reason names."""
+        cosines = self.matrix @ vector
+        best = int(cosines.argmax())
+        return self.ids[best], float(cosines[best])
+
+
+def build_profile(
+    reactions: Iterable[tuple[int, str, datetime]], vectors: Mapping[int, np.ndarray], *, now: datetime
+) -> ReaderProfile | None:
+    """A reader's profile from their reactions, (paper id, "bookmark" | "upvote", when), and loaded vectors.
+
+    None when no reacted paper has a vector (or their weights cancel out).
+    Papers are taken in id order, so a reader's profile is the same whatever
+    else was loaded with their vectors (a reader's digest alone or in a chunk).
+    """
+    import numpy as np
+
+    weights: dict[int, float] = defaultdict(float)
+    for paper_id, kind, reacted_at in reactions:
+        if paper_id in vectors:
+            weights[paper_id] += reaction_weight(kind, reacted_at, now=now)
+    ids = sorted(pk for pk, weight in weights.items() if weight > 0)
+    if not ids:
+        return None
+    matrix = np.vstack([vectors[pk] for pk in ids])
+    weight_row = np.asarray([weights[pk] for pk in ids], dtype=np.float64)
+    if float(np.linalg.norm(weight_row @ matrix.astype(np.float64))) == 0:
+        return None
+    return ReaderProfile(ids, matrix, weight_row)
+
+
 def profile_vectors(user_ids: Iterable[int], *, now: datetime) -> dict[int, np.ndarray]:
-    """Each reader's profile vector, from the stored vectors of the papers they bookmarked and upvoted.
+    """Each reader's profile vector (`ReaderProfile.vector`, see build_profile): one query for all the readers.
 
     profile(reader) = normalize(Σ weight(reaction) · vector(paper)), over the
     reader's bookmarks (weight 2) and upvotes (weight 1), each weight halved for
     every 90 days since the reaction; a paper both bookmarked and upvoted counts
     both. Papers without a vector in the current version add nothing; a reader
-    with no reaction (or none with a vector) has no profile. One query for
-    all the readers, one pass over its rows.
+    with no reaction (or none with a vector) has no profile.
     """
-    import numpy as np
-
     user_ids = list(user_ids)
     version = current_version()
     if version is None or not user_ids:
         return {}
     reactions = [
         model.objects.filter(user_id__in=user_ids, paper__vectors__version=version)
-        .annotate(kind_weight=Value(weight, output_field=FloatField()))
-        .values_list("user_id", "created_at", "kind_weight", "paper__vectors__vector")
+        .annotate(kind=Value(kind, output_field=CharField()))
+        .values_list("user_id", "paper_id", "kind", "created_at", "paper__vectors__vector")
         .order_by()
-        for model, weight in ((Bookmark, BOOKMARK_WEIGHT), (Upvote, UPVOTE_WEIGHT))
+        for model, kind in ((Bookmark, "bookmark"), (Upvote, "upvote"))
     ]
-    sums: dict[int, np.ndarray] = defaultdict(lambda: np.zeros(version.dimensions, dtype=np.float64))
-    for user_id, reacted_at, kind_weight, data in reactions[0].union(reactions[1], all=True):
-        age = max((now - reacted_at).total_seconds(), 0.0)
-        sums[user_id] += kind_weight * math.pow(0.5, age / PROFILE_HALF_LIFE.total_seconds()) * from_bytes(data)
+    by_reader: dict[int, list[tuple[int, str, datetime]]] = defaultdict(list)
+    loaded: dict[int, np.ndarray] = {}
+    for user_id, paper_id, kind, reacted_at, data in reactions[0].union(reactions[1], all=True):
+        by_reader[user_id].append((paper_id, kind, reacted_at))
+        if paper_id not in loaded:
+            loaded[paper_id] = from_bytes(data)
     profiles = {}
-    for user_id, total in sums.items():
-        norm = float(np.linalg.norm(total))
-        if norm > 0:
-            profiles[user_id] = (total / norm).astype(np.float32)
+    for user_id, own in by_reader.items():
+        profile = build_profile(own, loaded, now=now)
+        if profile is not None:
+            profiles[user_id] = profile.vector
     return profiles
-
-
-def reader_profile(vectors: dict[int, np.ndarray], weights: Mapping[int, float]) -> np.ndarray | None:
-    """normalize(Σ weight · vector) over the papers in `weights` that have a vector, or None.
-
-    The same sum as profile_vectors, from vectors already loaded (a digest chunk
-    loads its readers' papers with its candidates). Papers are summed in id order,
-    so a reader's profile is the same float32 vector whatever else was loaded.
-    """
-    import numpy as np
-
-    ids = sorted(pk for pk, weight in weights.items() if pk in vectors and weight > 0)
-    if not ids:
-        return None
-    total = np.asarray([weights[pk] for pk in ids], dtype=np.float64) @ np.vstack([vectors[pk] for pk in ids])
-    norm = float(np.linalg.norm(total))
-    return (total / norm).astype(np.float32) if norm > 0 else None
 
 
 def best_matches(

@@ -12,12 +12,13 @@ from 0 to 1, never divided by the best of the reader's candidates:
 
 - trending = log2(1 + week score now) / log2(1 + TRENDING_FULL), at most 1
   (papers/trending.py's score: a paper with no upvote is worth about 0.1);
-- personal = how far the cosine between the candidate's stored vector and the
-  reader's profile (papers/vectors.py, `reader_profile`: the bookmarked and
-  upvoted papers' stored vectors, weighted 2 and 1) stands above the reader's
-  typical candidate, in units of SPREAD_Z robust standard deviations of the
-  reader's cosines but at least COS_SPREAD of raw cosine, between 0 and 1
-  (`similarity_terms`).
+- personal = how far the candidate's closeness to the reader's profile
+  (papers/vectors.py, `build_profile` and `ReaderProfile.closeness`: the
+  bookmarked and upvoted papers' stored vectors, weighted 2 and 1 and halved
+  every 90 days; the cosine to their sum, less for candidates typical of all
+  the reader's candidates) stands above the reader's typical candidate, in
+  units of SPREAD_Z robust standard deviations but at least COS_SPREAD of raw
+  cosine, between 0 and 1 (`similarity_terms`).
 
 So a strong match outranks a popular paper and a weak one does not. A reader
 with no profile (no reactions, or none with a vector yet) gets the tags'
@@ -38,13 +39,15 @@ the "never a paper twice" rule with the tag sections.
 
 Candidates are bounded: per followed tag or search, the CANDIDATES_PER_TAG
 papers with the highest week score within the lookback window, so a tag
-holding 60,000 recent papers costs what one holding 300 does. They form a
+holding 60,000 recent papers costs what one holding 300 does (found by
+walking the week-score index first, `_ranked_in_tags`). They form a
 CandidatePool, built once per dispatch (pool_for_digests, by the dispatch
 task) with their vectors, tags and weekly upvotes, and shared with every chunk
 of the dispatch through the cache (share_pool / shared_pool): a chunk loads
 only its readers (five queries, whatever their number) and chooses each from
 their own followed tags' and searches' candidates. The preview builds a pool
-for its one reader.
+for its one reader, and a pool built for its own readers counts this week's
+upvotes only for the papers chosen.
 """
 
 from __future__ import annotations
@@ -57,7 +60,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.core.cache import cache
-from django.db.models import CharField, Count, F, OuterRef, Q, Subquery, Value, Window
+from django.db import connection
+from django.db.models import CharField, F, OuterRef, Q, Subquery, Value, Window
 from django.db.models.functions import RowNumber
 from django.utils.text import Truncator
 
@@ -81,6 +85,8 @@ LOOKBACK = {
 # `sending` may have gone out, so its papers are never offered again either.
 SENT_STATES = (Digest.Status.SENT, Digest.Status.SENDING)
 TITLE_IN_REASON = 40
+# A trending reason counts this week's upvotes up to this many ("Trending in #nlp · 100+ upvotes this week").
+WEEKLY_UPVOTES_SHOWN = 100
 # Below this raw cosine a paper is not called "similar" in its reason, however it ranks.
 SIMILAR_REASON_MIN = 0.05
 # The personal term (similarity_terms): how far a candidate's cosine to the reader's profile stands above
@@ -89,13 +95,15 @@ SIMILAR_REASON_MIN = 0.05
 # those cosines but never less than COS_SPREAD of raw cosine, between 0 and 1. bench/eval_digests.py
 # measured these on synthetic and on hand-labelled real papers (bench/README.md#make-eval).
 COS_NONE = 0.05
-COS_SPREAD = 0.1
+COS_SPREAD = 0.05
 SPREAD_Z = 3.0
 BACKGROUND_PRIOR = 10
 # The trending term: log2(1 + week score) / log2(1 + TRENDING_FULL), at most 1.
 TRENDING_FULL = 32.0
 # The best this many papers of each followed tag by week score, within the lookback, are the candidates.
 CANDIDATES_PER_TAG = 300
+# _ranked_in_tags walks the week-score index for this many of the window's best papers first.
+TOP_WALKED = 2 * CANDIDATES_PER_TAG
 # What choosing reads of a candidate (a Paper with only these fields); its authors and abstract
 # are only in its block in the email, the same for every reader (delivery.paper_block).
 POOL_FIELDS = ("id", "title", "slug", "arxiv_id", "published_at", "created_at", "trending_week", "upvote_count")
@@ -142,8 +150,10 @@ class _ReaderData:
     tags: list[Tag] = field(default_factory=list)
     searches: list[SavedSearch] = field(default_factory=list)
     excluded: set[int] = field(default_factory=set)
-    # paper id -> ("bookmarked" | "upvoted", title); bookmarks win over upvotes.
+    # paper id -> ("bookmarked" | "upvoted", title), for reasons; bookmarks win over upvotes.
     profile: dict[int, tuple[str, str]] = field(default_factory=dict)
+    # (paper id, "bookmark" | "upvote", when) of every reaction: vectors.build_profile weighs them.
+    reactions: list[tuple[int, str, datetime]] = field(default_factory=list)
 
 
 @dataclass
@@ -165,7 +175,7 @@ class CandidatePool:
     rows: dict[int, tuple]
     texts: dict[int, tuple[str, str]]
     paper_tags: dict[int, set[int]]
-    weekly: dict[int, int]
+    weekly: dict[int, int] | None  # None: counted by `choose` for the papers chosen
     vectors: dict
     key: str = ""
     papers: dict[int, Paper] = field(default_factory=dict, repr=False)
@@ -208,6 +218,8 @@ def excerpt(text: str, chars: int = EXCERPT_CHARS) -> str:
 
 
 def short_authors(text: str) -> str:
+    if len(text) <= AUTHORS_CHARS:  # what Truncator gives back for it, without its per-character walk
+        return text
     return Truncator(text).chars(AUTHORS_CHARS)
 
 
@@ -271,14 +283,15 @@ def _load_readers(
             title=Subquery(title),
             vector=Subquery(vector.values("vector")[:1]),
         )
-        .values_list("user_id", "paper_id", "title", "relation", "vector")
+        .values_list("user_id", "paper_id", "title", "relation", "created_at", "vector")
         .order_by()
         for model, relation in ((Upvote, "upvoted"), (Bookmark, "bookmarked"))
     ]
     profile_vectors = {}
-    for user_id, paper_id, title, relation, data in reactions[0].union(reactions[1], all=True):
+    for user_id, paper_id, title, relation, reacted_at, data in reactions[0].union(reactions[1], all=True):
         reader = readers[user_id]
         reader.excluded.add(paper_id)
+        reader.reactions.append((paper_id, "bookmark" if relation == "bookmarked" else "upvote", reacted_at))
         if relation == "bookmarked" or paper_id not in reader.profile:  # bookmarks win over upvotes
             reader.profile[paper_id] = (relation, title)
         if data is not None and paper_id not in profile_vectors:
@@ -302,25 +315,58 @@ def _recent(*, since: datetime, now: datetime):
 def _ranked_in_tags(tag_ids: Iterable[int], *, since: datetime, now: datetime) -> list[tuple[int, int]]:
     """(tag id, paper id) of the CANDIDATES_PER_TAG best papers by week score of each tag, best first.
 
-    One window function over the tags' papers within the window (found by the date indexes).
+    First the week-score index is walked in order for the window's TOP_WALKED best papers
+    (whatever their tags) and their tags read: a tag with CANDIDATES_PER_TAG papers among them
+    has its best there, so a tag holding most recent papers costs one short walk however large
+    it is. The other tags (fewer of their papers are popular, so fewer recent papers overall)
+    get one window function over their papers within the window, found by the date indexes.
     (One `ORDER BY … LIMIT` per tag was tried: a tag with fewer recent papers than the limit
-    walked the whole week-score index, 0.3 s a tag at 100,000 papers.)
+    walked the whole week-score index, 0.3 s a tag at 100,000 papers; and the window function
+    alone took ~100 ms for a tag holding 22,000 recent papers.)
     """
-    order = [F("paper__trending_week").desc(), F("paper__published_at").desc(), F("paper_id").desc()]
-    ranked = (
-        Paper.tags.through.objects.filter(tag_id__in=list(tag_ids), paper__status=Paper.Status.PUBLISHED)
-        .filter(Q(paper__published_at__gte=since) | Q(paper__created_at__gte=since))
-        .filter(Q(paper__published_at__lte=now) | Q(paper__published_at__isnull=True))
-        .annotate(place=Window(RowNumber(), partition_by=[F("tag_id")], order_by=order))
-        .filter(place__lte=CANDIDATES_PER_TAG)
-        .order_by("tag_id", "place")
-        .values_list("tag_id", "paper_id")
+    tag_ids = set(tag_ids)
+    if not tag_ids:
+        return []
+    walked = list(
+        _recent(since=since, now=now)
+        .order_by("-trending_week", "-published_at", "-id")
+        .values_list("pk", flat=True)[:TOP_WALKED]
     )
-    return list(ranked)
+    tags_of: dict[int, list[int]] = defaultdict(list)
+    for paper_id, tag_id in Paper.tags.through.objects.filter(paper_id__in=walked, tag_id__in=tag_ids).values_list(
+        "paper_id", "tag_id"
+    ):
+        tags_of[paper_id].append(tag_id)
+    best: dict[int, list[int]] = defaultdict(list)
+    for paper_id in walked:
+        for tag_id in tags_of.get(paper_id, ()):
+            if len(best[tag_id]) < CANDIDATES_PER_TAG:
+                best[tag_id].append(paper_id)
+    # Exact for a tag with a full list, and for every tag when the walk saw the whole window.
+    rest = set() if len(walked) < TOP_WALKED else {t for t in tag_ids if len(best[t]) < CANDIDATES_PER_TAG}
+    ranked = [(tag_id, paper_id) for tag_id in sorted(tag_ids - rest) for paper_id in best.get(tag_id, ())]
+    if rest:
+        order = [F("paper__trending_week").desc(), F("paper__published_at").desc(), F("paper_id").desc()]
+        ranked += (
+            Paper.tags.through.objects.filter(tag_id__in=sorted(rest), paper__status=Paper.Status.PUBLISHED)
+            .filter(Q(paper__published_at__gte=since) | Q(paper__created_at__gte=since))
+            .filter(Q(paper__published_at__lte=now) | Q(paper__published_at__isnull=True))
+            .annotate(place=Window(RowNumber(), partition_by=[F("tag_id")], order_by=order))
+            .filter(place__lte=CANDIDATES_PER_TAG)
+            .order_by("tag_id", "place")
+            .values_list("tag_id", "paper_id")
+        )
+        ranked.sort(key=lambda pair: pair[0])  # by tag, each tag's best first (the sort is stable)
+    return ranked
 
 
 def build_pool(
-    *, tag_ids: Iterable[int], specs: Iterable[tuple[str, int | None]], days: Iterable[int], now: datetime
+    *,
+    tag_ids: Iterable[int],
+    specs: Iterable[tuple[str, int | None]],
+    days: Iterable[int],
+    now: datetime,
+    weekly: bool = True,
 ) -> CandidatePool:
     """The candidates of these followed tags and searches for these lookbacks (in days), as of `now`.
 
@@ -329,6 +375,8 @@ def build_pool(
     what one holding 300 does. Searches are matched by the database's full-text
     engine, every distinct one of the pool in one statement (papers.search.matching_ids),
     never once per reader. About eight queries, whatever the number of readers.
+    With `weekly`, every candidate's upvotes this week are counted too (a dispatch's
+    pool, read by many readers); without, `choose` counts them for the papers chosen.
     """
     tag_ids, specs = frozenset(tag_ids), frozenset(specs)
     days = frozenset(days) or frozenset({LOOKBACK[DigestSettings.Frequency.DAILY].days})
@@ -364,12 +412,6 @@ def build_pool(
         "paper_id", "tag_id"
     ):
         paper_tags[paper_id].add(tag_id)
-    weekly = dict(
-        Upvote.objects.filter(paper_id__in=ids, created_at__gt=now - timedelta(days=7), created_at__lte=now)
-        .values("paper_id")
-        .annotate(n=Count("id"))
-        .values_list("paper_id", "n")
-    )
     return CandidatePool(
         now=now,
         tag_ids=tag_ids,
@@ -379,9 +421,30 @@ def build_pool(
         rows=rows,
         texts=texts,
         paper_tags=dict(paper_tags),
-        weekly=weekly,
+        weekly=_weekly_upvotes(ids, now=now) if weekly else None,
         vectors=vectors.load_vectors(ids) if ids else {},
     )
+
+
+def _weekly_upvotes(paper_ids: Iterable[int], *, now: datetime) -> dict[int, int]:
+    """Upvotes of these papers in the week before `now`, counted up to WEEKLY_UPVOTES_SHOWN + 1 (a reason says
+    "100+"), papers without any left out: one query, reading at most that many upvotes a paper.
+
+    (Counting them all read ~50,000 upvotes for the 15 hottest papers of a large tag, 0.1-0.2 s.)
+    """
+    paper_ids = sorted(set(paper_ids))
+    if not paper_ids:
+        return {}
+    paper, upvote = Paper._meta.db_table, Upvote._meta.db_table
+    placeholders = ", ".join(["%s"] * len(paper_ids))
+    sql = (
+        f"SELECT p.id, (SELECT COUNT(*) FROM (SELECT 1 FROM {upvote} AS u WHERE u.paper_id = p.id "
+        f"AND u.created_at > %s AND u.created_at <= %s LIMIT {WEEKLY_UPVOTES_SHOWN + 1}) AS week) "
+        f"FROM {paper} AS p WHERE p.id IN ({placeholders})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [now - timedelta(days=7), now, *paper_ids])
+        return {pk: n for pk, n in cursor.fetchall() if n}
 
 
 def _needs(readers: Iterable[_ReaderData]) -> dict:
@@ -442,6 +505,8 @@ def _remember(pool: CandidatePool) -> None:
 
 
 def _trending_reason(tag: Tag, upvotes: int) -> str:
+    if upvotes > WEEKLY_UPVOTES_SHOWN:
+        return f"Trending in #{tag.slug} · {WEEKLY_UPVOTES_SHOWN}+ upvotes this week"
     if upvotes:
         return f"Trending in #{tag.slug} · {upvotes} upvote{'s' if upvotes != 1 else ''} this week"
     return f"New in #{tag.slug}"
@@ -558,21 +623,17 @@ def similarity_terms(cosines: np.ndarray) -> np.ndarray:
     return np.clip((cosines - background) / unit, 0.0, 1.0)
 
 
-def _profile_weights(data: _ReaderData) -> dict[int, float]:
-    return {
-        pk: vectors.BOOKMARK_WEIGHT if relation == "bookmarked" else vectors.UPVOTE_WEIGHT
-        for pk, (relation, _) in data.profile.items()
-    }
-
-
 def _choose_for_reader(
     data: _ReaderData,
     *,
     index: CandidateIndex,
-    weekly_upvotes: dict[int, int],
     profile_vectors: dict,
 ) -> list[ChosenItem]:
-    """The reader's items from the pool's candidates (`index`); `profile_vectors` hold their own papers' vectors."""
+    """The reader's items from the pool's candidates (`index`); `profile_vectors` hold their own papers' vectors.
+
+    An item of a tag's section not chosen as "Similar to …" has an empty reason:
+    `choose` names its upvotes this week (_trending_reason), counted once for all the readers' items.
+    """
     import numpy as np
 
     if not data.tags and not data.searches:
@@ -585,21 +646,21 @@ def _choose_for_reader(
         return []
     w = data.prefs.personalization
     trend = index.trending[rows]
-    profile = vectors.reader_profile(profile_vectors, _profile_weights(data))
-    if profile is None or profile.shape[0] != index.matrix.shape[1]:
+    # The reader's profile as of the pool's `now` (the reactions' age counts), from their own papers only.
+    profile = vectors.build_profile(data.reactions, profile_vectors, now=index.pool.now)
+    similar = np.zeros(len(rows))
+    if profile is None or profile.dimensions != index.matrix.shape[1]:
         # No reaction with a stored vector: the tags' trending order, whatever the slider.
-        similar = np.zeros(len(rows))
+        profile = None
         score = trend
     else:
         # Papers without a vector yet have no personal term: they compete on their trending term.
-        similar = np.zeros(len(rows))
         with_vector = index.has_vector[rows]
-        similar[with_vector] = similarity_terms(index.matrix[rows[with_vector]] @ profile)
+        similar[with_vector] = similarity_terms(profile.closeness(index.matrix[rows[with_vector]]))
         score = (1 - w) * trend + w * similar
     # Best first; ties (a saturated trending term, no personal term) to the tag's trending order, then
     # the newer paper, then the lower id.
     order = np.lexsort((index.ids[rows], -index.when[rows], -index.stored[rows], -score))
-    closest = _Closest(data, profile_vectors) if profile is not None else None
 
     def label(key: str) -> str:
         section = followed[key]
@@ -638,11 +699,15 @@ def _choose_for_reader(
         section = followed[home]
         tag = section if isinstance(section, Tag) else None
         search = None if tag else section
-        reason = closest.reason(index.matrix[row]) if w * similar[j] > (1 - w) * trend[j] else None
+        reason = None
+        # "Similar to …" only where the personal term put it there, naming the reader's closest paper.
+        if w * similar[j] > (1 - w) * trend[j]:
+            own, cosine = profile.closest(index.matrix[row])
+            if cosine >= SIMILAR_REASON_MIN:
+                relation, title = data.profile[own]
+                reason = f"Similar to '{shorten(title)}' which you {relation}"
         if reason is None:
-            reason = (
-                _search_reason(search) if search is not None else _trending_reason(tag, weekly_upvotes.get(paper.pk, 0))
-            )
+            reason = _search_reason(search) if search is not None else ""
         # Named: the reader's other followed tags the paper is in.
         others = sorted(
             (
@@ -661,28 +726,6 @@ def _choose_for_reader(
         order_of.setdefault(_section_key(item), len(order_of))
     items.sort(key=lambda item: order_of[_section_key(item)])
     return items
-
-
-class _Closest:
-    """'Similar to …' reasons for one reader: the reader's own paper closest to a candidate, if close enough."""
-
-    def __init__(self, data: _ReaderData, profile_vectors: dict):
-        import numpy as np
-
-        self.data = data
-        self.own = sorted(pk for pk in data.profile if pk in profile_vectors)
-        self.matrix = np.vstack([profile_vectors[pk] for pk in self.own]) if self.own else None
-
-    def reason(self, vector: np.ndarray) -> str | None:
-        """For a candidate with this stored vector (zeros without one: never similar)."""
-        if self.matrix is None:
-            return None
-        cosines = self.matrix @ vector
-        best = int(cosines.argmax())  # ties to the lower paper id
-        if float(cosines[best]) < SIMILAR_REASON_MIN:
-            return None
-        relation, title = self.data.profile[self.own[best]]
-        return f"Similar to '{shorten(title)}' which you {relation}"
 
 
 def _section_key(item: ChosenItem) -> tuple[str, int]:
@@ -724,15 +767,22 @@ def choose(
         return {}, pool
     readers, profile_vectors = _load_readers(user_ids, now=now, exclude_digest_ids=exclude_digest_ids, prefs=prefs)
     if pool is None or not all(pool.covers(data) for data in readers.values()):
-        pool = build_pool(**_needs(readers.values()), now=now)
+        # A pool for these readers alone: upvotes this week are counted for the papers chosen only.
+        pool = build_pool(**_needs(readers.values()), now=now, weekly=False)
     # The pool's candidates as arrays, once per pool in this process (every chunk of a dispatch reuses them).
     index = pool.index()
     # Each reader is chosen from their own followed tags' and searches' candidates only,
     # so a reader's digest is the same alone (the preview) or in any chunk.
     chosen = {
-        user_id: _choose_for_reader(data, index=index, weekly_upvotes=pool.weekly, profile_vectors=profile_vectors)
+        user_id: _choose_for_reader(data, index=index, profile_vectors=profile_vectors)
         for user_id, data in readers.items()
     }
+    trending = [item for items in chosen.values() for item in items if not item.reason]
+    weekly = pool.weekly
+    if weekly is None:
+        weekly = _weekly_upvotes({item.paper.pk for item in trending}, now=pool.now) if trending else {}
+    for item in trending:
+        item.reason = _trending_reason(item.tag, weekly.get(item.paper.pk, 0))
     return chosen, pool
 
 

@@ -261,13 +261,51 @@ def test_reader_profile_from_loaded_vectors_is_the_same_whatever_else_is_loaded(
     vectors.fit(now=now)
     few = vectors.load_vectors([a.pk, b.pk])
     many = vectors.load_vectors([c.pk, b.pk, a.pk])
-    weights = {b.pk: 1.0, a.pk: 2.0}
-    alone = vectors.reader_profile(few, weights)
-    assert np.array_equal(alone, vectors.reader_profile(many, dict(reversed(weights.items()))))
-    assert float(np.linalg.norm(alone)) == pytest.approx(1.0, abs=1e-5)
-    assert float(alone @ vector_of(a)) > float(alone @ vector_of(b)) > float(alone @ vector_of(c))
-    assert vectors.reader_profile(few, {c.pk: 1.0}) is None
-    assert vectors.reader_profile({}, weights) is None
+    reactions = [(b.pk, "upvote", now), (a.pk, "bookmark", now)]
+    alone = vectors.build_profile(reactions, few, now=now)
+    again = vectors.build_profile(list(reversed(reactions)), many, now=now)
+    assert np.array_equal(alone.vector, again.vector) and alone.ids == again.ids == sorted([a.pk, b.pk])
+    assert float(np.linalg.norm(alone.vector)) == pytest.approx(1.0, abs=1e-5)
+    assert float(alone.vector @ vector_of(a)) > float(alone.vector @ vector_of(b)) > float(alone.vector @ vector_of(c))
+    assert vectors.build_profile([(c.pk, "upvote", now)], few, now=now) is None
+    assert vectors.build_profile(reactions, {}, now=now) is None
+
+
+def test_the_digest_profile_is_the_pages_profile_vector_with_the_reactions_age(now):
+    negation = PaperFactory(title="Negation in language models", abstract="not never no")
+    sentiment = PaperFactory(title="Sentiment of product reviews", abstract="polarity lexicons opinion")
+    graphs = PaperFactory(title="Graph neural networks", abstract="message passing")
+    close = PaperFactory(title="Negation benchmark for language models", abstract="not never no questions")
+    vectors.fit(now=now)
+    reader = UserFactory()
+    BookmarkFactory(user=reader, paper=negation, created_at=now - timedelta(days=200))
+    UpvoteFactory(user=reader, paper=negation, created_at=now)
+    UpvoteFactory(user=reader, paper=sentiment, created_at=now - timedelta(days=90))
+    UpvoteFactory(user=reader, paper=graphs, created_at=now)
+    loaded = vectors.load_vectors([negation.pk, sentiment.pk, graphs.pk, close.pk])
+    reactions = [
+        (negation.pk, "bookmark", now - timedelta(days=200)),
+        (negation.pk, "upvote", now),
+        (sentiment.pk, "upvote", now - timedelta(days=90)),
+        (graphs.pk, "upvote", now),
+    ]
+    profile = vectors.build_profile(reactions, loaded, now=now)
+    # One definition: the digest's profile vector is the one profile_vectors gives (weights, age, both reactions).
+    assert np.allclose(profile.vector, vectors.profile_vectors([reader.pk], now=now)[reader.pk], atol=1e-6)
+    assert profile.ids == sorted([negation.pk, sentiment.pk, graphs.pk])
+    weights = dict(zip(profile.ids, profile.weights.tolist(), strict=True))
+    assert weights[negation.pk] == pytest.approx(2 * 0.5 ** (200 / 90) + 1)
+    assert weights[sentiment.pk] == pytest.approx(0.5) and weights[graphs.pk] == pytest.approx(1.0)
+    assert profile.closest(loaded[close.pk])[0] == negation.pk
+    # Closeness: the cosine to the profile vector, less for a candidate more typical of the candidates than
+    # their median (a lone candidate is its own median: its raw cosine).
+    candidates = np.vstack([loaded[close.pk]])
+    assert profile.closeness(candidates)[0] == pytest.approx(float(loaded[close.pk] @ profile.vector), abs=1e-6)
+    three = np.vstack([loaded[close.pk], loaded[negation.pk], loaded[graphs.pk]])
+    typical = three.sum(axis=0) / np.linalg.norm(three.sum(axis=0))
+    typicality = three @ typical
+    expected = three @ profile.vector - vectors.TYPICAL_WEIGHT * (typicality - np.median(typicality))
+    assert np.allclose(profile.closeness(three), expected, atol=1e-5)
 
 
 @pytest.mark.postgres

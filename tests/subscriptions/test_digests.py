@@ -7,6 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from papers import vectors
 from papers.models import Paper
 from papers.trending import log_score
+from subscriptions import digests
 from subscriptions.digests import choose_items, shorten
 from subscriptions.models import Digest
 from tests.factories import (
@@ -129,6 +130,51 @@ def test_trending_reason_counts_this_weeks_upvotes(now):
     assert reasons == {hot.pk: "Trending in #negation · 12 upvotes this week", quiet.pk: "New in #negation"}
 
 
+def test_a_trending_reason_counts_upvotes_up_to_the_number_shown_and_the_dispatch_pool_says_the_same(now, monkeypatch):
+    monkeypatch.setattr(digests, "WEEKLY_UPVOTES_SHOWN", 10)
+    reader, tag = UserFactory(), TagFactory(slug="negation")
+    TagFollowFactory(user=reader, tag=tag)
+    DigestSettingsFactory(user=reader, personalization=0.0)
+    hot = paper(now, tags=[tag], trending=3.0)
+    for _ in range(12):
+        UpvoteFactory(paper=hot)
+    warm = paper(now, tags=[tag], trending=2.0)
+    for _ in range(10):
+        UpvoteFactory(paper=warm)
+    expected = ["Trending in #negation · 10+ upvotes this week", "Trending in #negation · 10 upvotes this week"]
+    assert [item.reason for item in choose_items([reader.pk], now=now)[reader.pk]] == expected
+    # A dispatch's pool counts every candidate's upvotes once; a reader chosen from it reads the same reasons.
+    digest = DigestFactory(user=reader)
+    pool = digests.pool_for_digests([digest.pk], now=now)
+    assert pool.weekly == {hot.pk: 11, warm.pk: 10}
+    assert [item.reason for item in choose_items([reader.pk], now=now, pool=pool)[reader.pk]] == expected
+
+
+def test_each_tags_best_papers_are_the_same_whether_found_by_walking_the_week_score_index_or_not(now, monkeypatch):
+    big, small, empty = TagFactory(), TagFactory(), TagFactory()
+    for i in range(12):
+        # Equal week scores in pairs: ties go to the newer paper, then the higher id.
+        paper(now, tags=[big, small] if i % 5 == 0 else [big], trending=float(i // 2), days_old=1 + i % 3)
+    paper(now, tags=[small], trending=50.0, days_old=20)  # outside a daily reader's window
+    monkeypatch.setattr(digests, "CANDIDATES_PER_TAG", 3)
+
+    def by_window(tag_ids, since):
+        monkeypatch.setattr(digests, "TOP_WALKED", 10**6)  # the walk sees the whole window: exact for every tag
+        return digests._ranked_in_tags(tag_ids, since=since, now=now)
+
+    for days in (7, 30):
+        since = now - timedelta(days=days)
+        expected = by_window([big.pk, small.pk, empty.pk], since)
+        for walked in (1, 3, 4, 6):  # the big tag's list is full within the walk, the small tag's is not
+            monkeypatch.setattr(digests, "TOP_WALKED", walked)
+            assert digests._ranked_in_tags([big.pk, small.pk, empty.pk], since=since, now=now) == expected
+        assert [pk for tag, pk in expected if tag == big.pk] == list(
+            Paper.objects.filter(tags=big, published_at__gte=since)
+            .order_by("-trending_week", "-published_at", "-id")
+            .values_list("pk", flat=True)[:3]
+        )
+
+
 def test_nothing_to_choose_gives_an_empty_list(now):
     follower, lurker = UserFactory(), UserFactory()
     TagFollowFactory(user=follower, tag=TagFactory())
@@ -174,8 +220,10 @@ def test_choosing_costs_the_same_queries_for_one_reader_or_a_chunk(now):
     with CaptureQueriesContext(connection) as chunk:
         result = choose_items(many, now=now)
     assert all(len(items) == 10 for items in result.values())
-    # Settings, follows, searches, sent, upvotes, bookmarks; candidates, their tags, weekly upvotes; stored vectors.
-    assert len(chunk) == len(single) <= 10
+    # Settings, follows, searches, sent, upvotes and bookmarks; the window's best papers by week score and their
+    # tags (a tag without its full list there: one more); candidates and their tags; stored vectors; the
+    # chosen papers' upvotes this week.
+    assert len(chunk) == len(single) <= 11
 
 
 def test_a_barely_related_profile_does_not_make_a_paper_similar(now):
@@ -259,16 +307,16 @@ def test_personal_terms_are_on_a_fixed_scale_not_divided_by_the_best():
     from subscriptions.digests import similarity_terms
 
     # 200 candidates alike, the best a hair closer: it gets a small term, not 1.
-    weak = similarity_terms(np.array([0.30] * 199 + [0.32]))
+    weak = similarity_terms(np.array([0.30] * 199 + [0.31]))
     assert weak.max() == pytest.approx(0.2) and weak[:199].max() == 0.0
-    # Sparse text (most cosines near 0.02): a best candidate at 0.07 stands out, but is still a weak match.
+    # Sparse text (most cosines near 0.02): a best candidate at 0.045 stands out, but is still a weak match.
     rng = np.random.default_rng(0)
-    sparse = similarity_terms(np.append(rng.normal(0.02, 0.005, 199), 0.07))
+    sparse = similarity_terms(np.append(rng.normal(0.02, 0.005, 199), 0.045))
     assert sparse[-1] == pytest.approx(0.5, abs=0.05)
     strong = similarity_terms(np.array([0.30] * 199 + [0.60]))
     assert strong.max() == 1.0 and strong[:199].max() == 0.0
     # One or two candidates have no typical one: they are compared with COS_NONE.
-    assert similarity_terms(np.array([0.10])).tolist() == [pytest.approx(0.5)]
+    assert similarity_terms(np.array([0.075])).tolist() == [pytest.approx(0.5)]
 
 
 def test_a_reader_with_no_reactions_gets_the_tags_trending_order_at_any_slider(now):
