@@ -331,6 +331,42 @@ def test_only_the_message_being_handed_to_smtp_is_ever_sending(now, settings):
     assert set(Digest.objects.filter(pk__in=ids).values_list("status", flat=True)) == {Digest.Status.SENT}
 
 
+class SessionBackend(EmailBackend):
+    """locmem that, like the SMTP backend, opens a session of its own in send_messages when none is open."""
+
+    sessions = 0
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.connected = False
+
+    def open(self):
+        if self.connected:
+            return False
+        self.connected = True
+        SessionBackend.sessions += 1
+        return True
+
+    def close(self):
+        self.connected = False
+
+    def send_messages(self, messages):
+        new_session = self.open()
+        try:
+            return super().send_messages(messages)
+        finally:
+            if new_session:
+                self.close()
+
+
+def test_a_chunk_is_sent_over_one_smtp_session(now, settings):
+    settings.EMAIL_BACKEND = "tests.subscriptions.test_delivery.SessionBackend"
+    SessionBackend.sessions = 0
+    ids = _hundred_readers(now)[:10]
+    assert len(deliver_digests(ids, now=now, pool=pool_for_digests(ids, now=now)).sent) == 10
+    assert SessionBackend.sessions == 1
+
+
 def test_mark_sent_and_claim_is_one_conditional_update(now):
     sending = DigestFactory(status=Digest.Status.SENDING, attempts=1)
     queued = DigestFactory(status=Digest.Status.QUEUED)
