@@ -42,7 +42,8 @@ holding 60,000 recent papers costs what one holding 300 does. They form a
 CandidatePool, built once per dispatch (pool_for_digests, by the dispatch
 task) with their vectors, tags and weekly upvotes, and shared with every chunk
 of the dispatch through the cache (share_pool / shared_pool): a chunk loads
-only its readers (five queries, whatever their number) and chooses each from
+only its readers (five queries, whatever their number, and one for the
+papers they reacted to that no earlier chunk in the process read) and chooses each from
 their own followed tags' and searches' candidates. The preview builds a pool
 for its one reader.
 """
@@ -154,7 +155,8 @@ class CandidatePool:
     candidate ids of a followed tag or search for a lookback of `days`, best week
     score first. `rows` hold each candidate's POOL_FIELDS, `texts` its authors and
     excerpt as the email shows them. Pickled into the shared cache by share_pool;
-    the Paper objects, rendered blocks and CandidateIndex a process makes from it stay in that process.
+    the Paper objects, rendered blocks, CandidateIndex and readers' own papers (`own`, see _own_papers)
+    a process makes from it stay in that process.
     """
 
     now: datetime
@@ -171,9 +173,14 @@ class CandidatePool:
     papers: dict[int, Paper] = field(default_factory=dict, repr=False)
     blocks: dict[int, object] = field(default_factory=dict, repr=False)
     arrays: CandidateIndex | None = field(default=None, repr=False, compare=False)
+    # The readers' own (reacted-to) papers read so far in this process: id -> (title, vector or None).
+    own: dict[int, tuple] = field(default_factory=dict, repr=False, compare=False)
 
     def __getstate__(self) -> dict:
-        return {**self.__dict__, "papers": {}, "blocks": {}, "arrays": None}
+        return {**self.__dict__, "papers": {}, "blocks": {}, "arrays": None, "own": {}}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update({"papers": {}, "blocks": {}, "arrays": None, "own": {}, **state})
 
     def covers(self, data: _ReaderData) -> bool:
         return (
@@ -225,10 +232,9 @@ def _load_readers(
     now: datetime,
     exclude_digest_ids: Iterable[int],
     prefs: Mapping[int, ReaderPrefs] | None = None,
-) -> tuple[dict[int, _ReaderData], dict]:
-    """Settings, follows, searches, sent papers and reactions of every reader, and the stored vectors of
-    the papers they reacted to: five queries for the whole chunk (four when `prefs` are given, as
-    delivery loads them with the digests)."""
+) -> dict[int, _ReaderData]:
+    """Settings, follows, searches, sent papers and reactions of every reader: five queries for the
+    whole chunk (four when `prefs` are given, as delivery loads them with the digests)."""
     readers: dict[int, _ReaderData] = {user_id: _ReaderData() for user_id in user_ids}
     if prefs is None:
         for row in DigestSettings.objects.filter(user_id__in=user_ids).values(
@@ -259,31 +265,47 @@ def _load_readers(
     )
     for user_id, paper_id in sent:
         readers[user_id].excluded.add(paper_id)
-    # Upvotes and bookmarks in one statement, each with its paper's stored vector (if it has one).
-    # (The title and vector by the paper's id, row by row: a join read the whole catalogue for a few thousand rows.)
-    current = TextModel.objects.filter(status=TextModel.Status.CURRENT).values("pk")[:1]
-    vector = PaperVector.objects.filter(paper_id=OuterRef("paper_id"), version_id=Subquery(current))
-    title = Paper.objects.filter(pk=OuterRef("paper_id")).order_by().values("title")[:1]
+    # Upvotes and bookmarks in one statement; their papers' titles and vectors come from _own_papers.
     reactions = [
         model.objects.filter(user_id__in=user_ids)
-        .annotate(
-            relation=Value(relation, output_field=CharField()),
-            title=Subquery(title),
-            vector=Subquery(vector.values("vector")[:1]),
-        )
-        .values_list("user_id", "paper_id", "title", "relation", "vector")
+        .annotate(relation=Value(relation, output_field=CharField()))
+        .values_list("user_id", "paper_id", "relation")
         .order_by()
         for model, relation in ((Upvote, "upvoted"), (Bookmark, "bookmarked"))
     ]
-    profile_vectors = {}
-    for user_id, paper_id, title, relation, data in reactions[0].union(reactions[1], all=True):
+    for user_id, paper_id, relation in reactions[0].union(reactions[1], all=True):
         reader = readers[user_id]
         reader.excluded.add(paper_id)
         if relation == "bookmarked" or paper_id not in reader.profile:  # bookmarks win over upvotes
-            reader.profile[paper_id] = (relation, title)
-        if data is not None and paper_id not in profile_vectors:
-            profile_vectors[paper_id] = vectors.from_bytes(data)
-    return readers, profile_vectors
+            reader.profile[paper_id] = (relation, "")
+    return readers
+
+
+def _own_papers(pool: CandidatePool, readers: Iterable[_ReaderData]) -> dict:
+    """The stored vectors of the papers these readers reacted to, and their titles filled into their profiles.
+
+    Read once per pool in a process (`pool.own`): the readers of a dispatch share many of their
+    papers (upvotes go to the popular ones), so each chunk asks only for those no earlier chunk
+    of this process read, in one query, none once they are all known. (The title and vector by
+    the paper's id, row by row: a join read the whole catalogue for a few thousand rows.)
+    """
+    readers = list(readers)
+    wanted = {pk for data in readers for pk in data.profile}
+    missing = [pk for pk in wanted if pk not in pool.own]
+    if missing:
+        current = TextModel.objects.filter(status=TextModel.Status.CURRENT).values("pk")[:1]
+        vector = PaperVector.objects.filter(paper_id=OuterRef("pk"), version_id=Subquery(current))
+        rows = (
+            Paper.objects.filter(pk__in=missing)
+            .annotate(vector=Subquery(vector.values("vector")[:1]))
+            .order_by()
+            .values_list("pk", "title", "vector")
+        )
+        for pk, title, data in rows:
+            pool.own[pk] = (title, vectors.from_bytes(data) if data is not None else None)
+    for data in readers:
+        data.profile = {pk: (relation, pool.own.get(pk, ("", None))[0]) for pk, (relation, _) in data.profile.items()}
+    return {pk: pool.own[pk][1] for pk in wanted if pk in pool.own and pool.own[pk][1] is not None}
 
 
 def _in_window(published_at: datetime | None, created_at: datetime, *, since: datetime) -> bool:
@@ -722,9 +744,10 @@ def choose(
     user_ids = list(dict.fromkeys(user_ids))
     if not user_ids:
         return {}, pool
-    readers, profile_vectors = _load_readers(user_ids, now=now, exclude_digest_ids=exclude_digest_ids, prefs=prefs)
+    readers = _load_readers(user_ids, now=now, exclude_digest_ids=exclude_digest_ids, prefs=prefs)
     if pool is None or not all(pool.covers(data) for data in readers.values()):
         pool = build_pool(**_needs(readers.values()), now=now)
+    profile_vectors = _own_papers(pool, readers.values())
     # The pool's candidates as arrays, once per pool in this process (every chunk of a dispatch reuses them).
     index = pool.index()
     # Each reader is chosen from their own followed tags' and searches' candidates only,
