@@ -628,32 +628,21 @@ def _choose_for_reader(
         return section.slug if isinstance(section, Tag) else section.label
 
     # Best first, each paper goes to the section where it ranks highest that still has room; the walk
-    # stops once every section is full or has no candidate left.
+    # stops once every section is full or has no candidate left. Only the papers in a section that still
+    # has room are visited (a paper whose sections are all full changes nothing): about as many as are placed.
     keys = sorted(in_section)
     labels = [label(key) for key in keys]
     flags = np.column_stack([in_section[key] for key in keys])[order]
-    ranks = (np.cumsum(flags, axis=0) - 1).tolist()  # a paper's rank in each of its sections
-    flags = flags.tolist()
+    ranks = np.cumsum(flags, axis=0) - 1  # a paper's rank in each of its sections
     room = [data.prefs.papers_per_tag] * len(keys)
-    left = [int(in_section[key].sum()) for key in keys]
-    open_sections = sum(1 for count in left if count)
     items: list[ChosenItem] = []
-    for place, j in enumerate(order.tolist()):
-        if not open_sections:
-            break
-        mine = [s for s, flag in enumerate(flags[place]) if flag]
-        for s in mine:
-            left[s] -= 1
+    for place, j in _places_with_room(flags, order, room):
+        mine = np.flatnonzero(flags[place]).tolist()
         if len(mine) > 1:
-            rank = ranks[place]
+            rank = ranks[place].tolist()
             mine.sort(key=lambda s, rank=rank: (rank[s], labels[s]))  # ties to the name that sorts first
-        home = next((s for s in mine if room[s] > 0), None)
-        if home is not None:
-            room[home] -= 1
-        # Sections that have just closed (full, or no candidate left).
-        open_sections -= sum(1 for s in mine if room[s] + (s == home) > 0 and (room[s] == 0 or left[s] == 0))
-        if home is None:
-            continue
+        home = next(s for s in mine if room[s] > 0)
+        room[home] -= 1
         home = keys[home]
         row = int(rows[j])
         paper = index.pool.paper(int(index.ids[row]))
@@ -683,6 +672,29 @@ def _choose_for_reader(
         order_of.setdefault(_section_key(item), len(order_of))
     items.sort(key=lambda item: order_of[_section_key(item)])
     return items
+
+
+def _places_with_room(flags: np.ndarray, order: np.ndarray, room: list[int]):
+    """(place, order[place]) of each place, in order, whose paper is in a section (a column of `flags`)
+    that still has `room`; the caller fills `room` as it goes, and a full section is left out from the
+    next place on."""
+    import numpy as np
+
+    start = 0
+    while start < len(order):
+        open_sections = [s for s, free in enumerate(room) if free > 0]
+        if not open_sections:
+            return
+        ahead = np.flatnonzero(flags[start:, open_sections].any(axis=1))
+        if not len(ahead):
+            return
+        for place in (ahead + start).tolist():
+            yield place, int(order[place])
+            start = place + 1
+            if any(room[s] <= 0 for s in open_sections):
+                break
+        else:
+            return
 
 
 class _Closest:
