@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVectorField
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F, FloatField, IntegerField, Q, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
@@ -277,13 +277,21 @@ def has_terms(query: str) -> bool:
 MATCH_BATCH = 200
 
 
+# From this many queries on, PostgreSQL matches them against an index of `papers` of their own (_matching_in).
+OWN_INDEX_QUERIES = 20
+_OWN_INDEX_TABLE = "paperhub_matching_papers"
+
+
 def matching_ids(queries: list[tuple[str, int | None]], papers: PaperQuerySet) -> list[set[int]]:
     """For each (query, tag id or None), the ids of `papers` it finds, exactly as the search page would.
 
     One statement per MATCH_BATCH queries (a UNION ALL of the search's own filter,
     which uses the GIN index on PostgreSQL), however many readers share them: a
-    digest chunk matches every followed search of its readers at once.
+    digest chunk matches every followed search of its readers at once. Many queries
+    on PostgreSQL: `_matching_in`.
     """
+    if is_postgresql() and len(queries) >= OWN_INDEX_QUERIES:
+        return _matching_in(queries, papers)
     found: list[set[int]] = [set() for _ in queries]
     for start in range(0, len(queries), MATCH_BATCH):
         parts = []
@@ -299,6 +307,45 @@ def matching_ids(queries: list[tuple[str, int | None]], papers: PaperQuerySet) -
             continue
         for index, paper_id in parts[0].union(*parts[1:], all=True):
             found[index].add(paper_id)
+    return found
+
+
+def _matching_in(queries: list[tuple[str, int | None]], papers: PaperQuerySet) -> list[set[int]]:
+    """matching_ids for many queries on PostgreSQL: `papers`' stored documents copied into a temporary
+    table with a GIN index of its own, and every query tested against that in one statement.
+
+    The same match (the stored document, websearch_to_tsquery, the tag): only the index differs. The
+    catalogue's GIN index holds every paper, so a common word's posting list runs to thousands of papers
+    for the few hundred recent ones a digest dispatch asks about: 20 s for the 525 followed searches of
+    2,000 readers at 100,000 papers, against 2.5 s (the copy and its index included) for the week's 5,500.
+    """
+    found: list[set[int]] = [set() for _ in queries]
+    wanted = [(index, query, tag_id) for index, (query, tag_id) in enumerate(queries) if query]
+    if not wanted:
+        return found
+    ids_sql, params = papers.published().order_by().values("pk").query.sql_with_params()
+    quote = connection.ops.quote_name
+    paper_table, tags_table = quote(Paper._meta.db_table), quote(Paper.tags.through._meta.db_table)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {_OWN_INDEX_TABLE}")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {_OWN_INDEX_TABLE} AS SELECT id, search_document FROM {paper_table}"
+            f" WHERE id IN ({ids_sql})",
+            params,
+        )
+        cursor.execute(f"CREATE INDEX ON {_OWN_INDEX_TABLE} USING gin (search_document)")
+        cursor.execute(f"ANALYZE {_OWN_INDEX_TABLE}")
+        cursor.execute(
+            "SELECT q.i, m.id FROM unnest(%s::int[], %s::text[], %s::bigint[]) AS q(i, query, tag_id)"
+            f" CROSS JOIN LATERAL (SELECT id FROM {_OWN_INDEX_TABLE}"
+            "  WHERE search_document @@ websearch_to_tsquery(%s::regconfig, q.query)) AS m"
+            f" WHERE q.tag_id IS NULL OR EXISTS (SELECT 1 FROM {tags_table} t"
+            "  WHERE t.paper_id = m.id AND t.tag_id = q.tag_id)",
+            [[i for i, _, _ in wanted], [q for _, q, _ in wanted], [t for _, _, t in wanted], CONFIG],
+        )
+        for index, paper_id in cursor.fetchall():
+            found[index].add(paper_id)
+        cursor.execute(f"DROP TABLE {_OWN_INDEX_TABLE}")
     return found
 
 

@@ -427,6 +427,9 @@ def _send_each(model, pks: Sequence[int], render, *, now: datetime, connection, 
             if not claimed:
                 continue  # another task owns it, or it is already done
             try:
+                # Opened by the first message and kept for the chunk (a backend's send_messages opens and
+                # closes a connection of its own when none is open: one SMTP session per email).
+                connection.open()
                 connection.send_messages([message])
             except (smtplib.SMTPException, OSError) as exc:
                 error = f"{type(exc).__name__}: {exc}"[:2000]

@@ -44,7 +44,8 @@ walking the week-score index first, `_ranked_in_tags`). They form a
 CandidatePool, built once per dispatch (pool_for_digests, by the dispatch
 task) with their vectors, tags and weekly upvotes, and shared with every chunk
 of the dispatch through the cache (share_pool / shared_pool): a chunk loads
-only its readers (five queries, whatever their number) and chooses each from
+only its readers (five queries, whatever their number, and one for the
+papers they reacted to that no earlier chunk in the process read) and chooses each from
 their own followed tags' and searches' candidates. The preview builds a pool
 for its one reader, and a pool built for its own readers counts this week's
 upvotes only for the papers chosen.
@@ -164,7 +165,8 @@ class CandidatePool:
     candidate ids of a followed tag or search for a lookback of `days`, best week
     score first. `rows` hold each candidate's POOL_FIELDS, `texts` its authors and
     excerpt as the email shows them. Pickled into the shared cache by share_pool;
-    the Paper objects, rendered blocks and CandidateIndex a process makes from it stay in that process.
+    the Paper objects, rendered blocks, CandidateIndex and readers' own papers (`own`, see _own_papers)
+    a process makes from it stay in that process.
     """
 
     now: datetime
@@ -181,9 +183,14 @@ class CandidatePool:
     papers: dict[int, Paper] = field(default_factory=dict, repr=False)
     blocks: dict[int, object] = field(default_factory=dict, repr=False)
     arrays: CandidateIndex | None = field(default=None, repr=False, compare=False)
+    # The readers' own (reacted-to) papers read so far in this process: id -> (title, vector or None).
+    own: dict[int, tuple] = field(default_factory=dict, repr=False, compare=False)
 
     def __getstate__(self) -> dict:
-        return {**self.__dict__, "papers": {}, "blocks": {}, "arrays": None}
+        return {**self.__dict__, "papers": {}, "blocks": {}, "arrays": None, "own": {}}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update({"papers": {}, "blocks": {}, "arrays": None, "own": {}, **state})
 
     def covers(self, data: _ReaderData) -> bool:
         return (
@@ -237,10 +244,9 @@ def _load_readers(
     now: datetime,
     exclude_digest_ids: Iterable[int],
     prefs: Mapping[int, ReaderPrefs] | None = None,
-) -> tuple[dict[int, _ReaderData], dict]:
-    """Settings, follows, searches, sent papers and reactions of every reader, and the stored vectors of
-    the papers they reacted to: five queries for the whole chunk (four when `prefs` are given, as
-    delivery loads them with the digests)."""
+) -> dict[int, _ReaderData]:
+    """Settings, follows, searches, sent papers and reactions of every reader: five queries for the
+    whole chunk (four when `prefs` are given, as delivery loads them with the digests)."""
     readers: dict[int, _ReaderData] = {user_id: _ReaderData() for user_id in user_ids}
     if prefs is None:
         for row in DigestSettings.objects.filter(user_id__in=user_ids).values(
@@ -271,32 +277,48 @@ def _load_readers(
     )
     for user_id, paper_id in sent:
         readers[user_id].excluded.add(paper_id)
-    # Upvotes and bookmarks in one statement, each with its paper's stored vector (if it has one).
-    # (The title and vector by the paper's id, row by row: a join read the whole catalogue for a few thousand rows.)
-    current = TextModel.objects.filter(status=TextModel.Status.CURRENT).values("pk")[:1]
-    vector = PaperVector.objects.filter(paper_id=OuterRef("paper_id"), version_id=Subquery(current))
-    title = Paper.objects.filter(pk=OuterRef("paper_id")).order_by().values("title")[:1]
+    # Upvotes and bookmarks in one statement; their papers' titles and vectors come from _own_papers.
     reactions = [
         model.objects.filter(user_id__in=user_ids)
-        .annotate(
-            relation=Value(relation, output_field=CharField()),
-            title=Subquery(title),
-            vector=Subquery(vector.values("vector")[:1]),
-        )
-        .values_list("user_id", "paper_id", "title", "relation", "created_at", "vector")
+        .annotate(relation=Value(relation, output_field=CharField()))
+        .values_list("user_id", "paper_id", "relation", "created_at")
         .order_by()
         for model, relation in ((Upvote, "upvoted"), (Bookmark, "bookmarked"))
     ]
-    profile_vectors = {}
-    for user_id, paper_id, title, relation, reacted_at, data in reactions[0].union(reactions[1], all=True):
+    for user_id, paper_id, relation, reacted_at in reactions[0].union(reactions[1], all=True):
         reader = readers[user_id]
         reader.excluded.add(paper_id)
         reader.reactions.append((paper_id, "bookmark" if relation == "bookmarked" else "upvote", reacted_at))
         if relation == "bookmarked" or paper_id not in reader.profile:  # bookmarks win over upvotes
-            reader.profile[paper_id] = (relation, title)
-        if data is not None and paper_id not in profile_vectors:
-            profile_vectors[paper_id] = vectors.from_bytes(data)
-    return readers, profile_vectors
+            reader.profile[paper_id] = (relation, "")
+    return readers
+
+
+def _own_papers(pool: CandidatePool, readers: Iterable[_ReaderData]) -> dict:
+    """The stored vectors of the papers these readers reacted to, and their titles filled into their profiles.
+
+    Read once per pool in a process (`pool.own`): the readers of a dispatch share many of their
+    papers (upvotes go to the popular ones), so each chunk asks only for those no earlier chunk
+    of this process read, in one query, none once they are all known. (The title and vector by
+    the paper's id, row by row: a join read the whole catalogue for a few thousand rows.)
+    """
+    readers = list(readers)
+    wanted = {pk for data in readers for pk in data.profile}
+    missing = [pk for pk in wanted if pk not in pool.own]
+    if missing:
+        current = TextModel.objects.filter(status=TextModel.Status.CURRENT).values("pk")[:1]
+        vector = PaperVector.objects.filter(paper_id=OuterRef("pk"), version_id=Subquery(current))
+        rows = (
+            Paper.objects.filter(pk__in=missing)
+            .annotate(vector=Subquery(vector.values("vector")[:1]))
+            .order_by()
+            .values_list("pk", "title", "vector")
+        )
+        for pk, title, data in rows:
+            pool.own[pk] = (title, vectors.from_bytes(data) if data is not None else None)
+    for data in readers:
+        data.profile = {pk: (relation, pool.own.get(pk, ("", None))[0]) for pk, (relation, _) in data.profile.items()}
+    return {pk: pool.own[pk][1] for pk in wanted if pk in pool.own and pool.own[pk][1] is not None}
 
 
 def _in_window(published_at: datetime | None, created_at: datetime, *, since: datetime) -> bool:
@@ -667,32 +689,21 @@ def _choose_for_reader(
         return section.slug if isinstance(section, Tag) else section.label
 
     # Best first, each paper goes to the section where it ranks highest that still has room; the walk
-    # stops once every section is full or has no candidate left.
+    # stops once every section is full or has no candidate left. Only the papers in a section that still
+    # has room are visited (a paper whose sections are all full changes nothing): about as many as are placed.
     keys = sorted(in_section)
     labels = [label(key) for key in keys]
     flags = np.column_stack([in_section[key] for key in keys])[order]
-    ranks = (np.cumsum(flags, axis=0) - 1).tolist()  # a paper's rank in each of its sections
-    flags = flags.tolist()
+    ranks = np.cumsum(flags, axis=0) - 1  # a paper's rank in each of its sections
     room = [data.prefs.papers_per_tag] * len(keys)
-    left = [int(in_section[key].sum()) for key in keys]
-    open_sections = sum(1 for count in left if count)
     items: list[ChosenItem] = []
-    for place, j in enumerate(order.tolist()):
-        if not open_sections:
-            break
-        mine = [s for s, flag in enumerate(flags[place]) if flag]
-        for s in mine:
-            left[s] -= 1
+    for place, j in _places_with_room(flags, order, room):
+        mine = np.flatnonzero(flags[place]).tolist()
         if len(mine) > 1:
-            rank = ranks[place]
+            rank = ranks[place].tolist()
             mine.sort(key=lambda s, rank=rank: (rank[s], labels[s]))  # ties to the name that sorts first
-        home = next((s for s in mine if room[s] > 0), None)
-        if home is not None:
-            room[home] -= 1
-        # Sections that have just closed (full, or no candidate left).
-        open_sections -= sum(1 for s in mine if room[s] + (s == home) > 0 and (room[s] == 0 or left[s] == 0))
-        if home is None:
-            continue
+        home = next(s for s in mine if room[s] > 0)
+        room[home] -= 1
         home = keys[home]
         row = int(rows[j])
         paper = index.pool.paper(int(index.ids[row]))
@@ -726,6 +737,29 @@ def _choose_for_reader(
         order_of.setdefault(_section_key(item), len(order_of))
     items.sort(key=lambda item: order_of[_section_key(item)])
     return items
+
+
+def _places_with_room(flags: np.ndarray, order: np.ndarray, room: list[int]):
+    """(place, order[place]) of each place, in order, whose paper is in a section (a column of `flags`)
+    that still has `room`; the caller fills `room` as it goes, and a full section is left out from the
+    next place on."""
+    import numpy as np
+
+    start = 0
+    while start < len(order):
+        open_sections = [s for s, free in enumerate(room) if free > 0]
+        if not open_sections:
+            return
+        ahead = np.flatnonzero(flags[start:, open_sections].any(axis=1))
+        if not len(ahead):
+            return
+        for place in (ahead + start).tolist():
+            yield place, int(order[place])
+            start = place + 1
+            if any(room[s] <= 0 for s in open_sections):
+                break
+        else:
+            return
 
 
 def _section_key(item: ChosenItem) -> tuple[str, int]:
@@ -765,10 +799,11 @@ def choose(
     user_ids = list(dict.fromkeys(user_ids))
     if not user_ids:
         return {}, pool
-    readers, profile_vectors = _load_readers(user_ids, now=now, exclude_digest_ids=exclude_digest_ids, prefs=prefs)
+    readers = _load_readers(user_ids, now=now, exclude_digest_ids=exclude_digest_ids, prefs=prefs)
     if pool is None or not all(pool.covers(data) for data in readers.values()):
         # A pool for these readers alone: upvotes this week are counted for the papers chosen only.
         pool = build_pool(**_needs(readers.values()), now=now, weekly=False)
+    profile_vectors = _own_papers(pool, readers.values())
     # The pool's candidates as arrays, once per pool in this process (every chunk of a dispatch reuses them).
     index = pool.index()
     # Each reader is chosen from their own followed tags' and searches' candidates only,

@@ -6,6 +6,7 @@ discussion email was about (`d`: unfollowing those discussions). It does not exp
 email must still work (RFC 8058).
 """
 
+import functools
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -55,15 +56,25 @@ def make_token(*, user_id: int, tag_id: int | None = None, search_id: int | None
 
 def unsubscribe_url(*, user_id: int, tag_id: int | None = None, search_id: int | None = None) -> str:
     """Absolute URL (from SITE_URL) of the unsubscribe page for this reader (and tag, or followed search)."""
-    token = make_token(user_id=user_id, tag_id=tag_id, search_id=search_id)
-    path = reverse("subscriptions:unsubscribe", args=[token])
-    return f"{settings.SITE_URL}{path}"
+    return _url_of(make_token(user_id=user_id, tag_id=tag_id, search_id=search_id))
 
 
 def discussion_unsubscribe_url(*, user_id: int, paper_ids: list[int]) -> str:
     """Absolute URL of the page that unfollows these papers' discussions for this reader (one click)."""
-    token = signing.dumps({"u": user_id, "d": sorted(set(paper_ids))[:MAX_PAPERS]}, salt=SALT)
-    return f"{settings.SITE_URL}{reverse('subscriptions:unsubscribe', args=[token])}"
+    return _url_of(signing.dumps({"u": user_id, "d": sorted(set(paper_ids))[:MAX_PAPERS]}, salt=SALT))
+
+
+def _url_of(token: str) -> str:
+    # A digest carries one link per section: the page's address is reversed once, not once per link.
+    # (A token's characters, URL-safe base64 and colons, are left as they are by reverse().)
+    before, after = _around_token(settings.SITE_URL)
+    return f"{before}{token}{after}"
+
+
+@functools.lru_cache(maxsize=8)
+def _around_token(site_url: str) -> tuple[str, str]:
+    before, after = reverse("subscriptions:unsubscribe", args=["TOKEN"]).split("TOKEN")
+    return f"{site_url}{before}", after
 
 
 def read_token(token: str) -> UnsubscribeTarget:

@@ -271,3 +271,19 @@ def test_a_long_query_is_cut_to_its_first_words():
     assert clean_query("a or b or c") == "a or b or c"
     phrase = " ".join(f"p{i}" for i in range(MAX_QUERY_TERMS - 1))
     assert len(clean_query(f'"{phrase}" ten eleven twelve').split()) == MAX_QUERY_TERMS
+
+
+@pytest.mark.postgres
+def test_many_followed_searches_match_on_an_index_of_their_own_as_each_would_alone(catalogue, monkeypatch):
+    from papers import search
+
+    retrieval = catalogue["simans"].tags.get()
+    queries = [('"ambiguous negatives"', None), ("samples", None), ("samples", retrieval.pk)]
+    queries += [("hopper or simans", None)]
+    queries += [("", None), ("negatives -dense", None), ("sampling", retrieval.pk)] * 3
+    recent = Paper.objects.filter(published_at__gte=datetime(2026, 10, 15, tzinfo=UTC))
+    monkeypatch.setattr(search, "OWN_INDEX_QUERIES", 1)
+    together = search.matching_ids(queries, recent)
+    monkeypatch.setattr(search, "OWN_INDEX_QUERIES", 10_000)
+    assert together == search.matching_ids(queries, recent)
+    assert together[1] == {catalogue["abstract_only"].pk} and together[0] == set()

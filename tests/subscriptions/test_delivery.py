@@ -9,6 +9,7 @@ import pytest
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend
 from django.db import OperationalError, connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from papers.models import Paper
@@ -24,6 +25,7 @@ from tests.factories import (
     PaperFactory,
     TagFactory,
     TagFollowFactory,
+    UpvoteFactory,
     UserFactory,
 )
 
@@ -245,9 +247,10 @@ def test_a_chunk_of_100_costs_one_query_per_email_with_the_dispatchs_pool(now, d
     assert len(ids) == 100
     pool = pool_for_digests(ids, now=now)
     # The digests with their readers' addresses and settings; follows, searches, sent papers and reactions;
+    # the titles and vectors of the papers they reacted to (once per pool in a process);
     # one INSERT of the items (in a savepoint here; SQLite's parameter limit splits it in batches); one UPDATE
     # per email (marking the previous one sent and claiming it in one statement) and the last one's "sent".
-    with django_assert_max_num_queries(1 + 4 + 2 + inserts(600) + 100 + 1):
+    with django_assert_max_num_queries(1 + 4 + 1 + 2 + inserts(600) + 100 + 1):
         report = deliver_digests(ids, now=now, pool=pool)
     assert len(report.sent) == 100 and len(mail.outbox) == 100
     assert set(Digest.objects.filter(pk__in=ids).values_list("status", flat=True)) == {Digest.Status.SENT}
@@ -256,7 +259,7 @@ def test_a_chunk_of_100_costs_one_query_per_email_with_the_dispatchs_pool(now, d
 
 def test_without_a_pool_a_chunk_loads_its_own_candidates_in_a_few_more_queries(now, django_assert_max_num_queries):
     ids = _hundred_readers(now)
-    with django_assert_max_num_queries(1 + 4 + 8 + 2 + inserts(600) + 100 + 1):
+    with django_assert_max_num_queries(1 + 4 + 1 + 8 + 2 + inserts(600) + 100 + 1):
         report = deliver_digests(ids, now=now)
     assert len(report.sent) == 100
 
@@ -277,6 +280,22 @@ def test_the_chunks_of_a_dispatch_share_one_pool_and_render_each_paper_once(now,
     chosen = set(DigestItem.objects.filter(digest_id__in=ids).values_list("paper__title", flat=True))
     assert sorted(renders) == sorted(chosen)  # each chosen paper's block rendered once for both chunks
     assert len(mail.outbox) == 100
+
+
+def test_the_papers_readers_reacted_to_are_read_once_per_pool_in_a_process(now):
+    ids = _hundred_readers(now)
+    old = [PaperFactory(published_at=now - timedelta(days=60)) for _ in range(2)]
+    for user_id in Digest.objects.filter(pk__in=ids).values_list("user_id", flat=True):
+        for paper in old:
+            UpvoteFactory(user_id=user_id, paper=paper)
+    pool = pool_for_digests(ids, now=now)
+    with CaptureQueriesContext(connection) as first:
+        assert len(deliver_digests(ids[:50], now=now, pool=pool).sent) == 50
+    with CaptureQueriesContext(connection) as second:
+        assert len(deliver_digests(ids[50:], now=now, pool=pool).sent) == 50
+    # The second chunk's readers reacted to the same papers: their titles and vectors are not read again.
+    assert len(second) == len(first) - 1
+    assert {pk: title for pk, (title, _) in pool.own.items()} == {paper.pk: paper.title for paper in old}
 
 
 def test_a_chunk_chooses_what_the_reader_would_get_alone(now):
@@ -329,6 +348,42 @@ def test_only_the_message_being_handed_to_smtp_is_ever_sending(now, settings):
         assert all(states[m] == Digest.Status.SENT for m in order[:i])
         assert all(states[m] == Digest.Status.QUEUED for m in order[i + 1 :])
     assert set(Digest.objects.filter(pk__in=ids).values_list("status", flat=True)) == {Digest.Status.SENT}
+
+
+class SessionBackend(EmailBackend):
+    """locmem that, like the SMTP backend, opens a session of its own in send_messages when none is open."""
+
+    sessions = 0
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.connected = False
+
+    def open(self):
+        if self.connected:
+            return False
+        self.connected = True
+        SessionBackend.sessions += 1
+        return True
+
+    def close(self):
+        self.connected = False
+
+    def send_messages(self, messages):
+        new_session = self.open()
+        try:
+            return super().send_messages(messages)
+        finally:
+            if new_session:
+                self.close()
+
+
+def test_a_chunk_is_sent_over_one_smtp_session(now, settings):
+    settings.EMAIL_BACKEND = "tests.subscriptions.test_delivery.SessionBackend"
+    SessionBackend.sessions = 0
+    ids = _hundred_readers(now)[:10]
+    assert len(deliver_digests(ids, now=now, pool=pool_for_digests(ids, now=now)).sent) == 10
+    assert SessionBackend.sessions == 1
 
 
 def test_mark_sent_and_claim_is_one_conditional_update(now):
