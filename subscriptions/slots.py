@@ -110,8 +110,13 @@ def for_you_tab(context, period: str) -> str:
     following = follows.tag_ids or follows.searches
     if not context.get("for_you") and not following:
         return ""
+    return _for_you_html(period, bool(context.get("for_you")), get_script_prefix())
+
+
+@functools.lru_cache(maxsize=64)
+def _for_you_html(period: str, current: bool, script_prefix: str) -> str:
     url = f"{reverse('subscriptions:for_you')}?period={period}"
-    if context.get("for_you"):
+    if current:
         return format_html('<li><a href="{}" aria-current="page">For you</a></li>', url)
     return format_html('<li><a href="{}">For you</a></li>', url)
 
