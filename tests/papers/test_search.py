@@ -271,3 +271,19 @@ def test_a_long_query_is_cut_to_its_first_words():
     assert clean_query("a or b or c") == "a or b or c"
     phrase = " ".join(f"p{i}" for i in range(MAX_QUERY_TERMS - 1))
     assert len(clean_query(f'"{phrase}" ten eleven twelve').split()) == MAX_QUERY_TERMS
+
+
+@pytest.mark.postgres
+def test_a_phrase_is_checked_in_a_bounded_set_of_papers_with_all_its_words(monkeypatch, django_assert_max_num_queries):
+    from papers import search
+
+    phrase = [PaperFactory(title=f"A negative impact study {i}", abstract="x") for i in range(3)]
+    apart = [PaperFactory(title=f"Impact of a negative prior {i}", abstract="x") for i in range(3)]
+    exact, found = search._exact('"negative impact"', search.SearchFilters())
+    assert set(exact) == set(phrase) and found == 3
+    # -"a b": the phrase under a negation is not loosened into "both words"
+    assert set(apart) <= set(search_papers('impact -"negative impact"'))
+    # At most PHRASE_CANDIDATES papers with both words are read: the phrase is checked in those only.
+    monkeypatch.setattr(search, "PHRASE_CANDIDATES", 2)
+    exact, found = search._exact('"negative impact"', search.SearchFilters())
+    assert found <= 2 and set(exact) <= set(phrase)
