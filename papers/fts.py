@@ -105,11 +105,16 @@ def highlight(text: str, terms, *, start_mark: str, stop_mark: str, window: int 
     text = text or ""
     tokens = list(TOKEN.finditer(text))
     token_stems = [stem(token.group().lower()) for token in tokens]
-    marked: set[int] = set()
-    for term in terms:
-        wanted = [stem(word) for word in term.words]
+    wanted_runs = [[stem(word) for word in term.words] for term in terms]
+    # Single words by one set lookup per token (a long query's 14 words over an abstract's 200 words
+    # were 2,800 slice comparisons); runs of words (phrases) compared where they start.
+    single = {run[0] for run in wanted_runs if len(run) == 1}
+    marked: set[int] = {i for i, token_stem in enumerate(token_stems) if token_stem in single}
+    for wanted in wanted_runs:
+        if len(wanted) < 2:
+            continue
         for i in range(len(tokens) - len(wanted) + 1):
-            if token_stems[i : i + len(wanted)] == wanted:
+            if token_stems[i] == wanted[0] and token_stems[i : i + len(wanted)] == wanted:
                 marked.update(range(i, i + len(wanted)))
     first, last = 0, len(tokens)
     if window is not None and tokens:

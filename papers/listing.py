@@ -57,6 +57,12 @@ class CappedCountPaginator(Paginator):
     cap = SEARCH_RESULT_CAP
     capped = False
 
+    def __init__(self, *args, found: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if found is not None:  # the search knows how many it found (at most cap + 1): no count query
+            self.capped = found > self.cap
+            self._capped_count = min(found, self.cap)
+
     @property
     def count(self) -> int:
         if not hasattr(self, "_capped_count"):

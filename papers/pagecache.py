@@ -10,10 +10,13 @@
 - **Readers** (`shared_for_readers`: trending, tag, paper and search pages):
   the whole page is stored once per path and PAGE_SECONDS as a *frame* with
   placeholders where a reader's own parts go: their state on each paper shown
-  (pressed buttons, counts), the CSRF token, the header's account menu and
-  every page slot other apps fill (papers/slots.py: the "For you" tab, the
-  Subscribe button, Follow buttons). Each request fills them: the state from
-  one query (`reader_state`), the menu and the slots rendered for this reader.
+  (pressed buttons, counts), the CSRF token, their address in the header's
+  account menu and every page slot other apps fill (papers/slots.py: the "For
+  you" tab, the Subscribe button, Follow buttons). Each request fills them: the
+  state from one query (`reader_state`), the slots rendered for this reader from
+  their cached data (papers/readers.py, read with the frame in one cache call).
+  With the user from the cache (paperhub/authentication.py), a reader's page is
+  a session read, that one cache call and the state query.
   Staff (who may see unpublished papers) and requests carrying a flash message
   render normally; a page whose rendering used the reader's CSRF token anywhere
   but a placeholder is filled and answered but never stored.
@@ -43,8 +46,10 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
+from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 
+from . import readers
 from .models import Bookmark, Paper, Upvote
 
 logger = logging.getLogger(__name__)
@@ -105,6 +110,14 @@ def _get(key: str):
         return None
 
 
+def _get_many(keys: list[str]) -> dict:
+    try:
+        return cache.get_many(keys)
+    except Exception:
+        logger.warning("page cache unreachable; rendering")
+        return {}
+
+
 def _set(key: str, value, seconds: int) -> None:
     try:
         cache.set(key, value, seconds)
@@ -115,6 +128,11 @@ def _set(key: str, value, seconds: int) -> None:
 def _key(prefix: str, request: HttpRequest) -> str:
     digest = hashlib.sha1(request.get_full_path().encode()).hexdigest()
     return f"{prefix}:{_generation()}:{int(bool(getattr(request, 'htmx', False)))}:{digest}"
+
+
+# Frames are stored under this prefix; a change of what a frame's placeholders mean changes it, so a
+# deploy never fills a frame rendered by the code before.
+FRAME_PREFIX = "frame2"
 
 
 def is_plain_visitor(request: HttpRequest) -> bool:
@@ -128,7 +146,8 @@ def is_plain_visitor(request: HttpRequest) -> bool:
 
 
 def _has_messages(request: HttpRequest) -> bool:
-    return MESSAGES_COOKIE in request.COOKIES or bool(request.session.get("_messages"))
+    # An emptied cookie (messages shown, the cookie deleted) holds none.
+    return bool(request.COOKIES.get(MESSAGES_COOKIE)) or bool(request.session.get("_messages"))
 
 
 def deferring(request: HttpRequest) -> bool:
@@ -151,7 +170,7 @@ def defer_slot(request: HttpRequest, name: str, args: tuple) -> str:
 class Frame:
     """A reader's page without the reader: HTML with placeholders, the papers and slots they stand for."""
 
-    html: str
+    pieces: list[str]  # the HTML split at its placeholders: text, kind, id, text, kind, id, ..., text
     paper_ids: list[int]
     slots: list[tuple[str, tuple]]
 
@@ -170,8 +189,10 @@ def shared_for_readers(view: Callable) -> Callable:
         user = request.user
         if request.method != "GET" or not user.is_authenticated or user.is_staff or _has_messages(request):
             return view(request, *args, **kwargs)
-        key = _key("frame", request)
-        frame = _get(key)
+        key, reader = _key(FRAME_PREFIX, request), readers.reader_key(user.pk)
+        stored = _get_many([key, reader])
+        readers.remember(request, reader, stored.get(reader))
+        frame = stored.get(key)
         if frame is not None:
             return _filled(request, frame, HttpResponse())
         request.defer_reader_parts = True
@@ -189,7 +210,7 @@ def shared_for_readers(view: Callable) -> Callable:
             request.META["CSRF_COOKIE_NEEDS_UPDATE"] = True
         if response.status_code != 200 or getattr(response, "streaming", False):
             return response  # a redirect or an error page: nothing was deferred into it that matters
-        frame = Frame(response.content.decode(), request.deferred_paper_ids, request.deferred_slots)
+        frame = Frame(_PLACEHOLDER.split(response.content.decode()), request.deferred_paper_ids, request.deferred_slots)
         if not token_used and not response.cookies:
             _set(key, frame, PAGE_SECONDS)
         return _filled(request, frame, response)
@@ -201,11 +222,11 @@ def _filled(request: HttpRequest, frame: Frame, response: HttpResponse) -> HttpR
     from .slots import render_slot
 
     context = {"request": request, "user": request.user}
-    parts = {"menu": render_to_string("includes/reader_menu.html", request=request)}
     slots = [render_slot(name, context, *args) for name, args in frame.slots]
-    response.content = fill(
-        frame.html, reader_state(request.user, frame.paper_ids), csrf_token=get_token(request), parts=parts, slots=slots
-    )
+    # The header's account menu is part of the frame: only the reader's address differs.
+    parts = {"email": conditional_escape(request.user.email)}
+    state = reader_state(request.user, frame.paper_ids)
+    response.content = fill(frame.pieces, state, csrf_token=get_token(request), parts=parts, slots=slots)
     response["X-Page-Cache"] = "reader"
     return response
 
@@ -258,35 +279,44 @@ def reader_state(user, paper_ids: list[int]) -> dict[int, tuple[int, int, bool, 
 
 
 def fill(
-    html: str,
+    html: str | list[str],
     state: dict[int, tuple[int, int, bool, bool]],
     *,
     csrf_token: str,
     parts: dict[str, str] | None = None,
     slots: list[str] | None = None,
 ) -> str:
-    """The cached body with every placeholder replaced by this reader's state, parts and slots."""
-    parts = parts or {}
+    """The cached body with every placeholder replaced by this reader's state, parts and slots.
 
-    def value(match: re.Match) -> str:
-        kind, pk = match.group(1), match.group(2)
-        if kind == "csrf":
-            return csrf_token
-        if kind == "slot":
-            return slots[int(pk)]
+    `html` is the body, or the body already split at its placeholders (`_PLACEHOLDER.split`, as a frame
+    stores it): a page has some 200 placeholders, and joining the pieces costs less than a substitution
+    calling back for each.
+    """
+    pieces = _PLACEHOLDER.split(html) if isinstance(html, str) else html
+    parts = {**(parts or {}), "csrf": csrf_token}
+    papers: dict[str, dict[str, str]] = {}  # a paper's placeholders appear several times: its texts once
+    out = [pieces[0]]
+    for index in range(1, len(pieces), 3):
+        kind, pk = pieces[index], pieces[index + 1]
         if kind in parts:
-            return parts[kind]
-        upvotes, bookmarks, upvoted, bookmarked = state.get(int(pk), (0, 0, False, False))
-        return {
-            "up": "true" if upvoted else "false",
-            "bm": "true" if bookmarked else "false",
-            "upc": str(upvotes),
-            "ups": "" if upvotes == 1 else "s",
-            "bmc": str(bookmarks),
-            "bms": "" if bookmarks == 1 else "s",
-        }[kind]
-
-    return _PLACEHOLDER.sub(value, html)
+            out.append(parts[kind])
+        elif kind == "slot":
+            out.append(slots[int(pk)])
+        else:
+            texts = papers.get(pk)
+            if texts is None:
+                upvotes, bookmarks, upvoted, bookmarked = state.get(int(pk), (0, 0, False, False))
+                texts = papers[pk] = {
+                    "up": "true" if upvoted else "false",
+                    "bm": "true" if bookmarked else "false",
+                    "upc": str(upvotes),
+                    "ups": "" if upvotes == 1 else "s",
+                    "bmc": str(bookmarks),
+                    "bms": "" if bookmarks == 1 else "s",
+                }
+            out.append(texts[kind])
+        out.append(pieces[index + 2])
+    return "".join(out)
 
 
 @dataclass

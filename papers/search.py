@@ -86,17 +86,22 @@ def search_papers(query: str, filters: SearchFilters | None = None) -> PaperQuer
     """Published papers matching `query` (already cleaned), best first, ready for paper cards.
 
     On PostgreSQL each result carries `title_marked` and `snippet_marked` (ts_headline
-    output with highlight marks); `add_highlights` turns those, or the fallback's own
-    highlights on SQLite, into safe HTML for one page of results.
+    output with highlight marks, computed only for the rows read: a page); `add_highlights`
+    turns those, or the fallback's own highlights on SQLite, into safe HTML for one page of results.
     """
-    papers = _filter(Paper.objects.published(), filters or SearchFilters())
+    return _exact(query, filters or SearchFilters())[0]
+
+
+def _exact(query: str, filters: SearchFilters) -> tuple[PaperQuerySet, int | None]:
+    """`search_papers`' results and, on PostgreSQL, how many matches it ranks (at most RANKED_MATCHES + 1,
+    known without counting); None on SQLite."""
+    papers = _filter(Paper.objects.published(), filters)
     if not query:
-        return papers.none()
+        return papers.none(), 0
     if is_postgresql():
-        papers = _postgresql(papers, query)
-    else:
-        papers = _sqlite(papers, query)
-    return papers.for_cards()
+        papers, found = _postgresql(papers, query)
+        return papers.for_cards(), found
+    return _sqlite(papers, query).for_cards(), None
 
 
 def _matching(query: str, filters: SearchFilters, papers: PaperQuerySet | None = None) -> PaperQuerySet:
@@ -123,20 +128,20 @@ def _filter(papers: PaperQuerySet, filters: SearchFilters) -> PaperQuerySet:
     return papers
 
 
-def _postgresql(papers: PaperQuerySet, query: str) -> PaperQuerySet:
+def _postgresql(papers: PaperQuerySet, query: str) -> tuple[PaperQuerySet, int]:
     tsquery = SearchQuery(query, search_type="websearch", config=CONFIG)
     headline = {"config": CONFIG, "start_sel": MARK_START, "stop_sel": MARK_STOP}
     # The first RANKED_MATCHES matches the GIN index yields are ranked, not every match of a common word
-    # (ranking 60,000 matches took 0.6-1 s at 100,000 papers).
-    # Read as a list first: as a subquery, PostgreSQL's planner may rank inside a nested loop.
-    matches = papers.annotate(document=search_document()).filter(document=tsquery).order_by()
-    # One more than are ranked, so the paginator can say "more than RANKED_MATCHES results".
-    ids = list(matches.values_list("pk", flat=True)[: RANKED_MATCHES + 1])
-    return (
-        Paper.objects.filter(pk__in=ids)
+    # (ranking 60,000 matches took 0.6-1 s at 100,000 papers); one more, so the paginator can say "more
+    # than RANKED_MATCHES results". Read as a list first: as a subquery, PostgreSQL's planner may rank
+    # inside a nested loop.
+    ids = _first_matches(papers, query, RANKED_MATCHES + 1)
+    ranked = (
+        _with_ids(Paper.objects.all(), f'"{Paper._meta.db_table}"."id"', ids)
         .annotate(document=search_document())
         .annotate(
             rank=SearchRank(F("document"), tsquery),
+            # Computed by PostgreSQL after the sort and the page's LIMIT: for the papers shown only.
             title_marked=SearchHeadline("title", tsquery, highlight_all=True, **headline),
             snippet_marked=SearchHeadline(
                 "abstract",
@@ -150,6 +155,38 @@ def _postgresql(papers: PaperQuerySet, query: str) -> PaperQuerySet:
         )
         .order_by("-rank", "-upvote_count", "-published_at", "-id")
     )
+    return ranked, len(ids)
+
+
+# A phrase ("negative impact") is checked in each candidate's stored document. PostgreSQL estimates a
+# phrase as often as its words together, so with a LIMIT it chose to read documents in table order and
+# for a phrase of two common words read all 100,000 (1-1.5 s) to find 209. A query with a phrase is
+# answered from at most PHRASE_CANDIDATES papers that have all of its words (the GIN index answers
+# that without reading a document): the phrase is checked in those only (~30 ms at 100,000 papers).
+PHRASE_CANDIDATES = 2000
+_PHRASE_OPERATOR = re.compile(r"<(?:-|[0-9]+)>")
+_MAY_HAVE_PHRASE = re.compile(r'"|\w[^\w\s]+\w')
+
+
+def _first_matches(papers: PaperQuerySet, query: str, limit: int) -> list[int]:
+    """Ids of up to `limit` papers of `papers` that `query` finds (PostgreSQL), bounded for phrases."""
+    tsquery = SearchQuery(query, search_type="websearch", config=CONFIG)
+    text = ""
+    if _MAY_HAVE_PHRASE.search(query):  # quotes, or words joined by punctuation ("gpt-4", "don't")
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT websearch_to_tsquery(%s::regconfig, %s)::text", [CONFIG, query])
+            text = cursor.fetchone()[0]
+    # A phrase under a negation (-"a b") is not loosened: "neither word" would exclude too much.
+    if _PHRASE_OPERATOR.search(text) and "!" not in text:
+        loose = _PHRASE_OPERATOR.sub("&", text)
+        candidates = list(
+            papers.extra(where=[f'"{Paper._meta.db_table}"."search_document" @@ %s::tsquery'], params=[loose])  # noqa: S610
+            .order_by()
+            .values_list("pk", flat=True)[:PHRASE_CANDIDATES]
+        )
+        papers = _with_ids(Paper.objects.all(), f'"{Paper._meta.db_table}"."id"', candidates)
+    matches = papers.annotate(document=search_document()).filter(document=tsquery).order_by()
+    return list(matches.values_list("pk", flat=True)[:limit])
 
 
 def _sqlite(papers: PaperQuerySet, query: str) -> PaperQuerySet:
@@ -385,6 +422,8 @@ class SearchResults:
     relaxed: bool = False
     suggestion: str = ""
     counts: dict[str, int] = field(default_factory=dict)
+    # Exact results: how many are ranked (RANKED_MATCHES + 1 at most: "more than"), when known without a count.
+    found: int | None = None
 
 
 def is_plain(query: str) -> bool:
@@ -408,15 +447,16 @@ def find(query: str, filters: SearchFilters | None = None, *, relax_below: int) 
     word gets a suggestion.
     """
     filters = filters or SearchFilters()
-    exact = search_papers(query, filters)
+    exact, found = _exact(query, filters)
     if not query:
-        return SearchResults(exact)
-    if exact.order_by().values("pk")[:relax_below].count() >= relax_below:
-        return SearchResults(exact)
+        return SearchResults(exact, found=found)
+    enough = found if found is not None else exact.order_by().values("pk")[:relax_below].count()
+    if enough >= relax_below:
+        return SearchResults(exact, found=found)
     model = vectors.query_model()
     suggestion = suggest(query, model)
     if not is_plain(query):
-        return SearchResults(exact, suggestion=suggestion)
+        return SearchResults(exact, suggestion=suggestion, found=found)
     found = list(exact)
     for paper in found:
         paper.search_section = ALL_WORDS
@@ -463,6 +503,8 @@ def _ids(query: str, filters: SearchFilters, limit: int, exclude: set[int]) -> l
     """Up to `limit` published papers `query` finds (the first the full-text index yields), minus `exclude`."""
     if not query:
         return []
+    if is_postgresql():
+        return _first_matches(_filter(Paper.objects.published(), filters).exclude(pk__in=exclude), query, limit)
     matches = _matching(query, filters).exclude(pk__in=exclude).order_by()
     return list(matches.values_list("pk", flat=True)[:limit])
 
@@ -473,13 +515,18 @@ def term_hits(paper_ids: list[int], terms: list[websearch.Term]) -> dict[int, se
     if not paper_ids or not terms:
         return hits
     if is_postgresql():
-        checks = ", ".join(["search_document @@ websearch_to_tsquery(%s::regconfig, %s)"] * len(terms))
+        checks = ", ".join(["document @@ websearch_to_tsquery(%s::regconfig, %s)"] * len(terms))
         params: list = []
         for term in terms:
             params += [CONFIG, _or_query([term.words])]
+        # Each `@@` on the stored column decompresses the document again (14 words: 14 times, ~100 ms for
+        # 1,500 papers); `ts_filter` with every weight copies it out once, and the CTE keeps that copy.
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT id, ARRAY[{checks}] FROM {Paper._meta.db_table} WHERE id = ANY(%s)", [*params, paper_ids]
+                "WITH documents AS MATERIALIZED ("
+                f"SELECT id, ts_filter(search_document, '{{a,b,c,d}}') AS document FROM {Paper._meta.db_table} "
+                f"WHERE id = ANY(%s)) SELECT id, ARRAY[{checks}] FROM documents",
+                [paper_ids, *params],
             )
             for pk, flags in cursor.fetchall():
                 hits[pk] = {i for i, flag in enumerate(flags) if flag}

@@ -1,5 +1,6 @@
 """Catalogue pages and reactions. Thin: queries and rules live in papers/*.py modules."""
 
+import functools
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -216,7 +217,10 @@ def search(request: HttpRequest) -> HttpResponse:
             date_to=form.cleaned_data.get("date_to"),
         )
     results = find(query, filters, relax_below=PAGE_SIZE)
-    paginator = Paginator if results.relaxed else CappedCountPaginator
+    if results.relaxed:
+        paginator = Paginator
+    else:
+        paginator = functools.partial(CappedCountPaginator, found=results.found)
     context = {"form": form, "query": query, "filters": filters, "results": results}
     if pagecache.deferring(request):  # a reader frame: their state is filled in per request
         page = paginator(results.papers, PAGE_SIZE).get_page(request.GET.get("page"))

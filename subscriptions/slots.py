@@ -7,29 +7,65 @@ the "For you" tab after the period tabs, the Subscribe button beside trending
 lists, "For you" and "Digest" in a reader's header, each tag's follower count, and the digest chart on the admin index.
 """
 
-from django.db import connection
+import functools
+from dataclasses import dataclass
+
+from django.db import transaction
 from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from papers.charts import Chart, Series, daily_counts
+from papers.readers import forget_reader, reader_data
+from papers.search import clean_query
 
 from . import discussions, searches
-from .follows import followed_tag_ids
 from .models import Digest, DigestSettings, SavedSearch, TagFollow
 
 
-def _followed(context) -> set[int]:
-    """The reader's followed tag ids, read once per request however many buttons a page shows."""
+@dataclass(frozen=True)
+class ReaderFollows:
+    """What subscriptions' slots show about a reader, cached with the reader's data (papers/readers.py)."""
+
+    tag_ids: frozenset[int]
+    searches: tuple[tuple[str, int | None, int], ...]  # (query key, tag id, follow id) of each followed search
+    digests_on: bool  # digest settings that are not off
+
+
+def reader_follows(user) -> ReaderFollows:
+    """The reader's followed (active) tags, followed searches and digest switch: three small queries on a miss.
+
+    papers/readers.py caches it per reader; `forget_follows` (connected in SubscriptionsConfig.ready())
+    drops it whenever a follow, a followed search or digest settings are saved or deleted.
+    """
+    tags = TagFollow.objects.filter(user=user, tag__active=True).values_list("tag_id", flat=True)
+    followed = SavedSearch.objects.filter(user=user).values_list("query_key", "tag_id", "pk")
+    digests_on = DigestSettings.objects.filter(user=user).exclude(frequency=DigestSettings.Frequency.OFF).exists()
+    return ReaderFollows(frozenset(tags), tuple(followed), digests_on)
+
+
+def forget_follows(sender=None, instance=None, **kwargs) -> None:
+    """A follow, followed search or digest settings row changed: its reader's cached data is stale."""
+    if instance is not None and instance.user_id is not None:
+        user_id = instance.user_id
+        forget_reader(user_id)
+        # Once more after the commit: a page loading meanwhile may have cached what it read before it.
+        transaction.on_commit(lambda: forget_reader(user_id))
+
+
+def _follows(context) -> ReaderFollows:
     request = context.get("request")
-    if request is None:
-        return set()
-    if not hasattr(request, "_followed_tag_ids"):
-        request._followed_tag_ids = followed_tag_ids(request.user)
-    return request._followed_tag_ids
+    if request is None or not request.user.is_authenticated:
+        return ReaderFollows(frozenset(), (), False)
+    return reader_data(request)["follows"]
+
+
+def _followed(context) -> frozenset[int]:
+    """The reader's followed tag ids (from their cached data, whatever the number of buttons a page shows)."""
+    return _follows(context).tag_ids
 
 
 def follow_button(context, tag) -> str:
@@ -44,35 +80,16 @@ def follow_search_button(context, query: str, tag=None) -> str:
     request = context.get("request")
     if request is None or not query:
         return ""
-    follow = searches.find_follow(user=request.user, query=query, tag=tag)
+    key, tag_id = searches.query_key(clean_query(query)), tag.pk if tag else None
+    follow_id = next((pk for k, t, pk in _follows(context).searches if k == key and t == tag_id), None)
     ctx = {
         "query": query,
         "tag": tag,
-        "following": follow is not None,
-        "feed_url": searches.feed_url(follow) if follow else "",
+        "following": follow_id is not None,
+        "feed_url": searches.feed_url(SavedSearch(pk=follow_id, user_id=request.user.pk)) if follow_id else "",
         "next_url": request.get_full_path(),
     }
     return render_to_string("subscriptions/buttons.html#follow_search", ctx, request=request)
-
-
-def _reader_flags(context) -> tuple[bool, bool]:
-    """(follows a search, has digest settings that are not off) for the reader: one query, once per request.
-
-    In SQL: it runs on every page a reader sees, and the ORM took longer to build two EXISTS than
-    the database took to answer them.
-    """
-    request = context["request"]
-    if not hasattr(request, "_reader_flags"):
-        searches, settings = SavedSearch._meta.db_table, DigestSettings._meta.db_table
-        sql = (
-            f'SELECT EXISTS (SELECT 1 FROM "{searches}" WHERE "user_id" = %s), '  # noqa: S608 (our table names)
-            f'EXISTS (SELECT 1 FROM "{settings}" WHERE "user_id" = %s AND "frequency" <> %s)'
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [request.user.pk, request.user.pk, DigestSettings.Frequency.OFF])
-            follows_search, digests_on = cursor.fetchone()
-        request._reader_flags = (bool(follows_search), bool(digests_on))
-    return request._reader_flags
 
 
 def follow_discussion_button(context, paper) -> str:
@@ -89,11 +106,17 @@ def for_you_tab(context, period: str) -> str:
     request = context.get("request")
     if request is None or not request.user.is_authenticated:
         return ""
-    following = _followed(context) or _reader_flags(context)[0]
+    follows = _follows(context)
+    following = follows.tag_ids or follows.searches
     if not context.get("for_you") and not following:
         return ""
+    return _for_you_html(period, bool(context.get("for_you")), get_script_prefix())
+
+
+@functools.lru_cache(maxsize=64)
+def _for_you_html(period: str, current: bool, script_prefix: str) -> str:
     url = f"{reverse('subscriptions:for_you')}?period={period}"
-    if context.get("for_you"):
+    if current:
         return format_html('<li><a href="{}" aria-current="page">For you</a></li>', url)
     return format_html('<li><a href="{}">For you</a></li>', url)
 
@@ -103,8 +126,8 @@ def _gets_digests(context) -> bool:
 
     Sign-up and the first follow store settings already (schedule_settings), so settings alone say little.
     """
-    follows_search, digests_on = _reader_flags(context)
-    return digests_on and (bool(_followed(context)) or follows_search)
+    follows = _follows(context)
+    return follows.digests_on and bool(follows.tag_ids or follows.searches)
 
 
 def subscribe_button(context) -> str:
@@ -113,8 +136,15 @@ def subscribe_button(context) -> str:
     request = context.get("request")
     is_reader = bool(request and request.user.is_authenticated)
     subscribed = is_reader and _gets_digests(context)
+    return _subscribe_html(is_reader, subscribed, get_script_prefix())
+
+
+# The button and the header links are the same for every reader in the same state on the same page: each
+# is rendered once per process (they are on every page a reader sees, filled into cached frames).
+@functools.lru_cache(maxsize=16)
+def _subscribe_html(is_reader: bool, subscribed: bool, script_prefix: str) -> str:
     ctx = {"is_reader": is_reader, "subscribed": subscribed}
-    return render_to_string("subscriptions/subscribe_button.html", ctx, request=request)
+    return render_to_string("subscriptions/subscribe_button.html", ctx)
 
 
 READER_LINKS = [("subscriptions:for_you", "For you"), ("subscriptions:digest_settings", "Digest")]
@@ -126,7 +156,11 @@ def reader_links(context) -> str:
     if request is None or not request.user.is_authenticated:
         return ""
     match = request.resolver_match
-    current = match.view_name if match else ""
+    return _reader_links_html(match.view_name if match else "", get_script_prefix())
+
+
+@functools.lru_cache(maxsize=64)
+def _reader_links_html(current: str, script_prefix: str) -> str:
     return format_html_join(
         "",
         '<li><a href="{}"{}>{}</a></li>',

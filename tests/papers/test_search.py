@@ -287,3 +287,19 @@ def test_many_followed_searches_match_on_an_index_of_their_own_as_each_would_alo
     monkeypatch.setattr(search, "OWN_INDEX_QUERIES", 10_000)
     assert together == search.matching_ids(queries, recent)
     assert together[1] == {catalogue["abstract_only"].pk} and together[0] == set()
+
+
+@pytest.mark.postgres
+def test_a_phrase_is_checked_in_a_bounded_set_of_papers_with_all_its_words(monkeypatch, django_assert_max_num_queries):
+    from papers import search
+
+    phrase = [PaperFactory(title=f"A negative impact study {i}", abstract="x") for i in range(3)]
+    apart = [PaperFactory(title=f"Impact of a negative prior {i}", abstract="x") for i in range(3)]
+    exact, found = search._exact('"negative impact"', search.SearchFilters())
+    assert set(exact) == set(phrase) and found == 3
+    # -"a b": the phrase under a negation is not loosened into "both words"
+    assert set(apart) <= set(search_papers('impact -"negative impact"'))
+    # At most PHRASE_CANDIDATES papers with both words are read: the phrase is checked in those only.
+    monkeypatch.setattr(search, "PHRASE_CANDIDATES", 2)
+    exact, found = search._exact('"negative impact"', search.SearchFilters())
+    assert found <= 2 and set(exact) <= set(phrase)

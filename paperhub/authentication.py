@@ -1,0 +1,85 @@
+"""The logged-in user, read from the cache instead of the database on every request.
+
+Django's AuthenticationMiddleware loads the session's user with a query on every
+request a logged-in reader makes; on a reader's cached page (papers/pagecache.py)
+that query cost more than the rest of the page. `CachedUserMiddleware` keeps the
+user object in the shared cache for USER_SECONDS under its primary key and checks
+it exactly as `django.contrib.auth.get_user` would: the session's backend must
+still be configured, the user active, and the session's hash must match the
+user's current one. Anything else (no cached copy, a hash that does not match,
+the cache down) goes through Django's own `get_user`, which also handles the
+fallback secret keys and flushes a session whose hash is wrong.
+
+Saving or deleting a user forgets their cached copy (`forget_user`, connected in
+PaperhubConfig.ready()): a new password, email address or staff flag counts on
+the very next request, and a password change on one device logs the others out
+at once, as without the cache. A logout empties the session, so no user is read.
+"""
+
+from django.conf import settings
+from django.contrib import auth
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.core.cache import cache
+from django.utils.crypto import constant_time_compare
+from django.utils.functional import SimpleLazyObject
+
+USER_SECONDS = 300
+
+
+def user_key(user_id) -> str:
+    return f"auth-user:{user_id}"
+
+
+def forget_user(sender=None, instance=None, **kwargs) -> None:
+    """Drop the cached copy of `instance` (a user just saved or deleted)."""
+    if instance is None or instance.pk is None:
+        return
+    try:
+        cache.delete(user_key(instance.pk))
+    except Exception:  # the cache is down: nothing is read from it either
+        pass
+
+
+def get_user(request):
+    """`django.contrib.auth.get_user(request)`, with the user from the cache when its copy checks out."""
+    session = request.session
+    try:
+        user_id = session[auth.SESSION_KEY]
+        backend_path = session[auth.BACKEND_SESSION_KEY]
+    except KeyError:
+        return auth.get_user(request)  # a visitor (or a broken session): Django decides
+    session_hash = session.get(auth.HASH_SESSION_KEY)
+    try:
+        user = cache.get(user_key(user_id))
+    except Exception:
+        user = None
+    if (
+        user is not None
+        and str(user.pk) == str(user_id)
+        and backend_path in settings.AUTHENTICATION_BACKENDS
+        and getattr(user, "is_active", True)
+        and session_hash
+        and constant_time_compare(session_hash, user.get_session_auth_hash())
+    ):
+        return user
+    user = auth.get_user(request)
+    if user.is_authenticated:
+        try:
+            cache.set(user_key(user.pk), user, USER_SECONDS)
+        except Exception:
+            pass
+    return user
+
+
+class CachedUserMiddleware(AuthenticationMiddleware):
+    """AuthenticationMiddleware whose `request.user` comes from `get_user` above (async views keep Django's)."""
+
+    def process_request(self, request):
+        super().process_request(request)
+        request.user = SimpleLazyObject(lambda: _cached(request))
+
+
+def _cached(request):
+    if not hasattr(request, "_cached_user"):
+        request._cached_user = get_user(request)
+    return request._cached_user
