@@ -31,12 +31,9 @@ def _toggle(*, model: type[models.Model], user: AbstractBaseUser, paper: Paper) 
     deleted, _ = model.objects.filter(user=user, paper=paper).delete()
     if deleted:
         return False
-    try:
-        with transaction.atomic():
-            model.objects.create(user=user, paper=paper)
-    except IntegrityError:
-        # The same reader's concurrent request created the row first: it is there, and counted.
-        pass
+    # INSERT ... ON CONFLICT DO NOTHING: if the same reader's concurrent request created the row first,
+    # it is there and counted (and no savepoint is needed around an insert that may fail).
+    model.objects.bulk_create([model(user=user, paper=paper)], ignore_conflicts=True)
     return True
 
 
