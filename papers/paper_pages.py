@@ -38,11 +38,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from django.contrib.auth.models import AnonymousUser
@@ -55,13 +56,13 @@ from django.template.defaultfilters import truncatechars
 from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from . import pagecache
 from .charts import paper_upvote_chart
-from .models import CommentCount, Paper, PaperAuthor, PaperPage, Tag
-from .similarity import with_similar_ids
+from .models import CommentCount, Paper, PaperAuthor, PaperPage, PaperVector, Tag, TextModel
 from .slots import annotate_tag_counts, render_slot, tag_counts
 from .templatetags.paper_tags import EPOCH, relative_time
 
@@ -229,39 +230,80 @@ def by_authors(author_ids: Iterable[int]) -> list[int]:
 
 # --- reading ----------------------------------------------------------------------------------
 
-# Q1 reads only what the page shows outside its stored parts.
-PAPER_FIELDS = (
-    "id",
-    "arxiv_id",
-    "slug",
-    "title",
-    "status",
-    "upvote_count",
-    "bookmark_count",
-    "updated_at",
-    "stored_page__version",
-    "stored_page__description",
-    "stored_page__head",
-    "stored_page__body",
-    "trending_month",
-    "stored_page__tags",
-    "stored_page__paper_updated_at",
-    "stored_page__chart",
-    "stored_page__chart_key",
+# What the view reads of the paper and its stored page (the rest of the paper is in the page).
+PAPER_COLUMNS = (
+    *("id", "arxiv_id", "slug", "title", "status", "upvote_count", "bookmark_count", "updated_at", "trending_month"),
 )
+PAGE_COLUMNS = (*("version", "description", "head", "body", "tags", "paper_updated_at", "chart", "chart_key"),)
 
 
-def published_with_pages():
-    """Published papers with their stored page and stored neighbours' ids, in one query."""
-    return with_similar_ids(Paper.objects.published()).select_related("stored_page").only(*PAPER_FIELDS)
+def find(*, arxiv_id: str, slug: str) -> tuple[Paper, PaperPage | None] | None:
+    """The published paper with this arXiv id (else this slug), with its stored page (if any) and its
+    stored neighbours' ids (`stored_similar_ids`): one query, or None.
+
+    Written in SQL like pagecache.reader_state: the ORM took longer to build this statement
+    than the database took to answer it, on every cold paper page.
+    """
+    paper_table, page_table = Paper._meta.db_table, PaperPage._meta.db_table
+    vector_table, model_table = PaperVector._meta.db_table, TextModel._meta.db_table
+    columns = ", ".join([*(f'p."{c}"' for c in PAPER_COLUMNS), *(f's."{c}"' for c in PAGE_COLUMNS)])
+    if arxiv_id:
+        where, order, params = (
+            'p."arxiv_id" = %s OR p."slug" = %s',
+            'CASE WHEN p."arxiv_id" = %s THEN 0 ELSE 1 END',
+            [arxiv_id, slug, arxiv_id],
+        )
+    else:
+        where, order, params = 'p."slug" = %s', 'p."id"', [slug]
+    sql = (
+        f'SELECT {columns}, (SELECT v."similar" FROM "{vector_table}" v '  # noqa: S608 (names from our models)
+        f'JOIN "{model_table}" m ON m."id" = v."version_id" WHERE v."paper_id" = p."id" AND m."status" = %s LIMIT 1) '
+        f'FROM "{paper_table}" p LEFT JOIN "{page_table}" s ON s."paper_id" = p."id" '
+        f'WHERE p."status" = %s AND ({where}) ORDER BY {order} LIMIT 1'
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [TextModel.Status.CURRENT, Paper.Status.PUBLISHED, *params])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    n = len(PAPER_COLUMNS)
+    paper_values = dict(zip(PAPER_COLUMNS, row[:n], strict=True))
+    page_values = dict(zip(PAGE_COLUMNS, row[n : n + len(PAGE_COLUMNS)], strict=True))
+    paper_values["updated_at"] = _datetime(paper_values["updated_at"])
+    paper = _from_db(Paper, paper_values)
+    paper.stored_similar_ids = _json(row[-1]) or []
+    if page_values["version"] is None:  # no stored page
+        return paper, None
+    page_values.update(
+        paper_id=paper.pk, tags=_json(page_values["tags"]), paper_updated_at=_datetime(page_values["paper_updated_at"])
+    )
+    return paper, _from_db(PaperPage, page_values)
 
 
-def stored_page_of(paper: Paper) -> PaperPage:
-    """The paper's current stored page, rendered now if it has none or a stale one."""
-    page = getattr(paper, "stored_page", None)  # select_related leaves None when there is no row
+def _from_db(model, values: dict):
+    """An instance as the ORM makes it from these columns (the others deferred)."""
+    names = [field.attname for field in model._meta.concrete_fields if field.attname in values]
+    return model.from_db(connection.alias, names, [values[name] for name in names])
+
+
+def _datetime(value):
+    """A datetime column as the ORM would read it (SQLite answers text)."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is not None and timezone.is_naive(value):
+        value = timezone.make_aware(value, UTC)
+    return value
+
+
+def _json(value):
+    """A JSON column as the ORM would read it (Django reads jsonb as text on PostgreSQL too)."""
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def current_page(paper: Paper, page: PaperPage | None) -> PaperPage:
+    """The paper's stored page if it is current, else rendered now."""
     if page is None or page.version != version() or page.paper_updated_at != paper.updated_at:
         page = render([paper.pk])[paper.pk]
-        paper.stored_page = page
     return page
 
 
@@ -304,9 +346,9 @@ class Assembled:
     paper_ids: list[int]  # the paper and the similar papers shown
 
 
-def assemble(request: HttpRequest, paper: Paper, *, now: datetime) -> Assembled:
-    """The paper's stored page with every placeholder filled for this request (see the module docstring)."""
-    page = stored_page_of(paper)
+def assemble(request: HttpRequest, paper: Paper, page: PaperPage | None, *, now: datetime) -> Assembled:
+    """The paper's stored page (`find`) with every placeholder filled for this request (see the module docstring)."""
+    page = current_page(paper, page)
     stored_ids = [pk for pk in (getattr(paper, "stored_similar_ids", None) or []) if pk != paper.pk]
     neighbours = _neighbours(stored_ids[: SIMILAR * 2])  # room for a few that are no longer published
     shown = [pk for pk in stored_ids if pk in neighbours and neighbours[pk].status == Paper.Status.PUBLISHED]

@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -105,10 +105,17 @@ def paper_detail(request: HttpRequest, key: str) -> HttpResponse:
     """
     user = request.user
     if not (user.is_active and user.is_staff):
-        paper = _find_paper(key, paper_pages.published_with_pages())
+        try:
+            arxiv_id, _ = split_arxiv_id(key)
+        except ValueError:
+            arxiv_id = ""
+        found = paper_pages.find(arxiv_id=arxiv_id, slug=key)
+        if found is None:
+            raise Http404("No such paper.")
+        paper, page = found
         if key != (paper.arxiv_id or paper.slug):
             return redirect(paper, permanent=True)
-        stored = paper_pages.assemble(request, paper, now=timezone.now())
+        stored = paper_pages.assemble(request, paper, page, now=timezone.now())
         return render(request, "papers/detail.html", {"paper": paper, "stored_page": stored})
     # One query for the paper and its stored similar ids, one for its byline's authors; its tags are read
     # with their counts, so they are not prefetched here.
