@@ -184,7 +184,8 @@ def render_later(paper_ids: list[int]) -> None:
     ids = list(dict.fromkeys(paper_ids))
     for start in range(0, len(ids), RENDER_BATCH):
         chunk = ids[start : start + RENDER_BATCH]
-        transaction.on_commit(lambda chunk=chunk: render_paper_pages.delay(chunk))
+        # robust: a broker that is down loses these renders (the hourly task makes them), never the import
+        transaction.on_commit(lambda chunk=chunk: render_paper_pages.delay(chunk), robust=True)
 
 
 def stale_ids():
