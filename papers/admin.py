@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
-from . import attention, authors, comments, curation, import_runs, pagecache, search, slots, submissions
+from . import attention, authors, comments, curation, import_runs, pagecache, paper_pages, search, slots, submissions
 from .admin_widgets import CategoriesField
 from .importers.service import FORMAT_CHOICES
 from .models import (
@@ -363,6 +363,22 @@ class AuthorAdmin(admin.ModelAdmin):
     search_fields = ["name", "name_normalized"]
     actions = ["merge"]
 
+    # Bylines link the author by name: their papers' stored pages go (papers/paper_pages.py).
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change:
+            paper_pages.forget(paper_pages.by_authors([obj.pk]))
+
+    def delete_model(self, request, obj):
+        papers = paper_pages.by_authors([obj.pk])
+        super().delete_model(request, obj)
+        paper_pages.forget(papers)
+
+    def delete_queryset(self, request, queryset):
+        papers = paper_pages.by_authors(queryset.values_list("pk", flat=True))
+        super().delete_queryset(request, queryset)
+        paper_pages.forget(papers)
+
     @admin.action(description="Merge selected authors into the one with the most papers", permissions=["change"])
     def merge(self, request, queryset):
         try:
@@ -408,6 +424,22 @@ class TagAdmin(InvalidatesPages, admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
     inlines = [TagRuleInline]
     actions = ["apply_rules"]
+
+    # Papers show their tags' names and slugs (active ones only): their stored pages go (papers/paper_pages.py).
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and {"name", "slug", "active"} & set(form.changed_data):
+            paper_pages.forget(paper_pages.tagged([obj.pk]))
+
+    def delete_model(self, request, obj):
+        papers = paper_pages.tagged([obj.pk])
+        super().delete_model(request, obj)
+        paper_pages.forget(papers)
+
+    def delete_queryset(self, request, queryset):
+        papers = paper_pages.tagged(queryset.values_list("pk", flat=True))
+        super().delete_queryset(request, queryset)
+        paper_pages.forget(papers)
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request).annotate(paper_count=_count_of(Paper.tags.through, "tag"))

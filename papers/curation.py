@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.db.models import QuerySet
 
+from . import paper_pages
 from .models import Paper, Tag, TagRule
 from .tagging import CompiledRule, compiled_rules, retag
 
@@ -45,16 +46,19 @@ def add_tags(papers: QuerySet, tags: Iterable[Tag]) -> int:
         if (paper_id, tag_id) not in existing
     ]
     through.objects.bulk_create(rows, ignore_conflicts=True)
-    return len({row.paper_id for row in rows})
+    changed = {row.paper_id for row in rows}
+    paper_pages.forget(changed)
+    return len(changed)
 
 
 @transaction.atomic
 def remove_tags(papers: QuerySet, tags: Iterable[Tag]) -> int:
     """Take these tags off every paper. Returns how many papers lost at least one."""
     rows = Paper.tags.through.objects.filter(paper__in=papers, tag__in=list(tags))
-    changed = rows.values("paper_id").distinct().count()
+    changed = set(rows.values_list("paper_id", flat=True))
     rows.delete()
-    return changed
+    paper_pages.forget(changed)
+    return len(changed)
 
 
 @transaction.atomic
@@ -76,7 +80,11 @@ def apply_tag_rules_of(tags: QuerySet) -> int:
 
 
 def refresh_authors_text(paper: Paper) -> None:
-    """Rewrite the denormalized byline from the ordered authorships (after an edit in the admin)."""
+    """Rewrite the denormalized byline from the ordered authorships (after an edit in the admin or a merge).
+
+    Its stored page goes too: the byline's links (or the tags saved with them) may have changed.
+    """
+    paper_pages.forget([paper.pk])
     names = paper.authorships.order_by("position").values_list("author__name", flat=True)
     text = ", ".join(names)
     if text != paper.authors_text:

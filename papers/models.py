@@ -580,3 +580,30 @@ class PaperVector(models.Model):
 
     def __str__(self):
         return f"vector of paper {self.paper_id} (v{self.version_id})"
+
+
+class PaperPage(models.Model):
+    """The part of a published paper's page that is the same for every visitor, rendered once.
+
+    Written by papers/paper_pages.py (after a fit, at import, and on a view that
+    finds none) and deleted there when a curator's change reaches what it shows.
+    The counts, dates, buttons' state, chart and similar papers are placeholders
+    filled per request; `card` is the paper's card as other papers' pages list it.
+    """
+
+    paper = models.OneToOneField(Paper, on_delete=models.CASCADE, primary_key=True, related_name="stored_page")
+    version = models.CharField(max_length=40, help_text="Of the templates it was rendered with; another is stale.")
+    description = models.TextField(blank=True)
+    head = models.TextField(blank=True)
+    body = models.TextField(blank=True)
+    card = models.TextField(blank=True)
+    tags = models.JSONField(default=list, blank=True, help_text="[id, slug, name] of its tags, for their buttons.")
+    paper_updated_at = models.DateTimeField(
+        help_text="The paper's `updated_at` it was rendered from; another is stale."
+    )
+    chart = models.TextField(blank=True, help_text="The upvote chart's section, drawn for `chart_key`.")
+    chart_key = models.CharField(max_length=100, blank=True, help_text="Day, upvote count and score it was drawn for.")
+    rendered_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"stored page of paper {self.paper_id}"

@@ -4,6 +4,7 @@ import logging
 import re
 from collections.abc import Iterable
 
+from . import paper_pages
 from .models import Paper, Tag, TagRule
 from .rule_patterns import RulePatternError, compile_rule_regex
 
@@ -75,6 +76,7 @@ def _apply(papers: Iterable[Paper], rules: list[CompiledRule]) -> list:
             if (paper.pk, tag_id) not in existing:
                 new_rows.append(through(paper_id=paper.pk, tag_id=tag_id))
     through.objects.bulk_create(new_rows, ignore_conflicts=True)
+    paper_pages.forget(row.paper_id for row in new_rows)
     return new_rows
 
 

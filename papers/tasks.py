@@ -7,7 +7,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from . import import_runs, submissions, trending, vectors
+from . import import_runs, paper_pages, submissions, trending, vectors
 from .importers import arxiv_api
 from .importers.service import ImportFailed
 
@@ -137,10 +137,22 @@ def fit_vectors() -> dict:
     except vectors.NoModel as exc:
         logger.info("no text model fitted: %s", exc)
         return {"status": "no text"}
-    return {"status": "ok", "version": version.pk, "papers": version.paper_count}
+    rendered = paper_pages.render_missing()
+    return {"status": "ok", "version": version.pk, "papers": version.paper_count, "pages": rendered}
 
 
 @shared_task(name="papers.update_vectors", time_limit=FIT_TIME_LIMIT, soft_time_limit=FIT_TIME_LIMIT - 60)
 def update_vectors() -> str:
-    """Refit when the catalogue has grown enough, else give published papers without a vector theirs (hourly)."""
-    return vectors.update(now=timezone.now())
+    """Refit when the catalogue has grown enough, else give published papers without a vector theirs (hourly).
+
+    Then every published paper whose stored page is missing or stale gets it (papers/paper_pages.py).
+    """
+    outcome = vectors.update(now=timezone.now())
+    paper_pages.render_missing()
+    return outcome
+
+
+@shared_task(name="papers.render_paper_pages", time_limit=FIT_TIME_LIMIT, soft_time_limit=FIT_TIME_LIMIT - 60)
+def render_paper_pages(paper_ids: list[int]) -> int:
+    """Store the pages of these papers (queued by an import); safe to run twice."""
+    return len(paper_pages.render(paper_ids))

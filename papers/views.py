@@ -8,14 +8,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import authors as author_pages
-from . import dates, pagecache, reactions, submissions
+from . import dates, pagecache, paper_pages, reactions, submissions
 from .charts import paper_upvote_chart
 from .forms import SearchForm, SubmitPaperForm
 from .listing import (
@@ -86,12 +86,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "papers/home.html", context)
 
 
-def _find_paper(request: HttpRequest, key: str) -> Paper:
-    # One query for the paper and its stored similar ids, one for its byline's authors; its tags are read
-    # with their counts (paper_detail), so they are not prefetched here.
-    papers = with_similar_ids(Paper.objects.visible_to(request.user)).prefetch_related(
-        Prefetch("authorships", queryset=PaperAuthor.objects.select_related("author").order_by("position"))
-    )
+def _find_paper(key: str, papers) -> Paper:
     try:
         arxiv_id, _ = split_arxiv_id(key)
     except ValueError:
@@ -104,8 +99,31 @@ def _find_paper(request: HttpRequest, key: str) -> Paper:
 @pagecache.shared_for_visitors
 @pagecache.shared_for_readers
 def paper_detail(request: HttpRequest, key: str) -> HttpResponse:
-    """A paper by arXiv id (any version) or slug; drafts and hidden papers are 404 except for staff."""
-    paper = _find_paper(request, key)
+    """A paper by arXiv id (any version) or slug; drafts and hidden papers are 404 except for staff.
+
+    Served from its stored page (papers/paper_pages.py) with the per-request parts filled in;
+    staff, who may see unpublished papers, get it rendered live.
+    """
+    user = request.user
+    if not (user.is_active and user.is_staff):
+        try:
+            arxiv_id, _ = split_arxiv_id(key)
+        except ValueError:
+            arxiv_id = ""
+        found = paper_pages.find(arxiv_id=arxiv_id, slug=key)
+        if found is None:
+            raise Http404("No such paper.")
+        paper, page = found
+        if key != (paper.arxiv_id or paper.slug):
+            return redirect(paper, permanent=True)
+        stored = paper_pages.assemble(request, paper, page, now=timezone.now())
+        return render(request, "papers/detail.html", {"paper": paper, "stored_page": stored})
+    # One query for the paper and its stored similar ids, one for its byline's authors; its tags are read
+    # with their counts, so they are not prefetched here.
+    papers = with_similar_ids(Paper.objects.visible_to(user)).prefetch_related(
+        Prefetch("authorships", queryset=PaperAuthor.objects.select_related("author").order_by("position"))
+    )
+    paper = _find_paper(key, papers)
     if key != (paper.arxiv_id or paper.slug):
         return redirect(paper, permanent=True)
     similar = similar_papers(paper)

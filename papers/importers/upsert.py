@@ -20,6 +20,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.text import slugify
 
+from .. import paper_pages
 from ..models import Author, Paper, PaperAuthor
 from ..tagging import CompiledRule, apply_tag_rules, compiled_rules, tags_for_slugs
 from ..text import collapse_whitespace, normalize_name, normalize_title
@@ -303,6 +304,10 @@ def upsert_batch(
     # Vectors from the current text model, in this same job (nothing before the first fit).
     retexted = [paper.pk for paper, _, changed, _ in updated if {"title", "abstract"} & set(changed)]
     assign_vectors([paper.pk for paper, _ in created] + retexted)
+    # Their stored pages: gone for the updated ones (tags and bylines change without a save), and
+    # rendered for all of them once this import commits.
+    paper_pages.forget(paper.pk for paper, _, _, _ in updated)
+    paper_pages.render_later([paper.pk for paper, _ in touched])
     return results
 
 

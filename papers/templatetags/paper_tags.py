@@ -1,7 +1,7 @@
 """Template helpers for catalogue pages: relative dates, bylines and safe links."""
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from django import template
 from django.utils import timezone
@@ -10,6 +10,8 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince
 
 register = template.Library()
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @register.simple_tag
@@ -29,6 +31,12 @@ def relative_time(value: datetime | None, now: datetime | None = None) -> str:
         local.strftime("%-d %B %Y, %H:%M %Z"),
         label,
     )
+
+
+@register.filter
+def epoch_us(value: datetime) -> int:
+    """Microseconds since the epoch: a date kept in a stored paper page for `relative_time` (papers/paper_pages.py)."""
+    return (value - EPOCH) // timedelta(microseconds=1)
 
 
 @register.filter

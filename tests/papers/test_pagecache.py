@@ -271,14 +271,17 @@ def test_a_readers_paper_page_is_a_frame_with_fresh_counts_of_the_paper_and_its_
     assert pagecache.OPEN not in html
 
 
-def test_a_cold_paper_page_reads_the_paper_its_neighbours_and_authors_in_few_queries(client, neighbours):
+def test_a_cold_paper_page_reads_its_stored_page_and_its_neighbours_in_two_queries(client, neighbours):
+    from papers import paper_pages
+
     paper, _ = neighbours
+    paper_pages.render_missing()  # as the fit does
     with CaptureQueriesContext(connection) as queries:
         response = client.get(paper.get_absolute_url())
     assert response.status_code == 200 and "Similar papers" in response.content.decode()
-    # paper + stored neighbour ids, its authors, its tags with counts, the neighbours, their tags and
-    # authors, the upvote chart's days (none: the paper has no upvotes).
-    assert len(queries) <= 6, [q["sql"][:120] for q in queries.captured_queries]
+    # the paper with its stored page and neighbour ids; the neighbours' counts and stored cards
+    # (no tags: no tag counts; no upvotes: no chart query).
+    assert len(queries) == 2, [q["sql"][:120] for q in queries.captured_queries]
 
 
 def test_staff_are_never_served_or_given_a_frame(catalogue):

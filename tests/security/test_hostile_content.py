@@ -9,6 +9,7 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.urls import reverse
 
+from papers import paper_pages
 from papers.models import Paper, Tag
 from subscriptions.models import TagFollow
 from tests.factories import StaffFactory, TagFactory, UserFactory
@@ -77,7 +78,9 @@ def test_a_stored_non_http_code_url_is_never_a_link(client, hostile_papers):
     paper = hostile_papers[0]
     for bad in hostile.BAD_URLS:
         Paper.objects.filter(pk=paper.pk).update(code_url=bad, pdf_url=bad, abs_url=bad)
-        cache.clear()  # visitors' pages are cached for a minute; a raw UPDATE does not invalidate them
+        # Visitors' pages are cached for a minute and paper pages stored: a raw UPDATE invalidates neither.
+        cache.clear()
+        paper_pages.forget([paper.pk])
         html = client.get(paper.get_absolute_url()).content.decode()
         assert hostile.unsafe_links(html) == [], bad
         assert inline_code(html).problems() == []
@@ -85,6 +88,7 @@ def test_a_stored_non_http_code_url_is_never_a_link(client, hostile_papers):
     # The same page does link an http(s) code URL: the check above is not vacuous.
     Paper.objects.filter(pk=paper.pk).update(code_url="https://github.com/example/code")
     cache.clear()
+    paper_pages.forget([paper.pk])
     assert 'href="https://github.com/example/code"' in client.get(paper.get_absolute_url()).content.decode()
 
 

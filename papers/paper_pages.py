@@ -1,0 +1,455 @@
+"""Stored paper pages: the part of a paper's page that is the same for every visitor, rendered once.
+
+A published paper's page is mostly the paper: its title, byline with author
+links, dates, links, abstract, tags and meta tags. That part is rendered once
+into a `PaperPage` row (`render`), with the paper's card as other papers list
+it among their similar papers, and read back with the paper in one query
+(`find`). Each request fills its placeholders (papers/pagecache.py's
+private-use characters) in one pass (`assemble`):
+
+- the counts (upvotes, bookmarks, comments) and, for a reader, their own state;
+  the similar papers' counts, status and stored cards come in one query over
+  the stored neighbours (`_neighbours`), so a neighbour hidden since is skipped
+  and a retitled one shows its new card;
+- dates ("3 days ago", in the request's time zone), the site's origin (the
+  canonical URL), the CSRF field (readers only);
+- the tags' counts (followers) and the buttons other apps add (papers/slots.py);
+- the upvote chart (one query on the upvotes index, none for a paper without upvotes).
+
+Inside a reader's frame (papers/pagecache.py `shared_for_readers`) the reader's
+state, token and slots stay placeholders of the frame, filled per reader there.
+
+Rows are written after each fit (`render_missing`, papers/tasks.py), for the
+papers an import creates or changes (a task queued by the import), and by a
+view that finds none or a stale one. A row is stale, so never shown, when:
+
+- its `version` is not the current one (`version()`: a deploy changed the
+  templates or the tags that render them);
+- the paper was saved since it was rendered (its `updated_at` is not the one
+  the row was rendered from: an admin edit, an import's update);
+- it was deleted by `forget`/`forget_tagged`/`forget_by_authors` for a change
+  that does not save the paper: its tags or authors, a tag's name, slug or
+  activity, an author's name or a merge.
+
+Staff (who may see unpublished papers) always get the page rendered live.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from django.contrib.auth.models import AnonymousUser
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models import F, Prefetch, Q
+from django.http import HttpRequest
+from django.middleware.csrf import get_token
+from django.template.defaultfilters import truncatechars
+from django.template.loader import get_template
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString, mark_safe
+
+from . import pagecache
+from .charts import paper_upvote_chart
+from .models import CommentCount, Paper, PaperAuthor, PaperPage, PaperVector, Tag, TextModel
+from .slots import annotate_tag_counts, render_slot, tag_counts
+from .templatetags.paper_tags import EPOCH, relative_time
+
+logger = logging.getLogger(__name__)
+
+SIMILAR = 5
+RENDER_BATCH = 500
+DESCRIPTION_CHARS = 200
+
+# What a stored page is made of: a change to any of these (the templates and the template tags they
+# use) makes every stored page stale.
+TEMPLATES = (
+    "papers/detail.html",
+    "papers/buttons.html",
+    "papers/discussion_slot.html",
+    "includes/paper_card.html",
+    "includes/bar_chart.html",
+)
+CODE = (Path(__file__).parent / "templatetags" / "paper_tags.py",)
+
+# The state kinds a reader's frame fills (papers/pagecache.py `fill`).
+READER_KINDS = frozenset({"up", "bm", "upc", "ups", "bmc", "bms"})
+_PLACEHOLDER = re.compile(f"{pagecache.OPEN}([a-z]+):([0-9]*){pagecache.CLOSE}")
+
+
+@functools.cache
+def version() -> str:
+    """A digest of the templates and template tags that render stored pages."""
+    digest = hashlib.sha1()
+    for name in TEMPLATES:
+        digest.update(get_template(name).template.source.encode())
+    for path in CODE:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+def _for_rendering(ids: Iterable[int]):
+    return (
+        Paper.objects.published()
+        .filter(pk__in=list(ids))
+        .prefetch_related(
+            Prefetch("tags", queryset=Tag.objects.filter(active=True).order_by("name")),
+            Prefetch("authorships", queryset=PaperAuthor.objects.select_related("author").order_by("position")),
+        )
+    )
+
+
+def render(paper_ids: Iterable[int]) -> dict[int, PaperPage]:
+    """Render and store the pages of these papers (the published ones); returns them by paper id."""
+    head, body = get_template("papers/detail.html#head"), get_template("papers/detail.html#body")
+    card = get_template("includes/paper_card.html")
+    current = version()
+    ids = list(dict.fromkeys(paper_ids))
+    done: dict[int, PaperPage] = {}
+    for start in range(0, len(ids), RENDER_BATCH):
+        rendered_at = timezone.now()
+        rows = []
+        for paper in _for_rendering(ids[start : start + RENDER_BATCH]):
+            tags = list(paper.tags.all())
+            chart, chart_key = _chart(paper, now=rendered_at)
+            context = {"paper": paper, "tags": tags, "stored": True, "deferred": True, "request": _visitor(paper)}
+            rows.append(
+                PaperPage(
+                    paper_id=paper.pk,
+                    version=current,
+                    description=truncatechars(paper.abstract, DESCRIPTION_CHARS),
+                    head=head.render(context),
+                    body=body.render(context),
+                    card=card.render(context),
+                    tags=[[tag.pk, tag.slug, tag.name] for tag in tags],
+                    paper_updated_at=paper.updated_at,
+                    chart=chart,
+                    chart_key=chart_key,
+                    rendered_at=rendered_at,
+                )
+            )
+        PaperPage.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["paper"],
+            update_fields=[
+                *("version", "description", "head", "body", "card", "tags"),
+                *("paper_updated_at", "chart", "chart_key", "rendered_at"),
+            ],
+        )
+        done.update((row.paper_id, row) for row in rows)
+    return done
+
+
+def chart_key(paper: Paper, *, now: datetime) -> str:
+    """What the paper's upvote chart depends on: the day it ends (in the site's time zone), the paper's
+    upvote count and its month score. Any upvote added or taken back moves the count or the score
+    (papers/trending.py recomputes it in the same transaction), so a chart drawn for another key is stale."""
+    day = timezone.localdate(now)
+    return f"{timezone.get_current_timezone_name()}:{day}:{paper.upvote_count}:{paper.trending_month!r}"
+
+
+def _chart(paper: Paper, *, now: datetime) -> tuple[str, str]:
+    """The chart's section (one query on the upvotes index, none for a paper without upvotes) and its key."""
+    context = {"upvote_chart": paper_upvote_chart(paper, now=now)}
+    return get_template("papers/detail.html#chart").render(context), chart_key(paper, now=now)
+
+
+def _visitor(paper: Paper) -> HttpRequest:
+    """A visitor's GET of the paper's page, which is what the stored parts are rendered for."""
+    request = HttpRequest()
+    request.method, request.path = "GET", paper.get_absolute_url()
+    request.user = AnonymousUser()
+    return request
+
+
+def render_later(paper_ids: list[int]) -> None:
+    """Render these papers' pages in a task once the current transaction commits (an import's papers)."""
+    from .tasks import render_paper_pages
+
+    ids = list(dict.fromkeys(paper_ids))
+    for start in range(0, len(ids), RENDER_BATCH):
+        chunk = ids[start : start + RENDER_BATCH]
+        # robust: a broker that is down loses these renders (the hourly task makes them), never the import
+        transaction.on_commit(lambda chunk=chunk: render_paper_pages.delay(chunk), robust=True)
+
+
+def stale_ids():
+    """Published papers whose stored page is missing or stale (a queryset of ids)."""
+    fresh = Q(stored_page__version=version(), stored_page__paper_updated_at=F("updated_at"))
+    return Paper.objects.published().exclude(fresh).order_by("pk").values_list("pk", flat=True)
+
+
+def render_missing() -> int:
+    """Render every published paper's page that is missing or stale; returns how many."""
+    ids = list(stale_ids())
+    render(ids)
+    return len(ids)
+
+
+def forget(paper_ids: Iterable[int]) -> None:
+    """These papers' stored pages are stale: the next view (or render) writes them again.
+
+    Deleted now and once more when the change commits: a view that read the old state
+    before the commit may have stored it again meanwhile.
+    """
+    ids = sorted(set(paper_ids))
+    if not ids:
+        return
+
+    def delete() -> None:
+        for start in range(0, len(ids), RENDER_BATCH):
+            PaperPage.objects.filter(paper_id__in=ids[start : start + RENDER_BATCH]).delete()
+
+    delete()
+    transaction.on_commit(delete)
+
+
+def tagged(tag_ids: Iterable[int]) -> list[int]:
+    """Ids of the papers with one of these tags (collect them before a tag is deleted)."""
+    return list(Paper.tags.through.objects.filter(tag_id__in=list(tag_ids)).values_list("paper_id", flat=True))
+
+
+def by_authors(author_ids: Iterable[int]) -> list[int]:
+    """Ids of the papers whose byline names one of these authors."""
+    return list(PaperAuthor.objects.filter(author_id__in=list(author_ids)).values_list("paper_id", flat=True))
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+# What the view reads of the paper and its stored page (the rest of the paper is in the page).
+PAPER_COLUMNS = (
+    *("id", "arxiv_id", "slug", "title", "status", "upvote_count", "bookmark_count", "updated_at", "trending_month"),
+)
+PAGE_COLUMNS = (*("version", "description", "head", "body", "tags", "paper_updated_at", "chart", "chart_key"),)
+
+
+def find(*, arxiv_id: str, slug: str) -> tuple[Paper, PaperPage | None] | None:
+    """The published paper with this arXiv id (else this slug), with its stored page (if any) and its
+    stored neighbours' ids (`stored_similar_ids`): one query, or None.
+
+    Written in SQL like pagecache.reader_state: the ORM took longer to build this statement
+    than the database took to answer it, on every cold paper page.
+    """
+    paper_table, page_table = Paper._meta.db_table, PaperPage._meta.db_table
+    vector_table, model_table = PaperVector._meta.db_table, TextModel._meta.db_table
+    columns = ", ".join([*(f'p."{c}"' for c in PAPER_COLUMNS), *(f's."{c}"' for c in PAGE_COLUMNS)])
+    if arxiv_id:
+        where, order, params = (
+            'p."arxiv_id" = %s OR p."slug" = %s',
+            'CASE WHEN p."arxiv_id" = %s THEN 0 ELSE 1 END',
+            [arxiv_id, slug, arxiv_id],
+        )
+    else:
+        where, order, params = 'p."slug" = %s', 'p."id"', [slug]
+    sql = (
+        f'SELECT {columns}, (SELECT v."similar" FROM "{vector_table}" v '  # noqa: S608 (names from our models)
+        f'JOIN "{model_table}" m ON m."id" = v."version_id" WHERE v."paper_id" = p."id" AND m."status" = %s LIMIT 1) '
+        f'FROM "{paper_table}" p LEFT JOIN "{page_table}" s ON s."paper_id" = p."id" '
+        f'WHERE p."status" = %s AND ({where}) ORDER BY {order} LIMIT 1'
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [TextModel.Status.CURRENT, Paper.Status.PUBLISHED, *params])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    n = len(PAPER_COLUMNS)
+    paper_values = dict(zip(PAPER_COLUMNS, row[:n], strict=True))
+    page_values = dict(zip(PAGE_COLUMNS, row[n : n + len(PAGE_COLUMNS)], strict=True))
+    paper_values["updated_at"] = _datetime(paper_values["updated_at"])
+    paper = _from_db(Paper, paper_values)
+    paper.stored_similar_ids = _json(row[-1]) or []
+    if page_values["version"] is None:  # no stored page
+        return paper, None
+    page_values.update(
+        paper_id=paper.pk, tags=_json(page_values["tags"]), paper_updated_at=_datetime(page_values["paper_updated_at"])
+    )
+    return paper, _from_db(PaperPage, page_values)
+
+
+def _from_db(model, values: dict):
+    """An instance as the ORM makes it from these columns (the others deferred)."""
+    names = [field.attname for field in model._meta.concrete_fields if field.attname in values]
+    return model.from_db(connection.alias, names, [values[name] for name in names])
+
+
+def _datetime(value):
+    """A datetime column as the ORM would read it (SQLite answers text)."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is not None and timezone.is_naive(value):
+        value = timezone.make_aware(value, UTC)
+    return value
+
+
+def _json(value):
+    """A JSON column as the ORM would read it (Django reads jsonb as text on PostgreSQL too)."""
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def current_page(paper: Paper, page: PaperPage | None) -> PaperPage:
+    """The paper's stored page if it is current, else rendered now."""
+    if page is None or page.version != version() or page.paper_updated_at != paper.updated_at:
+        page = render([paper.pk])[paper.pk]
+    return page
+
+
+@dataclass
+class Neighbour:
+    status: str
+    upvotes: int
+    comments: int
+    card: str | None  # None: missing or stale
+
+
+def _neighbours(ids: list[int]) -> dict[int, Neighbour]:
+    """Status, counts and current stored card of these papers: one query.
+
+    Written in SQL like pagecache.reader_state: it runs on every cold paper page.
+    """
+    if not ids:
+        return {}
+    paper, comments, page = (model._meta.db_table for model in (Paper, CommentCount, PaperPage))
+    marks = ", ".join(["%s"] * len(ids))
+    sql = (
+        f'SELECT p."id", p."status", p."upvote_count", c."visible", '  # noqa: S608 (table names from our models)
+        f'CASE WHEN s."version" = %s AND s."paper_updated_at" = p."updated_at" THEN s."card" END '
+        f'FROM "{paper}" p LEFT JOIN "{comments}" c ON c."paper_id" = p."id" '
+        f'LEFT JOIN "{page}" s ON s."paper_id" = p."id" WHERE p."id" IN ({marks})'
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [version(), *ids])
+        rows = cursor.fetchall()
+    return {row[0]: Neighbour(row[1], row[2], row[3] or 0, row[4]) for row in rows}
+
+
+@dataclass
+class Assembled:
+    """What papers/detail.html shows in place of its `head` and `body` partials."""
+
+    description: str
+    head: SafeString
+    body: SafeString
+    paper_ids: list[int]  # the paper and the similar papers shown
+
+
+def assemble(request: HttpRequest, paper: Paper, page: PaperPage | None, *, now: datetime) -> Assembled:
+    """The paper's stored page (`find`) with every placeholder filled for this request (see the module docstring)."""
+    page = current_page(paper, page)
+    stored_ids = [pk for pk in (getattr(paper, "stored_similar_ids", None) or []) if pk != paper.pk]
+    neighbours = _neighbours(stored_ids[: SIMILAR * 2])  # room for a few that are no longer published
+    shown = [pk for pk in stored_ids if pk in neighbours and neighbours[pk].status == Paper.Status.PUBLISHED]
+    shown = shown[:SIMILAR]
+    missing = [pk for pk in shown if neighbours[pk].card is None]
+    if missing:
+        for pk, row in render(missing).items():
+            neighbours[pk].card = row.card
+    cards = mark_safe("".join(neighbours[pk].card or "" for pk in shown))  # noqa: S308 (rendered by our templates)
+    similar = get_template("papers/detail.html#similar").render({"similar": shown, "stored": True, "cards": cards})
+    chart = page.chart
+    if page.chart_key != chart_key(paper, now=now):  # a new day, or upvotes since it was drawn
+        chart, key = _chart(paper, now=now)
+        PaperPage.objects.filter(pk=paper.pk).update(chart=chart, chart_key=key)
+    tags = {pk: Tag(pk=pk, slug=slug, name=name, active=True) for pk, slug, name in page.tags}
+
+    deferring = pagecache.deferring(request)
+    ids = [paper.pk, *shown]
+    if deferring:
+        pagecache.defer_state(request, ids)
+        state = {}
+    elif request.user.is_authenticated:
+        state = pagecache.reader_state(request.user, ids)
+    else:
+        state = {pk: (row.upvotes, 0, False, False) for pk, row in neighbours.items()}
+        state[paper.pk] = (paper.upvote_count, paper.bookmark_count, False, False)
+    counted = _tag_counts(tags) if tags else {}
+    slot_context = {"request": request, "user": request.user}
+
+    def value(match) -> str:
+        kind, arg = match.group(1), match.group(2)
+        if kind in READER_KINDS:
+            if deferring:
+                return match.group(0)  # the frame fills it for each reader
+            return pagecache.fill(match.group(0), state, csrf_token="")
+        if kind == "ago":
+            return relative_time(EPOCH + timedelta(microseconds=int(arg or 0)), now)
+        if kind == "comments":
+            n = neighbours[int(arg)].comments if arg and int(arg) in neighbours else 0
+            if not n:
+                return ""
+            url = reverse("papers:comments", args=[int(arg)])
+            return format_html(' · <a href="{}">{} comment{}</a>', url, n, "" if n == 1 else "s")
+        if kind == "csrfinput":
+            if deferring:
+                return f'<input type="hidden" name="csrfmiddlewaretoken" value="{pagecache.placeholder("csrf")}">'
+            if request.user.is_authenticated:
+                return format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request))
+            return ""
+        if kind == "origin":
+            return escape(request.build_absolute_uri("/")[:-1])
+        tag = tags.get(int(arg)) if arg else None
+        if kind == "tagcounts" and tag is not None:
+            return "".join(format_html(' <span class="muted small">{}</span>', c) for c in counted.get(tag.pk, []))
+        if kind == "tagslot" and tag is not None:
+            if deferring:
+                return pagecache.defer_slot(request, "tag_actions", (tag,))
+            return render_slot("tag_actions", slot_context, tag)
+        return ""  # nothing of ours: a stray private-use character in a title never breaks the page
+
+    body = page.body.replace(pagecache.placeholder("similar"), similar).replace(pagecache.placeholder("chart"), chart)
+    return Assembled(
+        description=page.description,
+        head=mark_safe(_PLACEHOLDER.sub(value, page.head)),  # noqa: S308 (ours, filled with escaped parts)
+        body=mark_safe(_PLACEHOLDER.sub(value, body)),  # noqa: S308 (ours, filled with escaped parts)
+        paper_ids=ids,
+    )
+
+
+TAG_COUNTS_KEY = "paper-pages:tag-counts"
+
+
+def _all_tag_counts() -> dict[int, dict[str, int]]:
+    keys = [count.key for count in tag_counts()]
+    rows = annotate_tag_counts(Tag.objects.order_by()).values_list("pk", *keys)
+    return {pk: dict(zip(keys, values, strict=True)) for pk, *values in rows}
+
+
+def _tag_counts(tags: dict[int, Tag]) -> dict[int, list[str]]:
+    """Each tag's registered counts (followers) in words, as `extra_tag_counts` shows them.
+
+    Counted for every tag at once and kept in the shared cache for PAGE_SECONDS, as long as a
+    visitor's cached page keeps them (the Follow button's answer updates the count in place).
+    Counting a popular tag's followers per view took longer than the rest of the page.
+    """
+    from .templatetags.slots import extra_tag_counts
+
+    if not tag_counts():
+        return {}
+    try:
+        counts = cache.get(TAG_COUNTS_KEY)
+    except Exception:
+        counts = None
+    if counts is None or not set(tags) <= set(counts):  # none yet, or a tag newer than the counts
+        counts = _all_tag_counts()
+        try:
+            cache.set(TAG_COUNTS_KEY, counts, pagecache.PAGE_SECONDS)
+        except Exception:
+            logger.warning("tag counts not cached: the cache is unreachable")
+    for pk, tag in tags.items():
+        for key, value in counts.get(pk, {}).items():
+            setattr(tag, key, value)
+    return {pk: extra_tag_counts(tag) for pk, tag in tags.items()}

@@ -1,0 +1,292 @@
+"""Stored paper pages: rendered once, filled per request, never shown stale (papers/paper_pages.py)."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from papers import curation, paper_pages, vectors
+from papers.authors import merge_authors
+from papers.comments import recount
+from papers.importers.records import PaperRecord
+from papers.importers.upsert import upsert_paper
+from papers.models import Comment, Paper, PaperPage
+from subscriptions.models import TagFollow
+from tests.factories import (
+    AuthorFactory,
+    PaperAuthorFactory,
+    PaperFactory,
+    StaffFactory,
+    TagFactory,
+    TagRuleFactory,
+    UpvoteFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def paper(now):
+    tag = TagFactory(slug="negation", name="Negation")
+    paper = PaperFactory(
+        title="Hard negative sampling for dense retrieval",
+        abstract="negative sampling retrieval",
+        arxiv_id="2601.00100",
+        tags=[tag],
+        published_at=now - timedelta(days=3),
+    )
+    PaperAuthorFactory(paper=paper, author=AuthorFactory(name="Ada Lovelace"), position=0)
+    neighbours = [
+        PaperFactory(
+            title=f"Negative sampling for dense retrieval {i}",
+            abstract="negative sampling retrieval",
+            published_at=now - timedelta(days=1),
+        )
+        for i in range(3)
+    ]
+    PaperFactory(title="Sentiment of movie reviews", abstract="opinion polarity")
+    vectors.fit(now=now)
+    paper_pages.render_missing()
+    paper.neighbours = neighbours
+    return paper
+
+
+def visit(paper, client=None) -> str:
+    """The page as a visitor gets it cold (the shared page cache emptied first)."""
+    cache.clear()
+    response = (client or Client()).get(paper.get_absolute_url())
+    assert response.status_code == 200
+    return response.content.decode().replace("\xa0", " ")
+
+
+def visible_text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_the_stored_page_is_what_a_live_render_shows(paper):
+    stored = visit(paper)
+    PaperPage.objects.all().delete()
+    assert visit(paper) == stored  # rendered again on the view that finds none: the same page
+    assert PaperPage.objects.filter(paper=paper).exists()
+    assert "Hard negative sampling for dense retrieval" in stored and ">Ada Lovelace</a>" in stored
+    assert "Similar papers" in stored and "Negative sampling for dense retrieval 0" in stored
+    assert '<link rel="canonical" href="http://testserver/papers/2601.00100/">' in stored
+    assert "\ue010" not in stored and "\ue011" not in stored
+
+
+def test_a_cold_page_with_tags_and_upvotes_reads_three_queries(paper):
+    UpvoteFactory(paper=paper)
+    visit(paper)  # draws the chart again (an upvote since) and stores it
+    cache.clear()
+    with CaptureQueriesContext(connection) as queries:
+        Client().get(paper.get_absolute_url())
+    # the paper with its page; the neighbours' counts and cards; the tags' followers (cached for a minute)
+    assert len(queries) == 3, [q["sql"][:100] for q in queries.captured_queries]
+
+
+def test_the_chart_is_drawn_again_after_an_upvote_or_on_a_new_day(paper, time_machine, now):
+    assert "No upvotes yet" in visit(paper)
+    reader = UserFactory()
+    client = Client()
+    client.force_login(reader)
+    client.post(f"/papers/{paper.pk}/upvote/", {"next": "/"})
+    assert "1 in the last 30 days" in visit(paper)
+    client.post(f"/papers/{paper.pk}/upvote/", {"next": "/"})  # taken back
+    assert "No upvotes yet" in visit(paper)
+    UpvoteFactory(paper=paper, created_at=now - timedelta(days=29))
+    Paper.objects.filter(pk=paper.pk).update(trending_month=1.5)  # as the upvote's refresh would
+    assert "1 in the last 30 days" in visit(paper)
+    time_machine.move_to(now + timedelta(days=2), tick=False)
+    assert "No upvotes yet" in visit(paper)  # the upvote is out of the 30 days now
+
+
+def test_counts_dates_and_the_chart_are_fresh_without_rendering_again(paper, time_machine, now):
+    before = visit(paper)
+    rendered_at = PaperPage.objects.get(paper=paper).rendered_at
+    assert "0 upvotes" in visible_text(before) and "No upvotes yet" in before
+    assert "3 days ago" in before and "1 day ago" in before
+    UpvoteFactory(paper=paper)
+    UpvoteFactory(paper=paper.neighbours[0])
+    TagFollow.objects.create(user=UserFactory(), tag=paper.tags.get())
+    time_machine.move_to(now + timedelta(days=1), tick=False)
+    after = visit(paper)
+    assert PaperPage.objects.get(paper=paper).rendered_at == rendered_at
+    assert "1 upvote " in visible_text(after) and "1 in the last 30 days" in after
+    assert re.search(rf'<span class="upvotes-of-{paper.neighbours[0].pk}">\s*1 upvote\s*</span>', after)
+    assert "1 follower" in after
+    assert "4 days ago" in after and "2 days ago" in after
+
+
+def test_a_neighbours_comment_count_is_fresh(paper):
+    neighbour = paper.neighbours[0]
+    assert "comment" not in visible_text(visit(paper)).replace("Read and join the discussion", "")
+    Comment.objects.create(paper=neighbour, user=UserFactory(), body="Nice.", status=Comment.Status.VISIBLE)
+    recount([neighbour.pk])
+    assert f'<a href="/papers/{neighbour.pk}/comments/">1 comment</a>' in visit(paper)
+
+
+def test_a_visitor_gets_no_token_and_a_reader_their_own_state(paper):
+    html = visit(paper)
+    assert "csrfmiddlewaretoken" not in html and 'aria-pressed="true"' not in html
+    reader = UserFactory()
+    UpvoteFactory(user=reader, paper=paper)
+    for _ in range(2):  # the frame's first reader, then a second request from the frame
+        client = Client()
+        client.force_login(reader)
+        html = visit(paper, client)
+        # the upvote, bookmark and Follow forms (and the menu's log-out form)
+        assert len(re.findall(r'name="csrfmiddlewaretoken" value="\w+"><input type="hidden" name="next"', html)) == 3
+        assert re.search(r'aria-pressed="true"><span aria-hidden="true">▲</span> Upvote', html)
+    assert "Follow" in html and "#negation" in html
+
+
+def test_a_curators_edit_of_the_paper_shows_at_once(paper, time_machine, now):
+    visit(paper)
+    time_machine.move_to(now + timedelta(minutes=1), tick=False)
+    paper.title = "Retitled by a curator"
+    paper.save()  # as the admin's change form does: updated_at moves past the stored page
+    assert "Retitled by a curator" in visit(paper)
+    assert "Hard negative sampling" not in visit(paper)
+
+
+def test_a_neighbours_new_title_and_its_hiding_show_at_once(paper, time_machine, now):
+    visit(paper)
+    time_machine.move_to(now + timedelta(minutes=1), tick=False)
+    first, second = paper.neighbours[:2]
+    first.title = "A neighbour retitled"
+    first.save()
+    curation.hide(Paper.objects.filter(pk=second.pk))
+    html = visit(paper)
+    assert "A neighbour retitled" in html and "Negative sampling for dense retrieval 0" not in html
+    assert second.title not in html
+
+
+def test_tags_added_or_removed_by_curation_or_rules_show_at_once(paper):
+    visit(paper)
+    other = TagFactory(slug="retrieval", name="Retrieval")
+    curation.add_tags(Paper.objects.filter(pk=paper.pk), [other])
+    assert "#retrieval" in visit(paper)
+    curation.remove_tags(Paper.objects.filter(pk=paper.pk), [other])
+    assert "#retrieval" not in visit(paper)
+    rule_tag = TagFactory(slug="sampling", name="Sampling")
+    TagRuleFactory(tag=rule_tag, pattern="sampling")
+    curation.reapply_tag_rules(Paper.objects.filter(pk=paper.pk))
+    assert "#sampling" in visit(paper)
+
+
+def test_a_tag_renamed_deactivated_or_deleted_in_the_admin_shows_at_once(paper):
+    tag = paper.tags.get()
+    visit(paper)
+    admin = Client()
+    admin.force_login(StaffFactory(is_superuser=True))
+    form = {"name": "Negations", "slug": "negations", "description": "", "active": "on"}
+    form |= {"created_at_0": "2026-11-30", "created_at_1": "09:00:00"}
+    inline = {"rules-TOTAL_FORMS": "0", "rules-INITIAL_FORMS": "0"}
+    response = admin.post(f"/admin/papers/tag/{tag.pk}/change/", {**form, **inline})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    html = visit(paper)
+    assert "#negations" in html and 'content="Negations"' in html
+    admin.post(f"/admin/papers/tag/{tag.pk}/change/", {**form, "active": "", **inline})
+    assert "#negations" not in visit(paper)
+    admin.post(f"/admin/papers/tag/{tag.pk}/change/", {**form, **inline})
+    assert "#negations" in visit(paper)
+    admin.post(f"/admin/papers/tag/{tag.pk}/delete/", {"post": "yes"})
+    assert "#negations" not in visit(paper)
+
+
+def test_an_author_renamed_or_merged_shows_at_once(paper):
+    author = paper.authorships.get().author
+    visit(paper)
+    admin = Client()
+    admin.force_login(StaffFactory(is_superuser=True))
+    response = admin.post(
+        f"/admin/papers/author/{author.pk}/change/", {"name": "Ada King", "name_normalized": "ada king"}
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert ">Ada King</a>" in visit(paper)
+    kept = AuthorFactory(name="Augusta Ada King")
+    for other in PaperFactory.create_batch(2):
+        PaperAuthorFactory(paper=other, author=kept, position=0)
+    merge_authors(authors=[author, kept])
+    html = visit(paper)
+    assert f'<a href="{kept.get_absolute_url()}">Augusta Ada King</a>' in html
+
+
+def test_an_import_that_updates_the_paper_shows_at_once(paper, django_capture_on_commit_callbacks):
+    visit(paper)
+    record = PaperRecord(
+        arxiv_id="2601.00100",
+        arxiv_version=2,
+        title="Hard negative sampling for dense retrieval, revised",
+        abstract="negative sampling retrieval",
+        authors=["Ada Lovelace", "Charles Babbage"],
+        tags=["imported"],
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        upsert_paper(record)
+    assert PaperPage.objects.filter(paper=paper).exists()  # rendered again by the task the import queued
+    html = visit(paper)
+    assert "revised" in html and "Charles Babbage" in html and "#imported" in html
+
+
+def test_an_imported_paper_gets_its_page_when_the_import_commits(now, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        result = upsert_paper(PaperRecord(arxiv_id="2601.00999", title="A new paper", abstract="About things."))
+    assert PaperPage.objects.filter(paper=result.paper).exists()
+
+
+def test_a_refit_shows_its_new_neighbours_without_rendering_again(paper, now):
+    rendered_at = PaperPage.objects.get(paper=paper).rendered_at
+    newcomer = PaperFactory(title="Negative sampling for dense retrieval, the sequel", abstract=paper.abstract)
+    vectors.fit(now=now)
+    html = visit(paper)
+    assert "the sequel" in html
+    assert PaperPage.objects.get(paper=paper).rendered_at == rendered_at
+    assert PaperPage.objects.filter(paper=newcomer).exists()  # its card, rendered on first use
+
+
+def test_pages_of_other_templates_are_stale(paper, monkeypatch):
+    PaperPage.objects.filter(paper=paper).update(body="an old layout")
+    assert "an old layout" in visit(paper)  # same version: served as stored
+    monkeypatch.setattr(paper_pages, "version", lambda: "another")
+    assert "an old layout" not in visit(paper)
+    assert PaperPage.objects.get(paper=paper).version == "another"
+
+
+def test_render_missing_renders_only_missing_and_stale_pages(paper, time_machine, now):
+    assert paper_pages.render_missing() == 0
+    Paper.objects.filter(pk=paper.pk).update(title="Changed")  # no save: not noticed by updated_at
+    assert paper_pages.render_missing() == 0
+    time_machine.move_to(now + timedelta(minutes=1), tick=False)
+    paper.save()
+    assert paper_pages.render_missing() == 1
+    PaperPage.objects.filter(paper=paper.neighbours[0]).delete()
+    assert list(paper_pages.stale_ids()) == [paper.neighbours[0].pk]
+
+
+def test_the_fit_task_renders_every_missing_page(paper):
+    from papers.tasks import fit_vectors
+
+    PaperPage.objects.all().delete()
+    outcome = fit_vectors()
+    assert outcome["pages"] == Paper.objects.published().count()
+    assert PaperPage.objects.count() == outcome["pages"]
+
+
+def test_a_stray_placeholder_character_in_a_title_never_breaks_the_page(now):
+    paper = PaperFactory(title="Odd \ue010csrf:\ue011 and \ue010tagslot:99\ue011 title")
+    html = visit(paper)
+    assert "csrfmiddlewaretoken" not in html
+
+
+def test_staff_see_an_unpublished_paper_rendered_live_and_nothing_is_stored(now):
+    draft = PaperFactory(status=Paper.Status.DRAFT, title="Draft work", arxiv_id="2601.00777")
+    staff = Client()
+    staff.force_login(StaffFactory())
+    assert "only staff can see it" in staff.get(draft.get_absolute_url()).content.decode()
+    assert not PaperPage.objects.exists()
