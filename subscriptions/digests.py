@@ -67,7 +67,7 @@ from django.db.models import CharField, F, OuterRef, Q, Subquery, Value, Window
 from django.db.models.functions import RowNumber
 from django.utils.text import Truncator
 
-from papers import vectors
+from papers import pagecache, vectors
 from papers.models import Bookmark, Paper, PaperVector, Tag, TextModel, Upvote
 from papers.search import matching_ids
 from papers.trending import EPOCH, HALF_LIVES
@@ -107,7 +107,7 @@ CANDIDATES_PER_TAG = 300
 # _ranked_in_tags walks the week-score index for this many of the window's best papers first.
 TOP_WALKED = 2 * CANDIDATES_PER_TAG
 # A followed tag's or search's ranked candidates are kept in the shared cache this long (ranked_candidates):
-# an upvote or a new paper changes them within this bound.
+# an upvote changes them within this bound (a curator's change or an import at once).
 RANKED_SECONDS = 3 * 60
 # What choosing reads of a candidate (a Paper with only these fields); its authors and abstract
 # are only in its block in the email, the same for every reader (delivery.paper_block).
@@ -386,13 +386,13 @@ def _ranked_in_tags(tag_ids: Iterable[int], *, since: datetime, now: datetime) -
     return ranked
 
 
-def _ranked_key(days: int, section: tuple) -> str:
+def _ranked_key(days: int, section: tuple, generation: int) -> str:
     """The shared cache's key of one ranked list: a followed tag's (days, "t", tag id) or search's
-    (days, "s", query, tag id); a search's words by their digest (a key holds no spaces)."""
+    (days, "s", query, tag id), in the page cache's generation; a search's words by their digest."""
     if section[0] == "t":
-        return f"paperhub:digest-ranked:{days}:t:{section[1]}"
+        return f"paperhub:digest-ranked:{generation}:{days}:t:{section[1]}"
     digest = hashlib.sha256(section[1].encode()).hexdigest()[:32]
-    return f"paperhub:digest-ranked:{days}:s:{digest}:{section[2] or 0}"
+    return f"paperhub:digest-ranked:{generation}:{days}:s:{digest}:{section[2] or 0}"
 
 
 def ranked_candidates(
@@ -402,18 +402,21 @@ def ranked_candidates(
 
     Computed once and read many: each list is kept in the shared cache for RANKED_SECONDS
     with the time it was ranked, and whoever asks within that time (a dispatch's pool, a
-    preview, the next chunk's pool of its own) reads it instead of ranking again. So an
-    upvote or a new paper reaches the candidates within RANKED_SECONDS, and a preview shows
-    what a digest built at the same moment would. A list ranked after `now` (a clock moved
-    back) is ranked again. build_pool checks each paper is still published and within the
-    lookback at `now`. Per lookback, the tags not cached cost one _ranked_in_tags, and the
+    preview, the next chunk's pool of its own) reads it instead of ranking again, so a
+    preview shows what a digest built at the same moment would. An upvote (or a paper
+    published by its date, with no curator's action) reaches the lists within RANKED_SECONDS;
+    a curator's change or an import within a second (papers.pagecache.invalidate: the keys'
+    generation moves on). A list ranked after `now` (a clock moved back) is ranked again.
+    build_pool checks each paper is still published and within the lookback at `now`.
+    Per lookback, the tags not cached cost one _ranked_in_tags, and the
     searches not cached one matching_ids statement and one read of their papers' scores.
     """
     tag_ids, specs = sorted(set(tag_ids)), sorted(set(specs), key=lambda spec: (spec[0], spec[1] or 0))
     days = sorted(set(days))
     wanted = [(lookback, ("t", tag_id)) for lookback in days for tag_id in tag_ids]
     wanted += [(lookback, ("s", *spec)) for lookback in days for spec in specs]
-    keys = {_ranked_key(lookback, section): (lookback, *section) for lookback, section in wanted}
+    generation = pagecache.generation()
+    keys = {_ranked_key(lookback, section, generation): (lookback, *section) for lookback, section in wanted}
     stamp = now.timestamp()
     ranked: dict[tuple, list[int]] = {}
     for key, value in (cache.get_many(list(keys)) if RANKED_SECONDS else {}).items():
@@ -449,7 +452,9 @@ def ranked_candidates(
                 inside.sort(key=lambda pk: (-facts[pk][0], -facts[pk][1], -pk))
                 fresh[(lookback, "s", *spec)] = inside[:CANDIDATES_PER_TAG]
     if fresh and RANKED_SECONDS:
-        cache.set_many({_ranked_key(key[0], key[1:]): (stamp, ids) for key, ids in fresh.items()}, RANKED_SECONDS)
+        cache.set_many(
+            {_ranked_key(key[0], key[1:], generation): (stamp, ids) for key, ids in fresh.items()}, RANKED_SECONDS
+        )
     ranked.update(fresh)
     # Lists without a candidate are left out, as the pool always did.
     return {key: ids for key, ids in ranked.items() if ids}

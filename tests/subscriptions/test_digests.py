@@ -5,7 +5,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from papers import vectors
+from papers import pagecache, vectors
 from papers.models import Paper
 from papers.trending import log_score
 from subscriptions import digests
@@ -260,6 +260,11 @@ def test_ranked_lists_are_shared_for_ranked_seconds_then_ranked_again(now):
     Paper.objects.filter(pk=old.pk).update(status=Paper.Status.HIDDEN)
     hidden = digests.build_pool(tag_ids={tag.pk}, specs=set(), days={7}, now=now + timedelta(seconds=190))
     assert hidden.ranked[(7, "t", tag.pk)] == [new.pk]
+    # A curator's change or an import (a new page-cache generation) is ranked in at once.
+    imported = paper(later, tags=[tag], title="Imported", trending=20.0)
+    pagecache.invalidate()
+    at_once = digests.build_pool(tag_ids={tag.pk}, specs=set(), days={7}, now=now + timedelta(seconds=191))
+    assert at_once.ranked[(7, "t", tag.pk)] == [imported.pk, new.pk]
 
 
 def test_a_barely_related_profile_does_not_make_a_paper_similar(now):
