@@ -159,7 +159,8 @@ def pool_blocks(pool: CandidatePool, paper_ids: Iterable[int]) -> dict[int, Pape
     """The blocks of these candidates of `pool`, each rendered once per dispatch.
 
     From this process's copy of the pool, else from the shared cache (where the
-    first chunk to need a block leaves it for the others), else rendered now.
+    first chunk to need a block leaves it for the others), else rendered now
+    (authors and abstract read in one query if the pool was built without them).
     """
     wanted = {pk for pk in paper_ids if pk in pool.rows}
     missing = [pk for pk in wanted if pk not in pool.blocks]
@@ -170,6 +171,10 @@ def pool_blocks(pool: CandidatePool, paper_ids: Iterable[int]) -> dict[int, Pape
             if isinstance(block, PaperBlock):
                 pool.blocks[pk] = block
         missing = [pk for pk in missing if pk not in pool.blocks]
+    unread = [pk for pk in missing if pk not in pool.texts]
+    if unread:  # a pool built without its candidates' texts (build_pool's `with_texts`): these papers' only
+        for pk, authors, abstract in Paper.objects.filter(pk__in=unread).values_list("pk", "authors_text", "abstract"):
+            pool.texts[pk] = (short_authors(authors), excerpt(abstract))
     fresh = {}
     for pk in missing:
         paper = pool.paper(pk)

@@ -53,6 +53,7 @@ upvotes only for the papers chosen.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -66,7 +67,7 @@ from django.db.models import CharField, F, OuterRef, Q, Subquery, Value, Window
 from django.db.models.functions import RowNumber
 from django.utils.text import Truncator
 
-from papers import vectors
+from papers import pagecache, vectors
 from papers.models import Bookmark, Paper, PaperVector, Tag, TextModel, Upvote
 from papers.search import matching_ids
 from papers.trending import EPOCH, HALF_LIVES
@@ -105,6 +106,9 @@ TRENDING_FULL = 32.0
 CANDIDATES_PER_TAG = 300
 # _ranked_in_tags walks the week-score index for this many of the window's best papers first.
 TOP_WALKED = 2 * CANDIDATES_PER_TAG
+# A followed tag's or search's ranked candidates are kept in the shared cache this long (ranked_candidates):
+# an upvote changes them within this bound (a curator's change or an import at once).
+RANKED_SECONDS = 3 * 60
 # What choosing reads of a candidate (a Paper with only these fields); its authors and abstract
 # are only in its block in the email, the same for every reader (delivery.paper_block).
 POOL_FIELDS = ("id", "title", "slug", "arxiv_id", "published_at", "created_at", "trending_week", "upvote_count")
@@ -382,6 +386,80 @@ def _ranked_in_tags(tag_ids: Iterable[int], *, since: datetime, now: datetime) -
     return ranked
 
 
+def _ranked_key(days: int, section: tuple, generation: int) -> str:
+    """The shared cache's key of one ranked list: a followed tag's (days, "t", tag id) or search's
+    (days, "s", query, tag id), in the page cache's generation; a search's words by their digest."""
+    if section[0] == "t":
+        return f"paperhub:digest-ranked:{generation}:{days}:t:{section[1]}"
+    digest = hashlib.sha256(section[1].encode()).hexdigest()[:32]
+    return f"paperhub:digest-ranked:{generation}:{days}:s:{digest}:{section[2] or 0}"
+
+
+def ranked_candidates(
+    *, tag_ids: Iterable[int], specs: Iterable[tuple[str, int | None]], days: Iterable[int], now: datetime
+) -> dict[tuple, list[int]]:
+    """CandidatePool.ranked for these followed tags and searches (query, tag id) and lookbacks (in days).
+
+    Computed once and read many: each list is kept in the shared cache for RANKED_SECONDS
+    with the time it was ranked, and whoever asks within that time (a dispatch's pool, a
+    preview, the next chunk's pool of its own) reads it instead of ranking again, so a
+    preview shows what a digest built at the same moment would. An upvote (or a paper
+    published by its date, with no curator's action) reaches the lists within RANKED_SECONDS;
+    a curator's change or an import within a second (papers.pagecache.invalidate: the keys'
+    generation moves on). A list ranked after `now` (a clock moved back) is ranked again.
+    build_pool checks each paper is still published and within the lookback at `now`.
+    Per lookback, the tags not cached cost one _ranked_in_tags, and the
+    searches not cached one matching_ids statement and one read of their papers' scores.
+    """
+    tag_ids, specs = sorted(set(tag_ids)), sorted(set(specs), key=lambda spec: (spec[0], spec[1] or 0))
+    days = sorted(set(days))
+    wanted = [(lookback, ("t", tag_id)) for lookback in days for tag_id in tag_ids]
+    wanted += [(lookback, ("s", *spec)) for lookback in days for spec in specs]
+    generation = pagecache.generation()
+    keys = {_ranked_key(lookback, section, generation): (lookback, *section) for lookback, section in wanted}
+    stamp = now.timestamp()
+    ranked: dict[tuple, list[int]] = {}
+    for key, value in (cache.get_many(list(keys)) if RANKED_SECONDS else {}).items():
+        if isinstance(value, tuple) and len(value) == 2 and stamp - RANKED_SECONDS < value[0] <= stamp:
+            ranked[keys[key]] = value[1]
+    fresh: dict[tuple, list[int]] = {}
+    for lookback in days:
+        since = now - timedelta(days=lookback)
+        missing = [tag_id for tag_id in tag_ids if (lookback, "t", tag_id) not in ranked]
+        if missing:
+            for tag_id in missing:
+                fresh[(lookback, "t", tag_id)] = []
+            for tag_id, paper_id in _ranked_in_tags(missing, since=since, now=now):
+                fresh[(lookback, "t", tag_id)].append(paper_id)
+    # The searches: every one missing for some lookback matched once, over the longest such lookback.
+    missing = [spec for spec in specs if any((lookback, "s", *spec) not in ranked for lookback in days)]
+    if missing:
+        longest = max(lookback for lookback in days for spec in missing if (lookback, "s", *spec) not in ranked)
+        found = matching_ids(missing, _recent(since=now - timedelta(days=longest), now=now))
+        matched = set().union(*found)
+        facts = {
+            pk: (trending, (published_at or created_at).timestamp(), published_at, created_at)
+            for pk, trending, published_at, created_at in Paper.objects.filter(pk__in=list(matched)).values_list(
+                "pk", "trending_week", "published_at", "created_at"
+            )
+        }
+        for lookback in days:
+            since = now - timedelta(days=lookback)
+            for spec, ids in zip(missing, found, strict=True):
+                if (lookback, "s", *spec) in ranked:
+                    continue
+                inside = [pk for pk in ids if pk in facts and _in_window(*facts[pk][2:], since=since)]
+                inside.sort(key=lambda pk: (-facts[pk][0], -facts[pk][1], -pk))
+                fresh[(lookback, "s", *spec)] = inside[:CANDIDATES_PER_TAG]
+    if fresh and RANKED_SECONDS:
+        cache.set_many(
+            {_ranked_key(key[0], key[1:], generation): (stamp, ids) for key, ids in fresh.items()}, RANKED_SECONDS
+        )
+    ranked.update(fresh)
+    # Lists without a candidate are left out, as the pool always did.
+    return {key: ids for key, ids in ranked.items() if ids}
+
+
 def build_pool(
     *,
     tag_ids: Iterable[int],
@@ -389,6 +467,7 @@ def build_pool(
     days: Iterable[int],
     now: datetime,
     weekly: bool = True,
+    with_texts: bool = True,
 ) -> CandidatePool:
     """The candidates of these followed tags and searches for these lookbacks (in days), as of `now`.
 
@@ -399,36 +478,33 @@ def build_pool(
     never once per reader. About eight queries, whatever the number of readers.
     With `weekly`, every candidate's upvotes this week are counted too (a dispatch's
     pool, read by many readers); without, `choose` counts them for the papers chosen.
+    With `with_texts`, every candidate's authors and excerpt are read into `texts` (a
+    dispatch's pool, whose chunks render the blocks); without, only the papers shown
+    are read (the preview's, or delivery.pool_blocks for a pool without them).
+    The ranked lists come from ranked_candidates (shared, cached for RANKED_SECONDS).
     """
     tag_ids, specs = frozenset(tag_ids), frozenset(specs)
     days = frozenset(days) or frozenset({LOOKBACK[DigestSettings.Frequency.DAILY].days})
-    ranked: dict[tuple, list[int]] = {}
-    if tag_ids:
-        for lookback in sorted(days):
-            for tag_id, paper_id in _ranked_in_tags(tag_ids, since=now - timedelta(days=lookback), now=now):
-                ranked.setdefault((lookback, "t", tag_id), []).append(paper_id)
-    if specs:
-        ordered = sorted(specs, key=lambda spec: (spec[0], spec[1] or 0))
-        found = matching_ids(ordered, _recent(since=now - timedelta(days=max(days)), now=now))
-        matched = set().union(*found)
-        facts = {
-            pk: (trending, published_at or created_at, published_at, created_at)
-            for pk, trending, published_at, created_at in Paper.objects.filter(pk__in=list(matched)).values_list(
-                "pk", "trending_week", "published_at", "created_at"
-            )
-        }
-        for lookback in sorted(days):
-            since = now - timedelta(days=lookback)
-            for spec, ids in zip(ordered, found, strict=True):
-                inside = [pk for pk in ids if pk in facts and _in_window(*facts[pk][2:], since=since)]
-                inside.sort(key=lambda pk: (-facts[pk][0], -facts[pk][1].timestamp(), -pk))
-                ranked[(lookback, "s", *spec)] = inside[:CANDIDATES_PER_TAG]
+    ranked = ranked_candidates(tag_ids=tag_ids, specs=specs, days=days, now=now)
     ids = sorted({pk for candidates in ranked.values() for pk in candidates})
     rows: dict[int, tuple] = {}
     texts: dict[int, tuple[str, str]] = {}
-    for values in Paper.objects.filter(pk__in=ids).values_list(*_POOL_ORDER, "authors_text", "abstract"):
+    fields = (*_POOL_ORDER, "authors_text", "abstract") if with_texts else _POOL_ORDER
+    # Published now (a list read from the cache may name a paper hidden since).
+    for values in Paper.objects.published().filter(pk__in=ids).values_list(*fields):
         rows[values[0]] = values[: len(_POOL_ORDER)]
-        texts[values[0]] = (short_authors(values[-2]), excerpt(values[-1]))
+        if with_texts:
+            texts[values[0]] = (short_authors(values[-2]), excerpt(values[-1]))
+    # Still within each lookback at `now` (a list read from the cache was ranked up to RANKED_SECONDS ago).
+    published_at, created_at = (_POOL_ORDER.index(name) for name in ("published_at", "created_at"))
+    for key, candidates in ranked.items():
+        since = now - timedelta(days=key[0])
+        ranked[key] = [
+            pk
+            for pk in candidates
+            if pk in rows and _in_window(rows[pk][published_at], rows[pk][created_at], since=since)
+        ]
+    ids = sorted(rows)
     paper_tags: dict[int, set[int]] = defaultdict(set)
     for paper_id, tag_id in Paper.tags.through.objects.filter(paper_id__in=ids, tag_id__in=tag_ids).values_list(
         "paper_id", "tag_id"
@@ -801,8 +877,9 @@ def choose(
         return {}, pool
     readers = _load_readers(user_ids, now=now, exclude_digest_ids=exclude_digest_ids, prefs=prefs)
     if pool is None or not all(pool.covers(data) for data in readers.values()):
-        # A pool for these readers alone: upvotes this week are counted for the papers chosen only.
-        pool = build_pool(**_needs(readers.values()), now=now, weekly=False)
+        # A pool for these readers alone: upvotes this week are counted, and authors and abstracts read,
+        # for the papers chosen only.
+        pool = build_pool(**_needs(readers.values()), now=now, weekly=False, with_texts=False)
     profile_vectors = _own_papers(pool, readers.values())
     # The pool's candidates as arrays, once per pool in this process (every chunk of a dispatch reuses them).
     index = pool.index()

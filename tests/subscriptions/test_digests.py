@@ -1,10 +1,11 @@
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from papers import vectors
+from papers import pagecache, vectors
 from papers.models import Paper
 from papers.trending import log_score
 from subscriptions import digests
@@ -16,6 +17,7 @@ from tests.factories import (
     DigestItemFactory,
     DigestSettingsFactory,
     PaperFactory,
+    SavedSearchFactory,
     TagFactory,
     TagFollowFactory,
     UpvoteFactory,
@@ -217,6 +219,7 @@ def test_choosing_costs_the_same_queries_for_one_reader_or_a_chunk(now):
     one, many = _readers(1, now, tags), _readers(40, now, tags)
     with CaptureQueriesContext(connection) as single:
         choose_items(one, now=now)
+    cache.clear()  # the tags' ranked lists, kept by the first call (ranked_candidates)
     with CaptureQueriesContext(connection) as chunk:
         result = choose_items(many, now=now)
     assert all(len(items) == 10 for items in result.values())
@@ -224,6 +227,44 @@ def test_choosing_costs_the_same_queries_for_one_reader_or_a_chunk(now):
     # tags (a tag without its full list there: one more); candidates and their tags; stored vectors; the
     # chosen papers' upvotes this week; the titles and vectors of the papers the readers reacted to.
     assert len(chunk) == len(single) <= 12
+    # Within RANKED_SECONDS the ranked lists are read from the cache: the two (or three) ranking queries go.
+    with CaptureQueriesContext(connection) as cached:
+        again = choose_items(many, now=now + timedelta(seconds=30))
+    assert {r: [(i.paper.pk, i.tag, i.reason) for i in items] for r, items in again.items()} == {
+        r: [(i.paper.pk, i.tag, i.reason) for i in items] for r, items in result.items()
+    }
+    assert len(cached) == len(chunk) - 2
+
+
+def test_ranked_lists_are_shared_for_ranked_seconds_then_ranked_again(now):
+    reader, tag = UserFactory(), TagFactory(slug="nlp")
+    TagFollowFactory(user=reader, tag=tag)
+    SavedSearchFactory(user=reader, query="negation")
+    old = paper(now, tags=[tag], title="Old favourite", trending=3.0)
+    paper(now, tags=[], title="Negation in CLIP", trending=1.0)
+    # The dispatch's pool ranks first and keeps its lists; the preview a minute later reads them.
+    pool = digests.build_pool(tag_ids={tag.pk}, specs={("negation", None)}, days={7}, now=now)
+    later = now + timedelta(seconds=60)
+    new = paper(later, days_old=0, tags=[tag], title="Negation, newly imported", trending=9.0)
+    with CaptureQueriesContext(connection) as cached:
+        preview = digests.build_pool(tag_ids={tag.pk}, specs={("negation", None)}, days={7}, now=later)
+    assert preview.ranked == pool.ranked
+    assert len(cached) == 4  # the candidates, their tags, vectors and upvotes this week: no ranking, no matching
+    # After RANKED_SECONDS the new paper is in both lists (its tag and its search), best first.
+    fresh = digests.build_pool(
+        tag_ids={tag.pk}, specs={("negation", None)}, days={7}, now=now + timedelta(seconds=digests.RANKED_SECONDS)
+    )
+    assert fresh.ranked[(7, "t", tag.pk)] == [new.pk, old.pk]
+    assert fresh.ranked[(7, "s", "negation", None)][0] == new.pk
+    # A paper hidden since its list was ranked is no candidate, cached list or not.
+    Paper.objects.filter(pk=old.pk).update(status=Paper.Status.HIDDEN)
+    hidden = digests.build_pool(tag_ids={tag.pk}, specs=set(), days={7}, now=now + timedelta(seconds=190))
+    assert hidden.ranked[(7, "t", tag.pk)] == [new.pk]
+    # A curator's change or an import (a new page-cache generation) is ranked in at once.
+    imported = paper(later, tags=[tag], title="Imported", trending=20.0)
+    pagecache.invalidate()
+    at_once = digests.build_pool(tag_ids={tag.pk}, specs=set(), days={7}, now=now + timedelta(seconds=191))
+    assert at_once.ranked[(7, "t", tag.pk)] == [imported.pk, new.pk]
 
 
 def test_a_barely_related_profile_does_not_make_a_paper_similar(now):
@@ -344,7 +385,8 @@ def test_without_vectors_choosing_falls_back_to_trending(now):
     # After a fit, a paper imported since has no vector yet: it is still chosen, on its trending term.
     vectors.fit(now=now)
     late = paper(now, tags=[tag], title="Late negation paper", abstract="not never no", trending=3.0)
-    items = choose_items([reader.pk], now=now)[reader.pk]
+    # (A new paper reaches the tag's ranked candidates within RANKED_SECONDS: ranked_candidates.)
+    items = choose_items([reader.pk], now=now + timedelta(seconds=digests.RANKED_SECONDS))[reader.pk]
     assert titles(items)[0] == "Negation benchmark" and late.title in titles(items)
     assert next(item for item in items if item.paper == late).reason == "New in #negation"
 
