@@ -11,33 +11,57 @@ the cache down) goes through Django's own `get_user`, which also handles the
 fallback secret keys and flushes a session whose hash is wrong.
 
 Saving or deleting a user forgets their cached copy (`forget_user`, connected in
-PaperhubConfig.ready()): a new password, email address or staff flag counts on
-the very next request, and a password change on one device logs the others out
-at once, as without the cache. A logout empties the session, so no user is read.
+PaperhubConfig.ready()), at once and again after the commit, and no copy is
+stored for STALE_SECONDS after that commit (a request that read the row before
+it cannot store the old one): a new password, email address or staff flag
+counts on the next request after the commit, and a password change on one
+device logs the others out, as without the cache. A logout empties the session,
+so no user is read. The cached copy is the user row as Django loads it (its
+password hash included) in the shared cache, which must be as private as the
+database (docs/deployment.md).
 """
 
 from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.core.cache import cache
+from django.db import transaction
 from django.utils.crypto import constant_time_compare
 from django.utils.functional import SimpleLazyObject
 
 USER_SECONDS = 300
+# After a user's row changes, no copy is stored for this long (see forget_user).
+STALE_SECONDS = 10
 
 
 def user_key(user_id) -> str:
     return f"auth-user:{user_id}"
 
 
+def stale_key(user_id) -> str:
+    return f"auth-user-stale:{user_id}"
+
+
 def forget_user(sender=None, instance=None, **kwargs) -> None:
-    """Drop the cached copy of `instance` (a user just saved or deleted)."""
+    """Drop the cached copy of `instance` (a user just saved or deleted), now and again after the commit.
+
+    After the commit, a marker also keeps `get_user` from storing a copy for STALE_SECONDS: a request
+    that read the row before the commit (the old password, the old staff flag) stores nothing.
+    """
     if instance is None or instance.pk is None:
         return
-    try:
-        cache.delete(user_key(instance.pk))
-    except Exception:  # the cache is down: nothing is read from it either
-        pass
+    user_id = instance.pk
+
+    def forget(*, mark: bool) -> None:
+        try:
+            if mark:
+                cache.set(stale_key(user_id), 1, STALE_SECONDS)
+            cache.delete(user_key(user_id))
+        except Exception:  # the cache is down: nothing is read from it either
+            pass
+
+    forget(mark=False)
+    transaction.on_commit(lambda: forget(mark=True))
 
 
 def get_user(request):
@@ -65,7 +89,8 @@ def get_user(request):
     user = auth.get_user(request)
     if user.is_authenticated:
         try:
-            cache.set(user_key(user.pk), user, USER_SECONDS)
+            if not cache.get(stale_key(user.pk)):
+                cache.add(user_key(user.pk), user, USER_SECONDS)  # never over a newer copy
         except Exception:
             pass
     return user

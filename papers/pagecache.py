@@ -51,6 +51,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from . import readers
 from .models import Bookmark, Paper, Upvote
+from .text import PLACEHOLDER_MARKS
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ MESSAGES_COOKIE = "messages"
 
 # Placeholders in a cached list body: private-use characters that no text of ours contains
 # (search strips them from queries; titles come escaped around them).
-OPEN, CLOSE = "\ue010", "\ue011"
+OPEN, CLOSE = PLACEHOLDER_MARKS  # dropped from imported text (papers/text.py)
 _PLACEHOLDER = re.compile(f"{OPEN}([a-z]+):([0-9]*){CLOSE}")
 
 
@@ -301,7 +302,7 @@ def fill(
         if kind in parts:
             out.append(parts[kind])
         elif kind == "slot":
-            out.append(slots[int(pk)])
+            out.append(slots[int(pk)] if pk and int(pk) < len(slots) else "")
         else:
             texts = papers.get(pk)
             if texts is None:
@@ -314,7 +315,7 @@ def fill(
                     "bmc": str(bookmarks),
                     "bms": "" if bookmarks == 1 else "s",
                 }
-            out.append(texts[kind])
+            out.append(texts.get(kind, ""))  # not one of ours (a stray mark in text): nothing
         out.append(pieces[index + 2])
     return "".join(out)
 

@@ -386,7 +386,10 @@ def assemble(request: HttpRequest, paper: Paper, page: PaperPage | None, *, now:
                 return match.group(0)  # the frame fills it for each reader
             return pagecache.fill(match.group(0), state, csrf_token="")
         if kind == "ago":
-            return relative_time(EPOCH + timedelta(microseconds=int(arg or 0)), now)
+            try:
+                return relative_time(EPOCH + timedelta(microseconds=int(arg or 0)), now)
+            except OverflowError:  # not one of ours
+                return ""
         if kind == "comments":
             n = neighbours[int(arg)].comments if arg and int(arg) in neighbours else 0
             if not n:

@@ -9,9 +9,16 @@ _NON_WORD = re.compile(r"[^\w\s]")
 ARXIV_ID = re.compile(r"^(?P<id>(\d{4}\.\d{4,5})|([a-z][a-z\-]*(\.[A-Z]{2})?/\d{7}))(v(?P<version>\d+))?$")
 
 
+# The two private-use characters that mark placeholders in cached frames and stored pages
+# (papers/pagecache.py OPEN and CLOSE): never part of a paper's text.
+PLACEHOLDER_MARKS = "\ue010\ue011"
+_MARKS = str.maketrans("", "", PLACEHOLDER_MARKS)
+
+
 def collapse_whitespace(value: str) -> str:
-    """One space between words, none at either end; unicode and LaTeX untouched."""
-    return _SPACE.sub(" ", value or "").strip()
+    """One space between words, none at either end; unicode and LaTeX untouched (but for the page
+    caches' two placeholder marks, which are dropped)."""
+    return _SPACE.sub(" ", (value or "").translate(_MARKS)).strip()
 
 
 def normalize_title(value: str) -> str:

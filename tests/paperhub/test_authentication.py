@@ -92,3 +92,25 @@ def test_a_cache_that_fails_reads_the_user_from_the_database(reader, monkeypatch
     monkeypatch.setattr(authentication, "cache", Down())
     _, client = reader
     assert client.get("/me/bookmarks/").status_code == 200
+
+
+def test_a_copy_read_before_the_commit_is_dropped_after_it_and_none_is_stored_for_a_while(
+    reader, django_capture_on_commit_callbacks
+):
+    user, client = reader
+    client.get("/me/bookmarks/")
+    stale = cache.get(user_key(user.pk))
+    with django_capture_on_commit_callbacks(execute=True):
+        user.is_active = False
+        user.save()
+        # A request that read the row before this commit stores its (old) copy meanwhile.
+        cache.set(user_key(user.pk), stale)
+    assert cache.get(user_key(user.pk)) is None  # dropped again after the commit
+    user.is_active = True
+    user.save(update_fields=["is_active"])
+    cache.delete(user_key(user.pk))
+    with django_capture_on_commit_callbacks(execute=True):
+        user.first_name = "Ada"
+        user.save()
+    assert client.get("/me/bookmarks/").status_code == 200
+    assert cache.get(user_key(user.pk)) is None  # read from the database, not stored for STALE_SECONDS

@@ -343,3 +343,21 @@ def test_readers_searches_are_frames_with_their_own_state(catalogue):
     assert response["X-Page-Cache"] == "reader"
     assert pressed(response.content.decode(), papers[1].pk, "upvote") == "true"
     assert pressed(second_html, papers[1].pk, "upvote") == "false"
+
+
+def test_pages_never_break_on_placeholder_marks_in_a_papers_text(client):
+    from papers.models import Paper
+    from papers.text import collapse_whitespace
+    from tests.factories import PaperFactory
+
+    assert collapse_whitespace("A \ue010ago:99999999999999999999\ue011 title") == "A ago:99999999999999999999 title"
+    # A curator's edit does not go through the importer's cleaning: the pages still answer.
+    paper = PaperFactory(title="Odd \ue010ago:99999999999999999999\ue011 \ue010xyz:1\ue011 \ue010slot:7\ue011 title")
+    Paper.objects.filter(pk=paper.pk).update(abstract="\ue010zz:3\ue011")
+    assert client.get(paper.get_absolute_url()).status_code == 200
+    assert client.get("/?period=all").status_code == 200
+    reader = UserFactory()
+    client.force_login(reader)
+    for _ in range(2):  # the reader's frame is stored, then filled
+        assert client.get("/?period=all").status_code == 200
+        assert client.get(paper.get_absolute_url()).status_code == 200
