@@ -72,8 +72,8 @@ SIMILAR = 5
 RENDER_BATCH = 500
 DESCRIPTION_CHARS = 200
 
-# What a stored page is made of: a change to any of these (the templates and the template tags they
-# use) makes every stored page stale.
+# What a stored page is made of: a change to any of these (the templates, the template tags they use,
+# this module, the models' URL and link methods, the URLconf) makes every stored page stale.
 TEMPLATES = (
     "papers/detail.html",
     "papers/buttons.html",
@@ -81,7 +81,9 @@ TEMPLATES = (
     "includes/paper_card.html",
     "includes/bar_chart.html",
 )
-CODE = (Path(__file__).parent / "templatetags" / "paper_tags.py",)
+CODE = tuple(
+    Path(__file__).parent / name for name in ("templatetags/paper_tags.py", "paper_pages.py", "models.py", "urls.py")
+)
 
 # The state kinds a reader's frame fills (papers/pagecache.py `fill`).
 READER_KINDS = frozenset({"up", "bm", "upc", "ups", "bmc", "bms"})
@@ -90,7 +92,7 @@ _PLACEHOLDER = re.compile(f"{pagecache.OPEN}([a-z]+):([0-9]*){pagecache.CLOSE}")
 
 @functools.cache
 def version() -> str:
-    """A digest of the templates and template tags that render stored pages."""
+    """A digest of the templates and code that render stored pages."""
     digest = hashlib.sha1()
     for name in TEMPLATES:
         digest.update(get_template(name).template.source.encode())

@@ -47,13 +47,13 @@ def toggle_follow(request: HttpRequest, slug: str) -> HttpResponse:
         return ask_to_log_in(request, next_url)
     action = request.POST.get("action")
     if action not in ("follow", "unfollow"):  # a client that did not send the pressed button: toggle
-        action = "unfollow" if tag.pk in follows.followed_tag_ids(request.user) else "follow"
+        action = "unfollow" if follows.is_following(user=request.user, tag=tag) else "follow"
     if action == "unfollow":
         follows.unfollow_tag(user=request.user, tag=tag)
     else:
         follows.follow_tag(user=request.user, tag=tag, browser_timezone=request.POST.get("timezone", ""))
     if request.htmx:
-        following = tag.pk in follows.followed_tag_ids(request.user)
+        following = action == "follow"  # followed now, whether by this request or an earlier one
         context = {
             "tag": tag,
             "following": following,
