@@ -62,7 +62,8 @@ MESSAGES_COOKIE = "messages"
 # Placeholders in a cached list body: private-use characters that no text of ours contains
 # (search strips them from queries; titles come escaped around them).
 OPEN, CLOSE = PLACEHOLDER_MARKS  # dropped from imported text (papers/text.py)
-_PLACEHOLDER = re.compile(f"{OPEN}([a-z]+):([0-9]*){CLOSE}")
+# A placeholder: its kind and its argument (a paper id, a slot number, or nothing).
+PLACEHOLDER = re.compile(f"{OPEN}([a-z]+):([0-9]*){CLOSE}")
 
 
 def placeholder(kind: str, pk: int | str = "") -> str:
@@ -211,7 +212,7 @@ def shared_for_readers(view: Callable) -> Callable:
             request.META["CSRF_COOKIE_NEEDS_UPDATE"] = True
         if response.status_code != 200 or getattr(response, "streaming", False):
             return response  # a redirect or an error page: nothing was deferred into it that matters
-        frame = Frame(_PLACEHOLDER.split(response.content.decode()), request.deferred_paper_ids, request.deferred_slots)
+        frame = Frame(PLACEHOLDER.split(response.content.decode()), request.deferred_paper_ids, request.deferred_slots)
         if not token_used and not response.cookies:
             _set(key, frame, PAGE_SECONDS)
         return _filled(request, frame, response)
@@ -289,11 +290,11 @@ def fill(
 ) -> str:
     """The cached body with every placeholder replaced by this reader's state, parts and slots.
 
-    `html` is the body, or the body already split at its placeholders (`_PLACEHOLDER.split`, as a frame
+    `html` is the body, or the body already split at its placeholders (`PLACEHOLDER.split`, as a frame
     stores it): a page has some 200 placeholders, and joining the pieces costs less than a substitution
     calling back for each.
     """
-    pieces = _PLACEHOLDER.split(html) if isinstance(html, str) else html
+    pieces = PLACEHOLDER.split(html) if isinstance(html, str) else html
     parts = {**(parts or {}), "csrf": csrf_token}
     papers: dict[str, dict[str, str]] = {}  # a paper's placeholders appear several times: its texts once
     out = [pieces[0]]

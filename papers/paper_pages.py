@@ -40,7 +40,6 @@ import functools
 import hashlib
 import json
 import logging
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -87,7 +86,6 @@ CODE = tuple(
 
 # The state kinds a reader's frame fills (papers/pagecache.py `fill`).
 READER_KINDS = frozenset({"up", "bm", "upc", "ups", "bmc", "bms"})
-_PLACEHOLDER = re.compile(f"{pagecache.OPEN}([a-z]+):([0-9]*){pagecache.CLOSE}")
 
 
 @functools.cache
@@ -418,8 +416,8 @@ def assemble(request: HttpRequest, paper: Paper, page: PaperPage | None, *, now:
     body = page.body.replace(pagecache.placeholder("similar"), similar).replace(pagecache.placeholder("chart"), chart)
     return Assembled(
         description=page.description,
-        head=mark_safe(_PLACEHOLDER.sub(value, page.head)),  # noqa: S308 (ours, filled with escaped parts)
-        body=mark_safe(_PLACEHOLDER.sub(value, body)),  # noqa: S308 (ours, filled with escaped parts)
+        head=mark_safe(pagecache.PLACEHOLDER.sub(value, page.head)),  # noqa: S308 (ours, filled with escaped parts)
+        body=mark_safe(pagecache.PLACEHOLDER.sub(value, body)),  # noqa: S308 (ours, filled with escaped parts)
         paper_ids=ids,
     )
 
