@@ -82,6 +82,31 @@ class InvalidatesPages:
         return response
 
 
+class ForgetsStoredPages:
+    """Saving (when `shown_fields` changed) or deleting these rows drops the stored pages of the papers
+    that show them (papers/paper_pages.py): `papers_showing(pks)` names those papers."""
+
+    shown_fields: frozenset[str] | None = None  # None: any change counts
+
+    def papers_showing(self, pks):
+        raise NotImplementedError
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and (self.shown_fields is None or self.shown_fields & set(form.changed_data)):
+            paper_pages.forget(self.papers_showing([obj.pk]))
+
+    def delete_model(self, request, obj):
+        papers = self.papers_showing([obj.pk])
+        super().delete_model(request, obj)
+        paper_pages.forget(papers)
+
+    def delete_queryset(self, request, queryset):
+        papers = self.papers_showing(queryset.values_list("pk", flat=True))
+        super().delete_queryset(request, queryset)
+        paper_pages.forget(papers)
+
+
 @admin.register(Paper)
 class PaperAdmin(InvalidatesPages, admin.ModelAdmin):
     list_display = ["short_title", "arxiv_id", "status", "featured", "upvotes", "published", "tag_tokens"]
@@ -358,26 +383,14 @@ class ImportForm(forms.Form):
 
 
 @admin.register(Author)
-class AuthorAdmin(admin.ModelAdmin):
+class AuthorAdmin(ForgetsStoredPages, admin.ModelAdmin):
     list_display = ["name", "name_normalized"]
     search_fields = ["name", "name_normalized"]
     actions = ["merge"]
 
-    # Bylines link the author by name: their papers' stored pages go (papers/paper_pages.py).
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        if change:
-            paper_pages.forget(paper_pages.by_authors([obj.pk]))
-
-    def delete_model(self, request, obj):
-        papers = paper_pages.by_authors([obj.pk])
-        super().delete_model(request, obj)
-        paper_pages.forget(papers)
-
-    def delete_queryset(self, request, queryset):
-        papers = paper_pages.by_authors(queryset.values_list("pk", flat=True))
-        super().delete_queryset(request, queryset)
-        paper_pages.forget(papers)
+    # Bylines link the author by name: their papers' stored pages go.
+    def papers_showing(self, pks):
+        return paper_pages.by_authors(pks)
 
     @admin.action(description="Merge selected authors into the one with the most papers", permissions=["change"])
     def merge(self, request, queryset):
@@ -417,7 +430,7 @@ def _tag_count_column(count: slots.TagCount):
 
 
 @admin.register(Tag)
-class TagAdmin(InvalidatesPages, admin.ModelAdmin):
+class TagAdmin(ForgetsStoredPages, InvalidatesPages, admin.ModelAdmin):
     list_display = ["name", "slug", "active", "paper_count"]
     list_filter = ["active"]
     search_fields = ["name", "slug", "description"]
@@ -425,21 +438,11 @@ class TagAdmin(InvalidatesPages, admin.ModelAdmin):
     inlines = [TagRuleInline]
     actions = ["apply_rules"]
 
-    # Papers show their tags' names and slugs (active ones only): their stored pages go (papers/paper_pages.py).
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        if change and {"name", "slug", "active"} & set(form.changed_data):
-            paper_pages.forget(paper_pages.tagged([obj.pk]))
+    # Papers show their tags' names and slugs (active ones only): their stored pages go.
+    shown_fields = frozenset({"name", "slug", "active"})
 
-    def delete_model(self, request, obj):
-        papers = paper_pages.tagged([obj.pk])
-        super().delete_model(request, obj)
-        paper_pages.forget(papers)
-
-    def delete_queryset(self, request, queryset):
-        papers = paper_pages.tagged(queryset.values_list("pk", flat=True))
-        super().delete_queryset(request, queryset)
-        paper_pages.forget(papers)
+    def papers_showing(self, pks):
+        return paper_pages.tagged(pks)
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request).annotate(paper_count=_count_of(Paper.tags.through, "tag"))
