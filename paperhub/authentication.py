@@ -21,6 +21,8 @@ password hash included) in the shared cache, which must be as private as the
 database (docs/deployment.md).
 """
 
+import functools
+
 from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth.middleware import AuthenticationMiddleware
@@ -66,17 +68,38 @@ def forget_user(sender=None, instance=None, **kwargs) -> None:
 
 def get_user(request):
     """`django.contrib.auth.get_user(request)`, with the user from the cache when its copy checks out."""
-    session = request.session
-    try:
-        user_id = session[auth.SESSION_KEY]
-        backend_path = session[auth.BACKEND_SESSION_KEY]
-    except KeyError:
-        return auth.get_user(request)  # a visitor (or a broken session): Django decides
-    session_hash = session.get(auth.HASH_SESSION_KEY)
+    user_id = request.session.get(auth.SESSION_KEY)
+    if user_id is None:
+        return auth.get_user(request)  # a visitor: Django decides
     try:
         user = cache.get(user_key(user_id))
     except Exception:
         user = None
+    return _checked(request, user_id, user)
+
+
+def read_with_user(request, keys: list[str]) -> dict:
+    """The cached values of `keys` and, unless `request.user` was read already, the session's user: one cache call.
+
+    For a page served from the cache (papers/pagecache.py), whose own keys would otherwise be a second
+    call after the user's. The user is checked exactly as `get_user` checks it.
+    """
+    user_id = request.session.get(auth.SESSION_KEY)
+    wanted = user_id is not None and not hasattr(request, "_cached_user")
+    try:
+        found = cache.get_many([*keys, user_key(user_id)] if wanted else keys)
+    except Exception:
+        found = {}
+    if wanted:
+        request._cached_user = _checked(request, user_id, found.pop(user_key(user_id), None))
+    return found
+
+
+def _checked(request, user_id, user):
+    """The cached `user` if it is still the session's user (else Django's `get_user`, whose user is then cached)."""
+    session = request.session
+    backend_path = session.get(auth.BACKEND_SESSION_KEY)
+    session_hash = session.get(auth.HASH_SESSION_KEY)
     if (
         user is not None
         and str(user.pk) == str(user_id)
@@ -86,7 +109,7 @@ def get_user(request):
         and constant_time_compare(session_hash, user.get_session_auth_hash())
     ):
         return user
-    user = auth.get_user(request)
+    user = auth.get_user(request)  # also handles a broken session (no backend) and flushes a stale one
     if user.is_authenticated:
         try:
             if not cache.get(stale_key(user.pk)):
@@ -102,6 +125,8 @@ class CachedUserMiddleware(AuthenticationMiddleware):
     def process_request(self, request):
         super().process_request(request)
         request.user = SimpleLazyObject(lambda: _cached(request))
+        # Offered to cached pages (papers/pagecache.py), which do not import the project's modules.
+        request.read_with_user = functools.partial(read_with_user, request)
 
 
 def _cached(request):

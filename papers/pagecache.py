@@ -40,6 +40,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import connection
@@ -188,11 +189,21 @@ def shared_for_readers(view: Callable) -> Callable:
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        user = request.user
-        if request.method != "GET" or not user.is_authenticated or user.is_staff or _has_messages(request):
+        if request.method != "GET":
             return view(request, *args, **kwargs)
-        key, reader = _key(FRAME_PREFIX, request), readers.reader_key(user.pk)
-        stored = _get_many([key, reader])
+        # The frame and the reader's cached data are read with the user when the request's middleware
+        # offers it (paperhub/authentication.py): a reader's page is then one cache call after the session's.
+        key, user_id = _key(FRAME_PREFIX, request), request.session.get(SESSION_KEY)
+        read_with_user = getattr(request, "read_with_user", None)
+        fetched = [key, readers.reader_key(user_id)] if user_id is not None and read_with_user else []
+        stored = read_with_user(fetched) if fetched else {}
+        user = request.user
+        if not user.is_authenticated or user.is_staff or _has_messages(request):
+            return view(request, *args, **kwargs)
+        reader = readers.reader_key(user.pk)
+        missing = [k for k in (key, reader) if k not in fetched]
+        if missing:
+            stored.update(_get_many(missing))
         readers.remember(request, reader, stored.get(reader))
         frame = stored.get(key)
         if frame is not None:

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def database_url_for_tests() -> str:
     """DATABASE_URL naming the test database pytest-django created."""
     db = connection.settings_dict
-    if db["ENGINE"] != "django.db.backends.postgresql":
+    if connection.vendor != "postgresql":
         pytest.fail("integration tests need PostgreSQL: set DATABASE_URL=postgres://...")
     user = db.get("USER") or "postgres"
     password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""

@@ -8,7 +8,8 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from papers import pagecache
+from paperhub.authentication import user_key
+from papers import pagecache, readers
 from papers.models import Upvote
 from tests.factories import PaperFactory, StaffFactory, TagFactory, UpvoteFactory, UserFactory
 
@@ -238,6 +239,38 @@ def test_a_second_reader_gets_the_frame_of_the_first_with_their_own_state_in_few
     paper_queries = [q["sql"] for q in queries.captured_queries if 'FROM "papers_paper"' in q["sql"]]
     assert len(paper_queries) == 1 and "papers_upvote" in paper_queries[0], paper_queries
     assert len(queries) <= 4, [q["sql"] for q in queries.captured_queries]
+
+
+def test_a_readers_cached_page_reads_the_user_the_frame_and_their_data_in_one_cache_call(catalogue, monkeypatch):
+    reader = UserFactory()
+    client = Client()
+    client.force_login(reader)
+    client.get("/?period=all")  # the frame and the reader's data are stored
+    calls, inside = [], []
+
+    def spy(method, many):
+        def call(keys, *args, **kwargs):
+            if not inside:  # the cache's own get_many calls get: count only the caller's calls
+                calls.append(list(keys) if many else [keys])
+            inside.append(1)
+            try:
+                return method(keys, *args, **kwargs)
+            finally:
+                inside.pop()
+
+        return call
+
+    monkeypatch.setattr(cache, "get", spy(cache.get, many=False))
+    monkeypatch.setattr(cache, "get_many", spy(cache.get_many, many=True))
+
+    response = client.get("/?period=all")
+
+    assert response["X-Page-Cache"] == "reader"
+    together = [keys for keys in calls if user_key(reader.pk) in keys]
+    assert len(together) == 1, calls  # the user is read once, with the rest
+    assert readers.reader_key(reader.pk) in together[0]
+    assert any(key.startswith(f"{pagecache.FRAME_PREFIX}:") for key in together[0])
+    assert len([keys for keys in calls if not keys[0].startswith("django.contrib.sessions")]) == 1, calls
 
 
 def test_each_reader_gets_their_own_csrf_token_in_the_frame(catalogue):
