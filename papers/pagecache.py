@@ -38,9 +38,12 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import SimpleNamespace
+from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
+from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import connection
@@ -266,6 +269,57 @@ def shared_for_visitors(view: Callable) -> Callable:
         return response
 
     return wrapper
+
+
+# A plain visitor's page is its template's blocks inside the same base page; the visitor's path (the
+# log-in link's `next`) is the only other part of it that differs between two visitors' pages.
+SHELL_PATH = "/__visitor_path__/"
+SHELL_BLOCKS = ("title", "description", "head", "body")
+_shells: dict[str, list[str]] = {}
+
+
+def visitor_shell(template_name: str) -> list[str]:
+    """`template_name` as a plain visitor gets it, with placeholders for its blocks' values and the
+    visitor's path, split at them (`PLACEHOLDER.split`). Rendered once per process (every request in
+    DEBUG, where templates reload): a deploy that changes a template restarts the processes.
+
+    The template shows `paper.title` in its title block and a stored page's `description`, `head`
+    and `body` in the others (papers/detail.html).
+    """
+    shell = _shells.get(template_name)
+    if shell is None:
+        request = HttpRequest()
+        request.method, request.path = "GET", SHELL_PATH
+        request.user = AnonymousUser()
+        marks = {name: mark_safe(placeholder(name)) for name in SHELL_BLOCKS}  # noqa: S308 (our marks)
+        context = {
+            "paper": SimpleNamespace(title=marks["title"]),
+            "stored_page": SimpleNamespace(description=marks["description"], head=marks["head"], body=marks["body"]),
+        }
+        html = render_to_string(template_name, context, request=request)
+        html = html.replace(SHELL_PATH, placeholder("path"))
+        shell = PLACEHOLDER.split(html)
+        if not settings.DEBUG:
+            _shells[template_name] = shell
+    return shell
+
+
+def visitor_page(request: HttpRequest, template_name: str, *, title: str, description: str, head, body) -> HttpResponse:
+    """The page a plain visitor (`is_plain_visitor`) gets from `template_name` with these blocks, without
+    rendering its base page (`visitor_shell`): title and description are escaped, head and body are HTML."""
+    parts = {
+        "title": conditional_escape(title),
+        "description": conditional_escape(description),
+        "head": head,
+        "body": body,
+        "path": quote(request.get_full_path()),  # as the `urlencode` filter writes it
+    }
+    pieces = visitor_shell(template_name)
+    out = [pieces[0]]
+    for index in range(1, len(pieces), 3):
+        out.append(parts.get(pieces[index], ""))
+        out.append(pieces[index + 2])
+    return HttpResponse("".join(out))
 
 
 def reader_state(user, paper_ids: list[int]) -> dict[int, tuple[int, int, bool, bool]]:

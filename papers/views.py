@@ -117,6 +117,15 @@ def paper_detail(request: HttpRequest, key: str) -> HttpResponse:
         if key != (paper.arxiv_id or paper.slug):
             return redirect(paper, permanent=True)
         stored = paper_pages.assemble(request, paper, page, now=timezone.now())
+        if pagecache.is_plain_visitor(request):  # the base page without rendering it
+            return pagecache.visitor_page(
+                request,
+                "papers/detail.html",
+                title=paper.title,
+                description=stored.description,
+                head=stored.head,
+                body=stored.body,
+            )
         return render(request, "papers/detail.html", {"paper": paper, "stored_page": stored})
     # One query for the paper and its stored similar ids, one for its byline's authors; its tags are read
     # with their counts, so they are not prefetched here.

@@ -5,8 +5,10 @@ from datetime import timedelta
 
 import pytest
 from django.apps import apps
+from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.db import connection
+from django.shortcuts import render
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
@@ -298,3 +300,22 @@ def test_staff_see_an_unpublished_paper_rendered_live_and_nothing_is_stored(now)
     staff.force_login(StaffFactory())
     assert "only staff can see it" in staff.get(draft.get_absolute_url()).content.decode()
     assert not PaperPage.objects.exists()
+
+
+def test_a_visitors_page_is_the_template_rendered_for_them_without_rendering_it(paper, rf, now):
+    paper.title = 'Negatives <b>&</b> "positives"'
+    paper.save()
+    path = f"{paper.get_absolute_url()}?from=a b&q=<x>"
+    cache.clear()
+    served = Client().get(path)
+
+    request = rf.get(path)
+    request.user = AnonymousUser()
+    found, page = paper_pages.find(arxiv_id=paper.arxiv_id, slug="")
+    stored = paper_pages.assemble(request, found, page, now=now)
+    rendered = render(request, "papers/detail.html", {"paper": found, "stored_page": stored})
+
+    assert served.content.decode() == rendered.content.decode()
+    assert served["Content-Type"] == rendered["Content-Type"]
+    assert "Negatives &lt;b&gt;&amp;&lt;/b&gt; &quot;positives&quot; · paperhub" in served.content.decode()
+    assert f"?next={paper.get_absolute_url()}%3Ffrom%3Da%2520b%26q%3D%253Cx%253E" in served.content.decode()
