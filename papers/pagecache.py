@@ -247,15 +247,26 @@ def _filled(request: HttpRequest, frame: Frame, response: HttpResponse) -> HttpR
     return response
 
 
-def shared_for_visitors(view: Callable) -> Callable:
-    """Serve plain visitors this view's page from the shared cache (PAGE_SECONDS at most)."""
+def shared_for_visitors(view: Callable | None = None, *, prefetch: tuple[str, ...] = ()) -> Callable:
+    """Serve plain visitors this view's page from the shared cache (PAGE_SECONDS at most).
+
+    `prefetch`: cache keys the view reads when it renders, read with the page in the same cache call
+    and kept in `request.prefetched` (see `prefetched`).
+    """
+    if view is None:
+        return functools.partial(shared_for_visitors, prefetch=prefetch)
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if not is_plain_visitor(request):
             return view(request, *args, **kwargs)
         key = _key("page", request)
-        stored = _get(key)
+        if prefetch:
+            found = _get_many([key, *prefetch])
+            stored = found.get(key)
+            request.prefetched = {name: found.get(name) for name in prefetch}  # None: read, not there
+        else:
+            stored = _get(key)
         if stored is not None:
             content, content_type = stored
             response = HttpResponse(content, content_type=content_type)
@@ -320,6 +331,14 @@ def visitor_page(request: HttpRequest, template_name: str, *, title: str, descri
         out.append(parts.get(pieces[index], ""))
         out.append(pieces[index + 2])
     return HttpResponse("".join(out))
+
+
+def prefetched(request: HttpRequest, key: str):
+    """(whether `key` was read with the page by `shared_for_visitors(prefetch=...)`, its value or None)."""
+    values = getattr(request, "prefetched", None)
+    if values is None or key not in values:
+        return False, None
+    return True, values[key]
 
 
 def reader_state(user, paper_ids: list[int]) -> dict[int, tuple[int, int, bool, bool]]:

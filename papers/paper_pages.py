@@ -239,8 +239,9 @@ PAGE_COLUMNS = (*("version", "description", "head", "body", "tags", "paper_updat
 
 
 def find(*, arxiv_id: str, slug: str) -> tuple[Paper, PaperPage | None] | None:
-    """The published paper with this arXiv id (else this slug), with its stored page (if any) and its
-    stored neighbours' ids (`stored_similar_ids`): one query, or None.
+    """The published paper with this arXiv id (else this slug), with its stored page (if any), its
+    stored neighbours' ids (`stored_similar_ids`) and the first SIMILAR * 2 of them as `Neighbour`s
+    (`stored_neighbours`: status, counts, current stored card): one query, or None.
 
     Written in SQL like pagecache.reader_state: the ORM took longer to build this statement
     than the database took to answer it, on every cold paper page.
@@ -258,12 +259,14 @@ def find(*, arxiv_id: str, slug: str) -> tuple[Paper, PaperPage | None] | None:
         where, order, params = 'p."slug" = %s', 'p."id"', [slug]
     sql = (
         f'SELECT {columns}, (SELECT v."similar" FROM "{vector_table}" v '  # noqa: S608 (names from our models)
-        f'JOIN "{model_table}" m ON m."id" = v."version_id" WHERE v."paper_id" = p."id" AND m."status" = %s LIMIT 1) '
+        f'JOIN "{model_table}" m ON m."id" = v."version_id" WHERE v."paper_id" = p."id" AND m."status" = %s LIMIT 1), '
+        f"{_neighbours_sql(connection.vendor)} "
         f'FROM "{paper_table}" p LEFT JOIN "{page_table}" s ON s."paper_id" = p."id" '
         f'WHERE p."status" = %s AND ({where}) ORDER BY {order} LIMIT 1'
     )
+    current = TextModel.Status.CURRENT
     with connection.cursor() as cursor:
-        cursor.execute(sql, [TextModel.Status.CURRENT, Paper.Status.PUBLISHED, *params])
+        cursor.execute(sql, [current, version(), current, SIMILAR * 2, Paper.Status.PUBLISHED, *params])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -272,13 +275,40 @@ def find(*, arxiv_id: str, slug: str) -> tuple[Paper, PaperPage | None] | None:
     page_values = dict(zip(PAGE_COLUMNS, row[n : n + len(PAGE_COLUMNS)], strict=True))
     paper_values["updated_at"] = _datetime(paper_values["updated_at"])
     paper = _from_db(Paper, paper_values)
-    paper.stored_similar_ids = _json(row[-1]) or []
+    paper.stored_similar_ids = _json(row[-2]) or []
+    paper.stored_neighbours = {
+        pk: Neighbour(status, upvotes, comments or 0, card)
+        for pk, status, upvotes, comments, card in _json(row[-1]) or []
+    }
     if page_values["version"] is None:  # no stored page
         return paper, None
     page_values.update(
         paper_id=paper.pk, tags=_json(page_values["tags"]), paper_updated_at=_datetime(page_values["paper_updated_at"])
     )
     return paper, _from_db(PaperPage, page_values)
+
+
+@functools.cache
+def _neighbours_sql(vendor: str) -> str:
+    """A subquery, in `find`, of the first stored neighbours of the paper `p`: a JSON array of
+    [id, status, upvotes, visible comments, card if current] (params: version, model status, how many)."""
+    paper, comments, page = (model._meta.db_table for model in (Paper, CommentCount, PaperPage))
+    vector, model = PaperVector._meta.db_table, TextModel._meta.db_table
+    if vendor == "postgresql":
+        aggregate, row = "json_agg", "json_build_array"
+        each = 'CROSS JOIN LATERAL jsonb_array_elements(nv."similar") WITH ORDINALITY e(value, i)'
+        element, first = "(e.value #>> '{}')::bigint", "e.i <= %s"
+    else:  # SQLite's JSON1
+        aggregate, row = "json_group_array", "json_array"
+        each, element, first = 'CROSS JOIN json_each(nv."similar") e', "e.value", "e.key < %s"
+    return (
+        f'(SELECT {aggregate}({row}(n."id", n."status", n."upvote_count", c."visible", '
+        f'CASE WHEN ns."version" = %s AND ns."paper_updated_at" = n."updated_at" THEN ns."card" END)) '
+        f'FROM "{paper}" n LEFT JOIN "{comments}" c ON c."paper_id" = n."id" '
+        f'LEFT JOIN "{page}" ns ON ns."paper_id" = n."id" '
+        f'WHERE n."id" IN (SELECT {element} FROM "{vector}" nv JOIN "{model}" nm ON nm."id" = nv."version_id" '
+        f'{each} WHERE nv."paper_id" = p."id" AND nm."status" = %s AND {first}))'
+    )
 
 
 def _from_db(model, values: dict):
@@ -316,27 +346,6 @@ class Neighbour:
     card: str | None  # None: missing or stale
 
 
-def _neighbours(ids: list[int]) -> dict[int, Neighbour]:
-    """Status, counts and current stored card of these papers: one query.
-
-    Written in SQL like pagecache.reader_state: it runs on every cold paper page.
-    """
-    if not ids:
-        return {}
-    paper, comments, page = (model._meta.db_table for model in (Paper, CommentCount, PaperPage))
-    marks = ", ".join(["%s"] * len(ids))
-    sql = (
-        f'SELECT p."id", p."status", p."upvote_count", c."visible", '  # noqa: S608 (table names from our models)
-        f'CASE WHEN s."version" = %s AND s."paper_updated_at" = p."updated_at" THEN s."card" END '
-        f'FROM "{paper}" p LEFT JOIN "{comments}" c ON c."paper_id" = p."id" '
-        f'LEFT JOIN "{page}" s ON s."paper_id" = p."id" WHERE p."id" IN ({marks})'
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [version(), *ids])
-        rows = cursor.fetchall()
-    return {row[0]: Neighbour(row[1], row[2], row[3] or 0, row[4]) for row in rows}
-
-
 @dataclass
 class Assembled:
     """What papers/detail.html shows in place of its `head` and `body` partials."""
@@ -351,7 +360,7 @@ def assemble(request: HttpRequest, paper: Paper, page: PaperPage | None, *, now:
     """The paper's stored page (`find`) with every placeholder filled for this request (see the module docstring)."""
     page = current_page(paper, page)
     stored_ids = [pk for pk in (getattr(paper, "stored_similar_ids", None) or []) if pk != paper.pk]
-    neighbours = _neighbours(stored_ids[: SIMILAR * 2])  # room for a few that are no longer published
+    neighbours = paper.stored_neighbours  # the first SIMILAR * 2: room for a few that are no longer published
     shown = [pk for pk in stored_ids if pk in neighbours and neighbours[pk].status == Paper.Status.PUBLISHED]
     shown = shown[:SIMILAR]
     missing = [pk for pk in shown if neighbours[pk].card is None]
@@ -376,7 +385,7 @@ def assemble(request: HttpRequest, paper: Paper, page: PaperPage | None, *, now:
     else:
         state = {pk: (row.upvotes, 0, False, False) for pk, row in neighbours.items()}
         state[paper.pk] = (paper.upvote_count, paper.bookmark_count, False, False)
-    counted = _tag_counts(tags) if tags else {}
+    counted = _tag_counts(request, tags) if tags else {}
     slot_context = {"request": request, "user": request.user}
 
     def value(match) -> str:
@@ -431,21 +440,24 @@ def _all_tag_counts() -> dict[int, dict[str, int]]:
     return {pk: dict(zip(keys, values, strict=True)) for pk, *values in rows}
 
 
-def _tag_counts(tags: dict[int, Tag]) -> dict[int, list[str]]:
+def _tag_counts(request: HttpRequest, tags: dict[int, Tag]) -> dict[int, list[str]]:
     """Each tag's registered counts (followers) in words, as `extra_tag_counts` shows them.
 
     Counted for every tag at once and kept in the shared cache for PAGE_SECONDS, as long as a
     visitor's cached page keeps them (the Follow button's answer updates the count in place).
-    Counting a popular tag's followers per view took longer than the rest of the page.
+    Counting a popular tag's followers per view took longer than the rest of the page. A
+    visitor's view reads them with its page (papers/views.py: `prefetch`).
     """
     from .templatetags.slots import extra_tag_counts
 
     if not tag_counts():
         return {}
-    try:
-        counts = cache.get(TAG_COUNTS_KEY)
-    except Exception:
-        counts = None
+    read, counts = pagecache.prefetched(request, TAG_COUNTS_KEY)
+    if not read:
+        try:
+            counts = cache.get(TAG_COUNTS_KEY)
+        except Exception:
+            counts = None
     if counts is None or not set(tags) <= set(counts):  # none yet, or a tag newer than the counts
         counts = _all_tag_counts()
         try:

@@ -96,7 +96,7 @@ def _find_paper(key: str, papers) -> Paper:
 
 
 @require_GET
-@pagecache.shared_for_visitors
+@pagecache.shared_for_visitors(prefetch=(paper_pages.TAG_COUNTS_KEY,))
 @pagecache.shared_for_readers
 def paper_detail(request: HttpRequest, key: str) -> HttpResponse:
     """A paper by arXiv id (any version) or slug; drafts and hidden papers are 404 except for staff.

@@ -73,3 +73,30 @@ def fresh_page_cache_generation():
     vectors._transforms.clear()
     vectors._query_models.clear()
     vectors._catalogues.clear()
+
+
+@pytest.fixture
+def cache_reads(monkeypatch):
+    """The keys of each cache read the code makes from now on (get: one key; get_many: its keys).
+
+    The cache's own get_many calls its get: only the outermost call is counted.
+    """
+    from django.core.cache import cache
+
+    calls, inside = [], []
+
+    def spy(method, *, many):
+        def call(keys, *args, **kwargs):
+            if not inside:
+                calls.append(list(keys) if many else [keys])
+            inside.append(1)
+            try:
+                return method(keys, *args, **kwargs)
+            finally:
+                inside.pop()
+
+        return call
+
+    monkeypatch.setattr(cache, "get", spy(cache.get, many=False))
+    monkeypatch.setattr(cache, "get_many", spy(cache.get_many, many=True))
+    return calls

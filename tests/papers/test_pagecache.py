@@ -241,27 +241,12 @@ def test_a_second_reader_gets_the_frame_of_the_first_with_their_own_state_in_few
     assert len(queries) <= 4, [q["sql"] for q in queries.captured_queries]
 
 
-def test_a_readers_cached_page_reads_the_user_the_frame_and_their_data_in_one_cache_call(catalogue, monkeypatch):
+def test_a_readers_cached_page_reads_the_user_the_frame_and_their_data_in_one_cache_call(catalogue, request):
     reader = UserFactory()
     client = Client()
     client.force_login(reader)
     client.get("/?period=all")  # the frame and the reader's data are stored
-    calls, inside = [], []
-
-    def spy(method, many):
-        def call(keys, *args, **kwargs):
-            if not inside:  # the cache's own get_many calls get: count only the caller's calls
-                calls.append(list(keys) if many else [keys])
-            inside.append(1)
-            try:
-                return method(keys, *args, **kwargs)
-            finally:
-                inside.pop()
-
-        return call
-
-    monkeypatch.setattr(cache, "get", spy(cache.get, many=False))
-    monkeypatch.setattr(cache, "get_many", spy(cache.get_many, many=True))
+    calls = request.getfixturevalue("cache_reads")
 
     response = client.get("/?period=all")
 
@@ -304,7 +289,7 @@ def test_a_readers_paper_page_is_a_frame_with_fresh_counts_of_the_paper_and_its_
     assert pagecache.OPEN not in html
 
 
-def test_a_cold_paper_page_reads_its_stored_page_and_its_neighbours_in_two_queries(client, neighbours):
+def test_a_cold_paper_page_reads_its_stored_page_and_its_neighbours_in_one_query(client, neighbours):
     from papers import paper_pages
 
     paper, _ = neighbours
@@ -312,9 +297,9 @@ def test_a_cold_paper_page_reads_its_stored_page_and_its_neighbours_in_two_queri
     with CaptureQueriesContext(connection) as queries:
         response = client.get(paper.get_absolute_url())
     assert response.status_code == 200 and "Similar papers" in response.content.decode()
-    # the paper with its stored page and neighbour ids; the neighbours' counts and stored cards
+    # the paper with its stored page, its neighbours' ids and their counts and stored cards
     # (no tags: no tag counts; no upvotes: no chart query).
-    assert len(queries) == 2, [q["sql"][:120] for q in queries.captured_queries]
+    assert len(queries) == 1, [q["sql"][:120] for q in queries.captured_queries]
 
 
 def test_staff_are_never_served_or_given_a_frame(catalogue):

@@ -12,7 +12,7 @@ from django.shortcuts import render
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from papers import curation, paper_pages, vectors
+from papers import curation, pagecache, paper_pages, vectors
 from papers.authors import merge_authors
 from papers.comments import recount
 from papers.importers.records import PaperRecord
@@ -81,15 +81,15 @@ def test_the_stored_page_is_what_a_live_render_shows(paper):
     assert "\ue010" not in stored and "\ue011" not in stored
 
 
-def test_a_cold_page_with_tags_and_upvotes_reads_three_queries(paper):
+def test_a_cold_page_with_tags_and_upvotes_reads_two_queries(paper):
     UpvoteFactory(paper=paper)
     visit(paper)  # draws the chart again (an upvote since) and stores it
     cache.clear()
     with CaptureQueriesContext(connection) as queries:
         Client().get(paper.get_absolute_url())
-    # the paper with its page; the neighbours' counts and cards; the tags' followers (cached for a minute)
+    # the paper with its page and its neighbours' counts and cards; the tags' followers (cached for a minute)
     followers = apps.is_installed("subscriptions")  # without it, no tag counts its followers
-    assert len(queries) == 2 + followers, [q["sql"][:100] for q in queries.captured_queries]
+    assert len(queries) == 1 + followers, [q["sql"][:100] for q in queries.captured_queries]
 
 
 def test_the_chart_is_drawn_again_after_an_upvote_or_on_a_new_day(paper, time_machine, now):
@@ -319,3 +319,12 @@ def test_a_visitors_page_is_the_template_rendered_for_them_without_rendering_it(
     assert served["Content-Type"] == rendered["Content-Type"]
     assert "Negatives &lt;b&gt;&amp;&lt;/b&gt; &quot;positives&quot; · paperhub" in served.content.decode()
     assert f"?next={paper.get_absolute_url()}%3Ffrom%3Da%2520b%26q%3D%253Cx%253E" in served.content.decode()
+
+
+def test_a_visitors_cold_page_reads_the_tags_counts_with_the_page(paper, cache_reads):
+    response = Client().get(paper.get_absolute_url())
+
+    assert response.status_code == 200
+    reads = [keys for keys in cache_reads if keys != [pagecache.GENERATION_KEY]]  # read once a second
+    assert len(reads) == 1, reads  # the page and the counts, in one call
+    assert paper_pages.TAG_COUNTS_KEY in reads[0] and reads[0][0].startswith("page:")
