@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING
 from django.db import connection, transaction
 from django.db.models import CharField, Q, Value
 
+from . import pagecache
 from .models import Bookmark, Paper, PaperVector, TextModel, Upvote
 
 if TYPE_CHECKING:
@@ -510,6 +511,9 @@ def fit(*, now: datetime) -> TextModel:
     _drop_old_versions(keep=version)
     # Papers imported while this fit ran got vectors from the previous version only.
     assign_missing(version=version)
+    # What was cached from the previous version's vectors (cached pages' similar papers, the digests'
+    # candidates: subscriptions/digests.py) is read again from this one.
+    pagecache.invalidate()
     logger.info("fitted text model v%s over %d papers in %.1f s", version.pk, len(ids), version.fit_seconds)
     return version
 

@@ -486,15 +486,12 @@ def build_pool(
     tag_ids, specs = frozenset(tag_ids), frozenset(specs)
     days = frozenset(days) or frozenset({LOOKBACK[DigestSettings.Frequency.DAILY].days})
     ranked = ranked_candidates(tag_ids=tag_ids, specs=specs, days=days, now=now)
-    ids = sorted({pk for candidates in ranked.values() for pk in candidates})
-    rows: dict[int, tuple] = {}
     texts: dict[int, tuple[str, str]] = {}
-    fields = (*_POOL_ORDER, "authors_text", "abstract") if with_texts else _POOL_ORDER
-    # Published now (a list read from the cache may name a paper hidden since).
-    for values in Paper.objects.published().filter(pk__in=ids).values_list(*fields):
-        rows[values[0]] = values[: len(_POOL_ORDER)]
-        if with_texts:
-            texts[values[0]] = (short_authors(values[-2]), excerpt(values[-1]))
+    if with_texts:
+        ids = sorted({pk for candidates in ranked.values() for pk in candidates})
+        rows, all_tags, stored_vectors = _load_facts(ids, texts=texts)
+    else:
+        rows, all_tags, stored_vectors = _shared_facts(ranked, now=now)
     # Still within each lookback at `now` (a list read from the cache was ranked up to RANKED_SECONDS ago).
     published_at, created_at = (_POOL_ORDER.index(name) for name in ("published_at", "created_at"))
     for key, candidates in ranked.items():
@@ -505,11 +502,7 @@ def build_pool(
             if pk in rows and _in_window(rows[pk][published_at], rows[pk][created_at], since=since)
         ]
     ids = sorted(rows)
-    paper_tags: dict[int, set[int]] = defaultdict(set)
-    for paper_id, tag_id in Paper.tags.through.objects.filter(paper_id__in=ids, tag_id__in=tag_ids).values_list(
-        "paper_id", "tag_id"
-    ):
-        paper_tags[paper_id].add(tag_id)
+    paper_tags = {pk: followed for pk in ids if (followed := set(all_tags.get(pk, ())) & tag_ids)}
     return CandidatePool(
         now=now,
         tag_ids=tag_ids,
@@ -518,10 +511,76 @@ def build_pool(
         ranked=ranked,
         rows=rows,
         texts=texts,
-        paper_tags=dict(paper_tags),
+        paper_tags=paper_tags,
         weekly=_weekly_upvotes(ids, now=now) if weekly else None,
-        vectors=vectors.load_vectors(ids) if ids else {},
+        vectors={pk: vectors.from_bytes(stored_vectors[pk]) for pk in ids if stored_vectors.get(pk) is not None},
     )
+
+
+def _load_facts(ids: Sequence[int], *, texts: dict | None = None) -> tuple[dict, dict, dict]:
+    """What a pool reads of these candidates, the published ones: their rows (_POOL_ORDER), all their
+    active and inactive tags' ids and their stored vectors as bytes (three queries); with `texts`,
+    their authors and excerpt go into it too."""
+    rows: dict[int, tuple] = {}
+    fields = (*_POOL_ORDER, "authors_text", "abstract") if texts is not None else _POOL_ORDER
+    # Published now (a list read from the cache may name a paper hidden since).
+    for values in Paper.objects.published().filter(pk__in=list(ids)).values_list(*fields):
+        rows[values[0]] = values[: len(_POOL_ORDER)]
+        if texts is not None:
+            texts[values[0]] = (short_authors(values[-2]), excerpt(values[-1]))
+    ids = sorted(rows)
+    all_tags: dict[int, list[int]] = defaultdict(list)
+    for paper_id, tag_id in Paper.tags.through.objects.filter(paper_id__in=ids).values_list("paper_id", "tag_id"):
+        all_tags[paper_id].append(tag_id)
+    current = PaperVector.objects.filter(paper_id__in=ids, version__status=TextModel.Status.CURRENT)
+    stored = {pk: bytes(data) for pk, data in current.values_list("paper_id", "vector")} if ids else {}
+    return rows, dict(all_tags), stored
+
+
+def _facts_key(key: tuple, generation: int) -> str:
+    return _ranked_key(key[0], key[1:], generation).replace("digest-ranked", "digest-facts", 1)
+
+
+def _shared_facts(ranked: dict[tuple, list[int]], *, now: datetime) -> tuple[dict, dict, dict]:
+    """`_load_facts` of every candidate of these ranked lists, computed once and read many: each list's
+    facts are kept in the shared cache beside it for RANKED_SECONDS (in the page cache's generation,
+    which a curator's change, an import and a fit move on), so a preview or a reader's own pool reads
+    the candidates of lists anyone read within that time from the cache, not the database: one
+    cache call, and the three queries for the papers no list had.
+    """
+    generation = pagecache.generation()
+    keys = {_facts_key(key, generation): key for key in ranked}
+    stamp = now.timestamp()
+    found = cache.get_many(list(keys)) if RANKED_SECONDS else {}  # Redis down: an empty cache (paperhub/cache.py)
+    rows, all_tags, stored = {}, {}, {}
+    known: set[int] = set()  # in some list's facts (None there: not published when it was read)
+    complete: set[tuple] = set()  # lists whose every candidate is in their facts
+    for cache_key, value in found.items():
+        if isinstance(value, tuple) and len(value) == 2 and stamp - RANKED_SECONDS < value[0] <= stamp:
+            facts = value[1]
+            for pk, fact in facts.items():
+                known.add(pk)
+                if fact is not None:
+                    rows[pk], all_tags[pk], stored[pk] = fact
+            if set(ranked[keys[cache_key]]) <= facts.keys():
+                complete.add(keys[cache_key])
+    missing = sorted({pk for key, ids in ranked.items() if key not in complete for pk in ids} - known)
+    if missing:
+        loaded_rows, loaded_tags, loaded_vectors = _load_facts(missing)
+        rows.update(loaded_rows)
+        all_tags.update(loaded_tags)
+        stored.update(loaded_vectors)
+        fresh = {
+            _facts_key(key, generation): (
+                stamp,
+                {pk: (rows[pk], all_tags.get(pk, []), stored.get(pk)) if pk in rows else None for pk in ids},
+            )
+            for key, ids in ranked.items()
+            if key not in complete
+        }
+        if RANKED_SECONDS:
+            cache.set_many(fresh, RANKED_SECONDS)
+    return rows, all_tags, stored
 
 
 def _weekly_upvotes(paper_ids: Iterable[int], *, now: datetime) -> dict[int, int]:

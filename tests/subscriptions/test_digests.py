@@ -227,13 +227,40 @@ def test_choosing_costs_the_same_queries_for_one_reader_or_a_chunk(now):
     # tags (a tag without its full list there: one more); candidates and their tags; stored vectors; the
     # chosen papers' upvotes this week; the titles and vectors of the papers the readers reacted to.
     assert len(chunk) == len(single) <= 12
-    # Within RANKED_SECONDS the ranked lists are read from the cache: the two (or three) ranking queries go.
+    # Within RANKED_SECONDS the ranked lists and their candidates are read from the cache: the two ranking
+    # queries and the candidates' rows, tags and vectors go.
     with CaptureQueriesContext(connection) as cached:
         again = choose_items(many, now=now + timedelta(seconds=30))
     assert {r: [(i.paper.pk, i.tag, i.reason) for i in items] for r, items in again.items()} == {
         r: [(i.paper.pk, i.tag, i.reason) for i in items] for r, items in result.items()
     }
-    assert len(cached) == len(chunk) - 2
+    assert len(cached) == len(chunk) - 5
+
+
+def test_a_pool_reads_the_candidates_of_lists_read_within_ranked_seconds_from_the_cache(now):
+    nlp, vision = TagFactory(slug="nlp"), TagFactory(slug="vision")
+    both = paper(now, tags=[nlp, vision], title="Both", abstract="negation vision", trending=2.0)
+    papers = [both, *(paper(now, tags=[nlp], title=f"Negation {i}", abstract="negation cues") for i in range(3))]
+    vectors.fit(now=now)
+
+    def build(tag_ids, at):
+        return digests.build_pool(tag_ids=tag_ids, specs=[], days=[7], now=at, weekly=False, with_texts=False)
+
+    first = build([nlp.pk, vision.pk], now)
+    with CaptureQueriesContext(connection) as queries:
+        again = build([nlp.pk], now + timedelta(seconds=30))  # another reader's pool: one of the same lists
+
+    assert len(queries) == 0  # the ranked list and its candidates' rows, tags and vectors from the cache
+    assert again.rows == {pk: first.rows[pk] for pk in again.rows} and set(again.rows) == {p.pk for p in papers}
+    assert again.paper_tags[both.pk] == {nlp.pk}  # only the followed tags of this pool
+    assert all((again.vectors[pk] == first.vectors[pk]).all() for pk in again.rows)
+
+    vectors.fit(now=now)  # a new version: its vectors are read, not the cached ones of the previous one
+    with CaptureQueriesContext(connection) as queries:
+        refitted = build([nlp.pk], now + timedelta(seconds=60))
+    assert len(queries) > 0
+    current = vectors.load_vectors([both.pk])
+    assert (refitted.vectors[both.pk] == current[both.pk]).all()
 
 
 def test_ranked_lists_are_shared_for_ranked_seconds_then_ranked_again(now):
