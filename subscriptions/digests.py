@@ -487,9 +487,10 @@ def build_pool(
     days = frozenset(days) or frozenset({LOOKBACK[DigestSettings.Frequency.DAILY].days})
     ranked = ranked_candidates(tag_ids=tag_ids, specs=specs, days=days, now=now)
     texts: dict[int, tuple[str, str]] = {}
-    if with_texts:
+    if with_texts:  # a dispatch's pool: its facts are read and shared for the previews that follow
         ids = sorted({pk for candidates in ranked.values() for pk in candidates})
         rows, all_tags, stored_vectors = _load_facts(ids, texts=texts)
+        _keep_facts(ranked, rows, all_tags, stored_vectors, now=now)
     else:
         rows, all_tags, stored_vectors = _shared_facts(ranked, now=now)
     # Still within each lookback at `now` (a list read from the cache was ranked up to RANKED_SECONDS ago).
@@ -570,17 +571,25 @@ def _shared_facts(ranked: dict[tuple, list[int]], *, now: datetime) -> tuple[dic
         rows.update(loaded_rows)
         all_tags.update(loaded_tags)
         stored.update(loaded_vectors)
-        fresh = {
+        _keep_facts({key: ids for key, ids in ranked.items() if key not in complete}, rows, all_tags, stored, now=now)
+    return rows, all_tags, stored
+
+
+def _keep_facts(ranked: dict[tuple, list[int]], rows: dict, all_tags: dict, stored: dict, *, now: datetime) -> None:
+    """Keep each of these lists' facts in the shared cache for RANKED_SECONDS (read by `_shared_facts`)."""
+    if not RANKED_SECONDS:
+        return
+    generation, stamp = pagecache.generation(), now.timestamp()
+    cache.set_many(
+        {
             _facts_key(key, generation): (
                 stamp,
                 {pk: (rows[pk], all_tags.get(pk, []), stored.get(pk)) if pk in rows else None for pk in ids},
             )
             for key, ids in ranked.items()
-            if key not in complete
-        }
-        if RANKED_SECONDS:
-            cache.set_many(fresh, RANKED_SECONDS)
-    return rows, all_tags, stored
+        },
+        RANKED_SECONDS,
+    )
 
 
 def _weekly_upvotes(paper_ids: Iterable[int], *, now: datetime) -> dict[int, int]:

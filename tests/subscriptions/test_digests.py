@@ -237,16 +237,17 @@ def test_choosing_costs_the_same_queries_for_one_reader_or_a_chunk(now):
     assert len(cached) == len(chunk) - 5
 
 
-def test_a_pool_reads_the_candidates_of_lists_read_within_ranked_seconds_from_the_cache(now):
+@pytest.mark.parametrize("first_with_texts", [True, False], ids=["after a dispatch", "after a preview"])
+def test_a_pool_reads_the_candidates_of_lists_read_within_ranked_seconds_from_the_cache(now, first_with_texts):
     nlp, vision = TagFactory(slug="nlp"), TagFactory(slug="vision")
     both = paper(now, tags=[nlp, vision], title="Both", abstract="negation vision", trending=2.0)
     papers = [both, *(paper(now, tags=[nlp], title=f"Negation {i}", abstract="negation cues") for i in range(3))]
     vectors.fit(now=now)
 
-    def build(tag_ids, at):
-        return digests.build_pool(tag_ids=tag_ids, specs=[], days=[7], now=at, weekly=False, with_texts=False)
+    def build(tag_ids, at, with_texts=False):
+        return digests.build_pool(tag_ids=tag_ids, specs=[], days=[7], now=at, weekly=False, with_texts=with_texts)
 
-    first = build([nlp.pk, vision.pk], now)
+    first = build([nlp.pk, vision.pk], now, with_texts=first_with_texts)
     with CaptureQueriesContext(connection) as queries:
         again = build([nlp.pk], now + timedelta(seconds=30))  # another reader's pool: one of the same lists
 
