@@ -130,6 +130,10 @@ else:
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django's backend with a health check that polls the socket instead of a `SELECT 1` per request.
     DATABASES["default"]["ENGINE"] = "paperhub.db.postgresql"
+    # Parameters bound by the server: a statement a connection runs again and again (a paper page's, a
+    # reader's state) is prepared once and planned once, not on every request (psycopg prepares a
+    # statement after its fifth run).
+    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
