@@ -75,8 +75,9 @@ PROFILE_HALF_LIFE = timedelta(days=90)
 TYPICAL_WEIGHT = 0.25
 # ... then once more, with the profile vector moved towards the reader's FEEDBACK_PAPERS closest candidates
 # (pseudo-relevance feedback: their normalized sum, FEEDBACK_WEIGHT times the profile's length, added to it).
-# Two papers say little about a topic; the candidates closest to both fill in its other words.
-# bench/eval_digests.py: better on every set measured, over FEEDBACK_WEIGHT 0.2 to 0.45 (bench/README.md#make-eval).
+# Two papers say little about a topic; the candidates closest to both fill in its other words. Each of those
+# candidates is measured with the others only (ReaderProfile.closeness).
+# bench/eval_digests.py: better on every set measured, over FEEDBACK_WEIGHT 0.2 to 0.5 (bench/README.md#make-eval).
 FEEDBACK_PAPERS = 2
 FEEDBACK_WEIGHT = 0.3
 
@@ -683,21 +684,37 @@ class ReaderProfile:
 
         typical = candidates.sum(axis=0, dtype=np.float64)
         norm = float(np.linalg.norm(typical))
+        cosines = candidates @ self.vector
         if norm == 0:
-            untypical = np.zeros(len(candidates), dtype=np.float32)
+            untypical = np.zeros_like(cosines)
         else:
             typicality = candidates @ (typical / norm).astype(np.float32)
             untypical = TYPICAL_WEIGHT * (typicality - np.median(typicality))
-        first = candidates @ self.vector - untypical
-        if not len(first) or FEEDBACK_WEIGHT <= 0 or FEEDBACK_PAPERS <= 0:
+        first = cosines - untypical
+        k = min(FEEDBACK_PAPERS, len(first))
+        if k <= 0 or FEEDBACK_WEIGHT <= 0:
             return first
-        closest = np.argsort(-first, kind="stable")[:FEEDBACK_PAPERS]
-        feedback = candidates[closest].sum(axis=0, dtype=np.float64)
-        closeness = candidates @ _moved(self.vector, feedback[None, :])[0] - untypical
+        # The k closest at first, ties to the lower row: those at or above the k-th best value, best first.
+        kth = np.partition(first, len(first) - k)[len(first) - k]
+        above = np.flatnonzero(first >= kth)
+        closest = above[np.argsort(-first[above], kind="stable")[:k]]
+        rows = candidates[closest].astype(np.float64)
+        feedback = rows.sum(axis=0)
+        length = float(np.linalg.norm(feedback))
+        if length == 0:
+            return first
+        # candidates @ normalize(vector + w * feedback / length), with one more product: candidates @ feedback.
+        moved = float(np.linalg.norm(self.vector + FEEDBACK_WEIGHT * feedback / length))
+        towards = candidates @ (feedback * (FEEDBACK_WEIGHT / length)).astype(np.float32)
+        closeness = (cosines + towards) / moved - untypical
         # A feedback paper is measured against the others only: its likeness to itself is no evidence.
-        own_rows = candidates[closest]
-        others = _moved(self.vector, feedback[None, :] - own_rows)
-        closeness[closest] = np.einsum("ij,ij->i", own_rows, others) - untypical[closest]
+        others = feedback[None, :] - rows
+        lengths = np.linalg.norm(others, axis=1, keepdims=True)
+        others = self.vector[None, :] + FEEDBACK_WEIGHT * np.divide(
+            others, lengths, out=np.zeros_like(others), where=lengths > 0
+        )
+        others /= np.linalg.norm(others, axis=1, keepdims=True)
+        closeness[closest] = np.einsum("ij,ij->i", rows, others) - untypical[closest]
         return closeness
 
     def closest(self, vector: np.ndarray) -> tuple[int, float]:
@@ -706,18 +723,6 @@ class ReaderProfile:
         cosines = self.matrix @ vector
         best = int(cosines.argmax())
         return self.ids[best], float(cosines[best])
-
-
-def _moved(vector: np.ndarray, feedback: np.ndarray) -> np.ndarray:
-    """Per row of `feedback` (summed candidate vectors), normalize(vector + FEEDBACK_WEIGHT * normalize(row)),
-    as float32 rows; a zero row leaves `vector` as it is."""
-    import numpy as np
-
-    lengths = np.linalg.norm(feedback, axis=1, keepdims=True)
-    moved = vector[None, :] + FEEDBACK_WEIGHT * np.divide(
-        feedback, lengths, out=np.zeros_like(feedback), where=lengths > 0
-    )
-    return (moved / np.linalg.norm(moved, axis=1, keepdims=True)).astype(np.float32)
 
 
 def build_profile(
