@@ -16,7 +16,8 @@ from 0 to 1, never divided by the best of the reader's candidates:
   (papers/vectors.py, `build_profile` and `ReaderProfile.closeness`: the
   bookmarked and upvoted papers' stored vectors, weighted 2 and 1 and halved
   every 90 days; the cosine to their sum, less for candidates typical of all
-  the reader's candidates) stands above the reader's typical candidate, in
+  the reader's candidates, taken again with the sum moved towards the two
+  candidates closest to it) stands above the reader's typical candidate, in
   units of SPREAD_Z robust standard deviations but at least COS_SPREAD of raw
   cosine, between 0 and 1 (`similarity_terms`).
 

@@ -271,7 +271,7 @@ def test_reader_profile_from_loaded_vectors_is_the_same_whatever_else_is_loaded(
     assert vectors.build_profile(reactions, {}, now=now) is None
 
 
-def test_the_digest_profile_is_the_pages_profile_vector_with_the_reactions_age(now):
+def test_the_digest_profile_is_the_pages_profile_vector_with_the_reactions_age(now, monkeypatch):
     negation = PaperFactory(title="Negation in language models", abstract="not never no")
     sentiment = PaperFactory(title="Sentiment of product reviews", abstract="polarity lexicons opinion")
     graphs = PaperFactory(title="Graph neural networks", abstract="message passing")
@@ -298,14 +298,59 @@ def test_the_digest_profile_is_the_pages_profile_vector_with_the_reactions_age(n
     assert weights[sentiment.pk] == pytest.approx(0.5) and weights[graphs.pk] == pytest.approx(1.0)
     assert profile.closest(loaded[close.pk])[0] == negation.pk
     # Closeness: the cosine to the profile vector, less for a candidate more typical of the candidates than
-    # their median (a lone candidate is its own median: its raw cosine).
-    candidates = np.vstack([loaded[close.pk]])
-    assert profile.closeness(candidates)[0] == pytest.approx(float(loaded[close.pk] @ profile.vector), abs=1e-6)
+    # their median (a lone candidate is its own median: its raw cosine) ...
     three = np.vstack([loaded[close.pk], loaded[negation.pk], loaded[graphs.pk]])
     typical = three.sum(axis=0) / np.linalg.norm(three.sum(axis=0))
     typicality = three @ typical
-    expected = three @ profile.vector - vectors.TYPICAL_WEIGHT * (typicality - np.median(typicality))
+    untypical = vectors.TYPICAL_WEIGHT * (typicality - np.median(typicality))
+    first = three @ profile.vector - untypical
+    # ... then the same with the profile vector moved towards the FEEDBACK_PAPERS (2) candidates closest at
+    # first, each of those two measured with the other one only.
+    assert vectors.FEEDBACK_PAPERS == 2
+    top, second = np.argsort(-first, kind="stable")[:2]
+
+    def moved(*rows):
+        towards = three[list(rows)].sum(axis=0)
+        vector = profile.vector + vectors.FEEDBACK_WEIGHT * towards / np.linalg.norm(towards)
+        return vector / np.linalg.norm(vector)
+
+    expected = three @ moved(top, second) - untypical
+    expected[top] = three[top] @ moved(second) - untypical[top]
+    expected[second] = three[second] @ moved(top) - untypical[second]
     assert np.allclose(profile.closeness(three), expected, atol=1e-5)
+    monkeypatch.setattr(vectors, "FEEDBACK_WEIGHT", 0.0)
+    assert np.allclose(profile.closeness(three), first, atol=1e-5)
+    candidates = np.vstack([loaded[close.pk]])
+    assert profile.closeness(candidates)[0] == pytest.approx(float(loaded[close.pk] @ profile.vector), abs=1e-6)
+
+
+def test_closeness_moves_the_profile_towards_the_readers_closest_candidates(now, monkeypatch):
+    def unit(*values):
+        vector = np.asarray(values, dtype=np.float32)
+        return vector / np.linalg.norm(vector)
+
+    # Dimensions: the reader's own words, the rest of their topic's words, the followed tag's words, two others.
+    own = {1: unit(1, 0, 0.2, 0, 0)}
+    profile = vectors.build_profile([(1, "bookmark", now)], own, now=now)
+    candidates = np.vstack(
+        [
+            unit(1, 1, 1, 0, 0),  # the reader's words and the topic's: the closest two
+            unit(0.8, 1, 1, 0, 0),
+            unit(0.1, 1, 0.3, 0, 0),  # the topic's words, hardly the reader's own
+            unit(0.2, 0, 1, 1, 0),  # one of the reader's words, off the topic
+            unit(0, 0, 1, 1, 0),
+            unit(0, 0, 1, 0, 1),
+            unit(0, 0, 1, 0.5, 0.5),
+        ]
+    )
+    on_topic, off_topic = 2, 3
+    moved = profile.closeness(candidates)
+    assert moved[on_topic] > moved[off_topic]
+    assert set(np.argsort(-moved)[:2].tolist()) == {0, 1}
+    # Without the feedback the paper sharing a word with the reader's comes first.
+    monkeypatch.setattr(vectors, "FEEDBACK_WEIGHT", 0.0)
+    first = profile.closeness(candidates)
+    assert first[on_topic] < first[off_topic]
 
 
 @pytest.mark.postgres
