@@ -21,7 +21,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 
-from . import vectors
+from . import paper_pages, vectors
 from .importers.records import PaperRecord
 from .importers.service import import_stream
 from .importers.upsert import upsert_paper
@@ -239,4 +239,5 @@ def load_demo(*, now: datetime, with_curator: bool = True) -> DemoReport:
             vectors.fit(now=now)  # similar papers and digests need the catalogue's vectors
         except vectors.NoModel:
             pass
+    paper_pages.render_missing()  # as the fit task leaves them: no paper's first visitor renders its page
     return report

@@ -1,6 +1,7 @@
 import pytest
 from django.core.management import call_command
 
+from papers import paper_pages
 from papers.models import Bookmark, Paper, Tag, Upvote
 
 pytestmark = pytest.mark.django_db
@@ -13,6 +14,7 @@ def test_load_demo_loads_the_76_seed_papers_and_the_60_sample_papers_and_is_idem
     assert counts[0] == 76 + 60
     assert Paper.objects.published().count() == counts[0]
     assert counts[1] >= 7 and counts[2] > 0 and counts[3] > 0
+    assert not paper_pages.stale_ids().exists()  # every paper's page stored, as a fit leaves them
 
     call_command("load_demo")
     assert (Paper.objects.count(), Tag.objects.count(), Upvote.objects.count(), Bookmark.objects.count()) == counts
