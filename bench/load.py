@@ -9,6 +9,8 @@ production settings (DEBUG off, Redis cache so rate limits are shared), runs
 locust headless (bench/locustfile.py) and then checks:
 
 - zero failed requests (any 4xx/5xx, a 429 included, or a connection error);
+- (before either run) every worker warmed with visitors' pages of each kind (`warm_workers`), as a
+  long-running server is: nothing of a simulated reader's own is warmed;
 - (a figure, not a check) the same number of users at the same pace against the
   floor view (bench/floor_urls.py) on the same server first: `load_p95_vs_floor`
   is paperhub's p95 over the floor's as locust saw them, `load_server_p95_vs_floor`
@@ -134,6 +136,28 @@ def wait_for(url: str, timeout: float = 60) -> None:
         except OSError:
             time.sleep(0.5)
     raise SystemExit(f"{url} did not answer 200 within {timeout}s")
+
+
+def warm_workers(base: str, fixture: dict, workers: int) -> None:
+    """Each kind of page requested by visitors, 2 x `workers` at a time, before anything is timed.
+
+    What a gunicorn worker loads once for its lifetime (templates, the text model's arrays that
+    search reads, the first connections) otherwise lands in the first seconds of the timed run and
+    queues every request behind it; a long-running server pays it once. Nothing of a reader's own
+    (their user, their data, their pages) is warmed: their first requests stay in the figures.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    paths = ["/", "/?period=week", "/tags/", *(f"/tags/{slug}/" for slug in fixture["tags"][:3])]
+    paths += [f"/search/?q={word}" for word in fixture["words"]]
+    paths += [f"/papers/{paper['key']}/" for paper in fixture["papers"][:5]]
+
+    def get(path: str) -> None:
+        with urllib.request.urlopen(base + path, timeout=60) as response:
+            response.read()
+
+    with ThreadPoolExecutor(2 * workers) as pool:
+        list(pool.map(get, [path for path in paths for _ in range(2 * workers)]))
 
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -280,6 +304,8 @@ def main() -> int:
     )  # fmt: skip
     try:
         wait_for(f"http://127.0.0.1:{args.port}/healthz")
+        print("== warming the workers (each kind of page, as a visitor)")
+        warm_workers(f"http://127.0.0.1:{args.port}", fixture, args.workers)
 
         cpu: dict[str, float] = {}
 
