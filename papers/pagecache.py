@@ -325,12 +325,7 @@ def visitor_page(request: HttpRequest, template_name: str, *, title: str, descri
         "body": body,
         "path": quote(request.get_full_path()),  # as the `urlencode` filter writes it
     }
-    pieces = visitor_shell(template_name)
-    out = [pieces[0]]
-    for index in range(1, len(pieces), 3):
-        out.append(parts.get(pieces[index], ""))
-        out.append(pieces[index + 2])
-    return HttpResponse("".join(out))
+    return HttpResponse(fill(visitor_shell(template_name), {}, csrf_token="", parts=parts))
 
 
 def prefetched(request: HttpRequest, key: str):

@@ -396,6 +396,12 @@ def _ranked_key(days: int, section: tuple, generation: int) -> str:
     return f"paperhub:digest-ranked:{generation}:{days}:s:{digest}:{section[2] or 0}"
 
 
+def _fresh(value, stamp: float) -> bool:
+    """Whether a (time it was computed, value) pair read from the shared cache was computed within
+    RANKED_SECONDS before `stamp`, and not after it (a clock moved back)."""
+    return isinstance(value, tuple) and len(value) == 2 and stamp - RANKED_SECONDS < value[0] <= stamp
+
+
 def ranked_candidates(
     *, tag_ids: Iterable[int], specs: Iterable[tuple[str, int | None]], days: Iterable[int], now: datetime
 ) -> dict[tuple, list[int]]:
@@ -421,7 +427,7 @@ def ranked_candidates(
     stamp = now.timestamp()
     ranked: dict[tuple, list[int]] = {}
     for key, value in (cache.get_many(list(keys)) if RANKED_SECONDS else {}).items():
-        if isinstance(value, tuple) and len(value) == 2 and stamp - RANKED_SECONDS < value[0] <= stamp:
+        if _fresh(value, stamp):
             ranked[keys[key]] = value[1]
     fresh: dict[tuple, list[int]] = {}
     for lookback in days:
@@ -558,7 +564,7 @@ def _shared_facts(ranked: dict[tuple, list[int]], *, now: datetime) -> tuple[dic
     known: set[int] = set()  # in some list's facts (None there: not published when it was read)
     complete: set[tuple] = set()  # lists whose every candidate is in their facts
     for cache_key, value in found.items():
-        if isinstance(value, tuple) and len(value) == 2 and stamp - RANKED_SECONDS < value[0] <= stamp:
+        if _fresh(value, stamp):
             facts = value[1]
             for pk, fact in facts.items():
                 known.add(pk)
