@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.db import connection, transaction
@@ -63,7 +64,7 @@ from . import pagecache
 from .charts import paper_upvote_chart
 from .models import CommentCount, Paper, PaperAuthor, PaperPage, PaperVector, Tag, TextModel
 from .slots import annotate_tag_counts, render_slot, tag_counts
-from .templatetags.paper_tags import EPOCH, relative_time
+from .templatetags.paper_tags import EPOCH, relative_label
 
 logger = logging.getLogger(__name__)
 
@@ -295,19 +296,20 @@ def _neighbours_sql(vendor: str) -> str:
     paper, comments, page = (model._meta.db_table for model in (Paper, CommentCount, PaperPage))
     vector, model = PaperVector._meta.db_table, TextModel._meta.db_table
     if vendor == "postgresql":
-        aggregate, row = "json_agg", "json_build_array"
+        # `= ANY(ARRAY(...))` rather than `IN (...)`: no semi-join to plan (planning took longer than running).
+        aggregate, row, among, close = "json_agg", "json_build_array", "= ANY(ARRAY(", "))"
         each = 'CROSS JOIN LATERAL jsonb_array_elements(nv."similar") WITH ORDINALITY e(value, i)'
         element, first = "(e.value #>> '{}')::bigint", "e.i <= %s"
     else:  # SQLite's JSON1
-        aggregate, row = "json_group_array", "json_array"
+        aggregate, row, among, close = "json_group_array", "json_array", "IN (", ")"
         each, element, first = 'CROSS JOIN json_each(nv."similar") e', "e.value", "e.key < %s"
     return (
         f'(SELECT {aggregate}({row}(n."id", n."status", n."upvote_count", c."visible", '
         f'CASE WHEN ns."version" = %s AND ns."paper_updated_at" = n."updated_at" THEN ns."card" END)) '
         f'FROM "{paper}" n LEFT JOIN "{comments}" c ON c."paper_id" = n."id" '
         f'LEFT JOIN "{page}" ns ON ns."paper_id" = n."id" '
-        f'WHERE n."id" IN (SELECT {element} FROM "{vector}" nv JOIN "{model}" nm ON nm."id" = nv."version_id" '
-        f'{each} WHERE nv."paper_id" = p."id" AND nm."status" = %s AND {first}))'
+        f'WHERE n."id" {among}SELECT {element} FROM "{vector}" nv JOIN "{model}" nm ON nm."id" = nv."version_id" '
+        f'{each} WHERE nv."paper_id" = p."id" AND nm."status" = %s AND {first}{close})'
     )
 
 
@@ -396,7 +398,7 @@ def assemble(request: HttpRequest, paper: Paper, page: PaperPage | None, *, now:
             return pagecache.fill(match.group(0), state, csrf_token="")
         if kind == "ago":
             try:
-                return relative_time(EPOCH + timedelta(microseconds=int(arg or 0)), now)
+                return escape(relative_label(EPOCH + timedelta(microseconds=int(arg or 0)), now))
             except OverflowError:  # not one of ours
                 return ""
         if kind == "comments":
@@ -419,6 +421,8 @@ def assemble(request: HttpRequest, paper: Paper, page: PaperPage | None, *, now:
         if kind == "tagslot" and tag is not None:
             if deferring:
                 return pagecache.defer_slot(request, "tag_actions", (tag,))
+            if not request.user.is_authenticated:
+                return _visitor_tag_slot(request, tag)
             return render_slot("tag_actions", slot_context, tag)
         return ""  # nothing of ours: a stray private-use character in a title never breaks the page
 
@@ -429,6 +433,27 @@ def assemble(request: HttpRequest, paper: Paper, page: PaperPage | None, *, now:
         body=mark_safe(pagecache.PLACEHOLDER.sub(value, body)),  # noqa: S308 (ours, filled with escaped parts)
         paper_ids=ids,
     )
+
+
+# A visitor's slots beside a tag (the Follow button, which leads to log-in) differ between two
+# visitors only by the path the form comes back to: rendered once per process and tag.
+_VISITOR_PATH = "/__visitor_path__/"
+_visitor_slots: dict[tuple[int, str, str], str] = {}
+
+
+def _visitor_tag_slot(request: HttpRequest, tag: Tag) -> str:
+    """What `render_slot("tag_actions", ...)` gives this anonymous visitor for `tag`, without rendering it."""
+    key = (tag.pk, tag.slug, tag.name)
+    html = _visitor_slots.get(key)
+    if html is None:
+        visitor = HttpRequest()
+        visitor.method, visitor.path = "GET", _VISITOR_PATH
+        visitor.user = AnonymousUser()
+        html = render_slot("tag_actions", {"request": visitor, "user": visitor.user}, tag)
+        if not settings.DEBUG:  # templates reload in DEBUG
+            _visitor_slots[key] = html
+    # The path is in the form's `next` field, escaped as the template escapes it.
+    return html.replace(_VISITOR_PATH, escape(request.get_full_path()))
 
 
 TAG_COUNTS_KEY = "paper-pages:tag-counts"

@@ -19,11 +19,28 @@ def relative_time(value: datetime | None, now: datetime | None = None) -> str:
     """<time> showing "3 days ago", with the full date in its title (shown on hover) and datetime attribute."""
     if value is None:
         return ""
-    now = now or timezone.now()
+    return _time_element(value, relative_label(value, now or timezone.now()))
+
+
+@register.simple_tag
+def stored_time(value: datetime | None) -> str:
+    """`relative_time` in a stored paper page (papers/paper_pages.py): the <time> element with its
+    label a placeholder, filled per request with `relative_label` (only the label moves with "now")."""
+    from ..pagecache import placeholder
+
+    if value is None:
+        return ""
+    return _time_element(value, mark_safe(placeholder("ago", epoch_us(value))))  # noqa: S308 (our mark)
+
+
+def relative_label(value: datetime, now: datetime) -> str:
+    """ "3 days ago" (one unit), or "just now" within a minute or for a date after `now`."""
     if value > now or (now - value).total_seconds() < 60:
-        label = "just now"
-    else:
-        label = f"{timesince(value, now, depth=1)} ago"
+        return "just now"
+    return f"{timesince(value, now, depth=1)} ago"
+
+
+def _time_element(value: datetime, label: str) -> str:
     local = timezone.localtime(value)
     return format_html(
         '<time datetime="{}" title="{}">{}</time>',
@@ -35,7 +52,7 @@ def relative_time(value: datetime | None, now: datetime | None = None) -> str:
 
 @register.filter
 def epoch_us(value: datetime) -> int:
-    """Microseconds since the epoch: a date kept in a stored paper page for `relative_time` (papers/paper_pages.py)."""
+    """Microseconds since the epoch: a date kept in a stored paper page for `relative_label` (papers/paper_pages.py)."""
     return (value - EPOCH) // timedelta(microseconds=1)
 
 

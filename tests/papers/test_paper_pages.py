@@ -18,6 +18,7 @@ from papers.comments import recount
 from papers.importers.records import PaperRecord
 from papers.importers.upsert import upsert_paper
 from papers.models import Comment, Paper, PaperPage
+from papers.slots import render_slot
 from tests.factories import (
     AuthorFactory,
     PaperAuthorFactory,
@@ -319,6 +320,21 @@ def test_a_visitors_page_is_the_template_rendered_for_them_without_rendering_it(
     assert served["Content-Type"] == rendered["Content-Type"]
     assert "Negatives &lt;b&gt;&amp;&lt;/b&gt; &quot;positives&quot; · paperhub" in served.content.decode()
     assert f"?next={paper.get_absolute_url()}%3Ffrom%3Da%2520b%26q%3D%253Cx%253E" in served.content.decode()
+
+
+def test_a_visitors_follow_button_is_the_slot_rendered_for_them(paper, rf):
+    path = f'{paper.get_absolute_url()}?from=a b&q=<x>"'
+    tag = paper.tags.get()
+    request = rf.get(path)
+    request.user = AnonymousUser()
+    rendered = render_slot("tag_actions", {"request": request, "user": request.user}, tag)
+
+    assert paper_pages._visitor_tag_slot(request, tag) == rendered  # rendered once, then filled
+    assert paper_pages._visitor_tag_slot(request, tag) == rendered
+    tag.slug = "negations"  # a renamed tag is another button
+    assert "#negations" in paper_pages._visitor_tag_slot(request, tag)
+    if apps.is_installed("subscriptions"):
+        assert 'value="/papers/2601.00100/?from=a%20b&amp;q=%3Cx%3E%22"' in rendered
 
 
 def test_a_visitors_cold_page_reads_the_tags_counts_with_the_page(paper, cache_reads):

@@ -4,7 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from papers.templatetags.paper_tags import http_url, relative_time
+from papers.pagecache import PLACEHOLDER
+from papers.templatetags.paper_tags import http_url, relative_label, relative_time, stored_time
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
@@ -26,7 +27,16 @@ def test_relative_time_shows_one_unit_and_the_full_date_on_hover(value, label):
 
 
 def test_relative_time_of_nothing_is_empty():
-    assert relative_time(None, NOW) == ""
+    assert relative_time(None, NOW) == "" == stored_time(None)
+
+
+@pytest.mark.parametrize("ago", [timedelta(days=400), timedelta(days=3, hours=5), timedelta(minutes=2), timedelta(0)])
+def test_a_stored_time_filled_with_its_label_is_the_relative_time(ago):
+    value = NOW - ago
+    stored = stored_time(value)
+    (marked,) = PLACEHOLDER.findall(stored)  # the label alone waits for "now"
+    filled = PLACEHOLDER.sub(lambda match: relative_label(value, NOW), stored)
+    assert marked[0] == "ago" and filled == relative_time(value, NOW)
 
 
 @pytest.mark.parametrize(
