@@ -24,6 +24,16 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 
 
+def _prepare_threshold(value: str) -> int | None:
+    """DJANGO_PREPARE_THRESHOLD: a whole number of runs, or `off`."""
+    value = value.strip().lower()
+    if value == "off":
+        return None
+    if not value.isdigit():
+        raise ImproperlyConfigured(f"DJANGO_PREPARE_THRESHOLD must be a whole number or off, not {value!r}.")
+    return int(value)
+
+
 def _secret_key() -> str:
     """The configured key, or in development one generated once into var/."""
     key = env.str("DJANGO_SECRET_KEY", default="")
@@ -130,10 +140,12 @@ else:
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django's backend with a health check that polls the socket instead of a `SELECT 1` per request.
     DATABASES["default"]["ENGINE"] = "paperhub.db.postgresql"
-    # Parameters bound by the server: a statement a connection runs again and again (a paper page's, a
-    # reader's state) is prepared once and planned once, not on every request (psycopg prepares a
-    # statement after its fifth run).
+    # Parameters bound by the server, and a statement a connection runs again and again (a paper page's,
+    # a reader's state, an upvote's score refresh) prepared after its fifth run: parsed once, and planned
+    # once where PostgreSQL finds the generic plan as good. Django turns preparing off by default (for
+    # transaction-pooling PgBouncer): DJANGO_PREPARE_THRESHOLD=off does too (docs/settings.md).
     DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = _prepare_threshold(env.str("DJANGO_PREPARE_THRESHOLD", "5"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -210,7 +210,8 @@ def _refresh_trending_postgresql(now: datetime, ids: list[int] | None = None) ->
     if ids is not None:
         by_ids = sql.format(upvote_filter="u.paper_id = ANY(%(ids)s)", paper_filter="q.id = ANY(%(ids)s)")
         for start in range(0, len(ids), REFRESH_CHUNK):
-            with transaction.atomic(), connection.cursor() as cursor:
+            # Inside a caller's transaction (an upvote's) no savepoint: two round trips fewer per click.
+            with transaction.atomic(savepoint=False), connection.cursor() as cursor:
                 cursor.execute(by_ids, {**params, "ids": ids[start : start + REFRESH_CHUNK]})
                 written += cursor.rowcount
         return written
