@@ -34,6 +34,7 @@ import sys
 import time
 import urllib.request
 from collections import Counter
+from importlib import import_module
 from pathlib import Path
 
 import psycopg
@@ -99,10 +100,13 @@ def prepare_readers(args, env) -> dict:
 
     django.setup()
     from allauth.account.models import EmailAddress
+    from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
-    from django.contrib.sessions.backends.db import SessionStore
 
     from papers.models import Paper, Tag, Upvote
+
+    # The site's session engine (cached_db): a reader who logged in has their session in the cache too.
+    SessionStore = import_module(settings.SESSION_ENGINE).SessionStore  # noqa: N806 (a class)
 
     sessions = []
     for i in range(args.users):
@@ -286,10 +290,11 @@ def main() -> int:
     manage(env, "migrate", "--noinput", "-v", "0")
     manage(env, "load_demo")
     manage(env, "collectstatic", "--noinput", "-v", "0")
+    # An empty cache, before the readers' sessions are stored (in it too, as a log-in stores them).
+    subprocess.run(["redis-cli", "-u", env["CACHE_URL"], "flushdb"], check=True, capture_output=True)
     fixture = prepare_readers(args, env)
     fixture_file = WORK / "fixture.json"
     fixture_file.write_text(json.dumps(fixture))
-    subprocess.run(["redis-cli", "-u", env["CACHE_URL"], "flushdb"], check=True, capture_output=True)
 
     print(f"== gunicorn ({args.workers} workers) on 127.0.0.1:{args.port}")
     gunicorn = subprocess.Popen(

@@ -10,10 +10,13 @@ from django.utils import timezone
 
 from papers.admin_charts import admin_charts
 from papers.models import Paper
-from subscriptions.models import Digest
+from subscriptions.models import Digest, DigestSettings
+from subscriptions.slots import ReaderFollows, reader_follows
 from tests.factories import (
     CuratorFactory,
+    DigestSettingsFactory,
     PaperFactory,
+    SavedSearchFactory,
     TagFactory,
     TagFollowFactory,
     UpvoteFactory,
@@ -21,6 +24,32 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
+
+
+def test_a_readers_follows_are_read_in_one_query(django_assert_num_queries):
+    reader, other = UserFactory(), UserFactory()
+    nlp, vision, gone = TagFactory(slug="nlp"), TagFactory(slug="vision"), TagFactory(slug="gone", active=False)
+    for tag in (nlp, vision, gone):
+        TagFollowFactory(user=reader, tag=tag)
+    TagFollowFactory(user=other, tag=TagFactory(slug="others"))
+    first = SavedSearchFactory(user=reader, query="hard negatives")
+    second = SavedSearchFactory(user=reader, query="retrieval", tag=nlp)
+    SavedSearchFactory(user=other, query="graphs")
+    DigestSettingsFactory(user=other, frequency=DigestSettings.Frequency.DAILY)
+
+    with django_assert_num_queries(1):
+        follows = reader_follows(reader)
+
+    assert follows == ReaderFollows(
+        frozenset({nlp.pk, vision.pk}),  # an inactive tag is not followed
+        ((first.query_key, None, first.pk), (second.query_key, nlp.pk, second.pk)),
+        False,  # no digest settings
+    )
+    DigestSettingsFactory(user=reader, frequency=DigestSettings.Frequency.OFF)
+    assert reader_follows(reader).digests_on is False
+    DigestSettings.objects.filter(user=reader).update(frequency=DigestSettings.Frequency.WEEKLY)
+    assert reader_follows(reader).digests_on is True
+    assert reader_follows(UserFactory()) == ReaderFollows(frozenset(), (), False)
 
 
 def test_paper_page_shows_the_readers_follow_state(client):
