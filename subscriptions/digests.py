@@ -249,9 +249,11 @@ def _load_readers(
     now: datetime,
     exclude_digest_ids: Iterable[int],
     prefs: Mapping[int, ReaderPrefs] | None = None,
+    follows: Mapping[int, tuple[Sequence[Tag], Sequence[SavedSearch]]] | None = None,
 ) -> dict[int, _ReaderData]:
     """Settings, follows, searches, sent papers and reactions of every reader: five queries for the
-    whole chunk (four when `prefs` are given, as delivery loads them with the digests)."""
+    whole chunk (four when `prefs` are given, as delivery loads them with the digests; two fewer with
+    `follows`, each reader's followed active tags and followed searches, as the preview has them)."""
     readers: dict[int, _ReaderData] = {user_id: _ReaderData() for user_id in user_ids}
     if prefs is None:
         for row in DigestSettings.objects.filter(user_id__in=user_ids).values(
@@ -264,9 +266,15 @@ def _load_readers(
         for user_id, reader_prefs in prefs.items():
             if user_id in readers:
                 readers[user_id].prefs = reader_prefs
-    for follow in TagFollow.objects.filter(user_id__in=user_ids, tag__active=True).select_related("tag"):
-        readers[follow.user_id].tags.append(follow.tag)
-    for search in SavedSearch.objects.filter(user_id__in=user_ids).select_related("tag"):
+    if follows is None:
+        for follow in TagFollow.objects.filter(user_id__in=user_ids, tag__active=True).select_related("tag"):
+            readers[follow.user_id].tags.append(follow.tag)
+        searches = SavedSearch.objects.filter(user_id__in=user_ids).select_related("tag")
+    else:
+        for user_id, (tags, _) in follows.items():
+            readers[user_id].tags.extend(tag for tag in tags if tag.active)
+        searches = [search for _, followed in follows.values() for search in followed]
+    for search in searches:
         if search.tag is None or search.tag.active:
             readers[search.user_id].searches.append(search)
     # A paper sent in a digest created before `sent_since` cannot be a candidate again: it was chosen
@@ -945,12 +953,17 @@ def choose(
     exclude_digest_ids: Iterable[int] = (),
     pool: CandidatePool | None = None,
     prefs: Mapping[int, ReaderPrefs] | None = None,
+    follows: Mapping[int, tuple[Sequence[Tag], Sequence[SavedSearch]]] | None = None,
 ) -> tuple[dict[int, list[ChosenItem]], CandidatePool | None]:
-    """choose_items, and the pool it chose from (whose papers carry only POOL_FIELDS)."""
+    """choose_items, and the pool it chose from (whose papers carry only POOL_FIELDS).
+
+    `follows` are every reader's followed tags and searches (Tag and SavedSearch rows, their tags
+    loaded) when the caller already has them: the preview, from the reader's cached data.
+    """
     user_ids = list(dict.fromkeys(user_ids))
     if not user_ids:
         return {}, pool
-    readers = _load_readers(user_ids, now=now, exclude_digest_ids=exclude_digest_ids, prefs=prefs)
+    readers = _load_readers(user_ids, now=now, exclude_digest_ids=exclude_digest_ids, prefs=prefs, follows=follows)
     if pool is None or not all(pool.covers(data) for data in readers.values()):
         # A pool for these readers alone: upvotes this week are counted, and authors and abstracts read,
         # for the papers chosen only.

@@ -19,6 +19,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from papers.charts import Chart, Series, daily_counts
+from papers.models import Tag
 from papers.readers import forget_reader, reader_data
 from papers.search import clean_query
 
@@ -28,23 +29,37 @@ from .models import Digest, DigestSettings, SavedSearch, TagFollow
 
 @dataclass(frozen=True)
 class ReaderFollows:
-    """What subscriptions' slots show about a reader, cached with the reader's data (papers/readers.py)."""
+    """What subscriptions knows about a reader on every page, cached with the reader's data (papers/readers.py):
+    what its slots show, and the rows the digest preview chooses with (delivery.preview_items)."""
 
     tag_ids: frozenset[int]
     searches: tuple[tuple[str, int | None, int], ...]  # (query key, tag id, follow id) of each followed search
     digests_on: bool  # digest settings that are not off
+    # The followed (active) tags and the followed searches (with their tags), and the digest settings (None:
+    # none saved), as digests.choose reads them for a reader.
+    tags: tuple[Tag, ...] = ()
+    saved_searches: tuple[SavedSearch, ...] = ()
+    settings: DigestSettings | None = None
 
 
 def reader_follows(user) -> ReaderFollows:
-    """The reader's followed (active) tags, followed searches and digest switch: three small queries on a miss.
+    """The reader's followed (active) tags, followed searches and digest settings: three small queries on a miss.
 
     papers/readers.py caches it per reader; `forget_follows` (connected in SubscriptionsConfig.ready())
-    drops it whenever a follow, a followed search or digest settings are saved or deleted.
+    drops it whenever a follow, a followed search or digest settings are saved or deleted
+    (searches.rename_search, an UPDATE, calls it too).
     """
-    tags = TagFollow.objects.filter(user=user, tag__active=True).values_list("tag_id", flat=True)
-    followed = SavedSearch.objects.filter(user=user).values_list("query_key", "tag_id", "pk")
-    digests_on = DigestSettings.objects.filter(user=user).exclude(frequency=DigestSettings.Frequency.OFF).exists()
-    return ReaderFollows(frozenset(tags), tuple(followed), digests_on)
+    tags = tuple(follow.tag for follow in TagFollow.objects.filter(user=user, tag__active=True).select_related("tag"))
+    followed = tuple(SavedSearch.objects.filter(user=user).select_related("tag"))
+    settings_row = DigestSettings.objects.filter(user=user).first()
+    return ReaderFollows(
+        tag_ids=frozenset(tag.pk for tag in tags),
+        searches=tuple((search.query_key, search.tag_id, search.pk) for search in followed),
+        digests_on=settings_row is not None and settings_row.frequency != DigestSettings.Frequency.OFF,
+        tags=tags,
+        saved_searches=followed,
+        settings=settings_row,
+    )
 
 
 def forget_follows(sender=None, instance=None, **kwargs) -> None:
