@@ -449,3 +449,47 @@ def test_a_reader_gets_the_same_digest_alone_or_in_any_chunk(now):
         alone = choose_items([reader], now=now)
         assert picks(alone, reader) == picks(together, reader) == picks(halves, reader)
     assert all(together[reader] for reader in readers)
+
+
+def test_a_readers_pool_is_reused_over_the_same_lists_and_chooses_as_a_fresh_one(now, cache_reads):
+    reader, tag = UserFactory(), TagFactory(slug="negation")
+    TagFollowFactory(user=reader, tag=tag)
+    DigestSettingsFactory(user=reader, personalization=0.5, papers_per_tag=3)
+    edge = now - timedelta(days=7) + timedelta(seconds=50)  # leaves the 7-day window 50 s from now
+    leaving = PaperFactory(
+        title="Negation cues leaving", abstract="negation cues", tags=[tag], published_at=edge, created_at=edge
+    )
+    Paper.objects.filter(pk=leaving.pk).update(trending_week=log_score(30.0, "week", now=now))
+    for i in range(4):
+        paper(now, tags=[tag], title=f"Negation scope {i}", abstract="negation scope and cues", trending=float(i))
+    BookmarkFactory(user=reader, paper=PaperFactory(title="Negation in CLIP", abstract="negation cues", tags=[]))
+    vectors.fit(now=now)
+
+    def chosen(at):
+        return [(i.paper.pk, i.tag, i.reason, i.score) for i in choose_items([reader.pk], now=at)[reader.pk]]
+
+    first = chosen(now)
+    assert leaving.pk in [pk for pk, *_ in first]
+    later = now + timedelta(seconds=100)
+    cache_reads.clear()
+    with CaptureQueriesContext(connection) as queries:
+        reused = chosen(later)
+    # The pool kept from the first: neither the candidates' facts nor the reader's bookmarked paper read again.
+    assert not any("digest-facts" in key for keys in cache_reads for key in keys)
+    assert "papers_papervector" not in " ".join(query["sql"] for query in queries.captured_queries)
+    # Moved to its own `now`: the paper that left the window is gone, the trending terms are those of `later`.
+    assert leaving.pk not in [pk for pk, *_ in reused]
+    digests._OWN_POOLS.clear()
+    assert chosen(later) == reused  # what a pool built afresh from the shared cache chooses
+
+    # Lists ranked again (a curator's change, the cache emptied, RANKED_SECONDS gone by): built afresh.
+    for seconds, change in ((1, pagecache.invalidate), (2, cache.clear)):
+        chosen(later + timedelta(seconds=seconds))
+        change()
+        cache_reads.clear()
+        chosen(later + timedelta(seconds=seconds))
+        assert any("digest-facts" in key for keys in cache_reads for key in keys)
+    chosen(later)
+    cache_reads.clear()
+    chosen(now + timedelta(seconds=100 + digests.RANKED_SECONDS))
+    assert any("digest-facts" in key for keys in cache_reads for key in keys)
