@@ -45,7 +45,7 @@ walking the week-score index first, `_ranked_in_tags`). They form a
 CandidatePool, built once per dispatch (pool_for_digests, by the dispatch
 task) with their vectors, tags and weekly upvotes, and shared with every chunk
 of the dispatch through the cache (share_pool / shared_pool): a chunk loads
-only its readers (five queries, whatever their number, and one for the
+only its readers (four queries, whatever their number, and one for the
 papers they reacted to that no earlier chunk in the process read) and chooses each from
 their own followed tags' and searches' candidates. The preview builds a pool
 for its one reader, and a pool built for its own readers counts this week's
@@ -257,8 +257,8 @@ def _load_readers(
     prefs: Mapping[int, ReaderPrefs] | None = None,
     follows: Mapping[int, tuple[Sequence[Tag], Sequence[SavedSearch]]] | None = None,
 ) -> dict[int, _ReaderData]:
-    """Settings, follows, searches, sent papers and reactions of every reader: five queries for the
-    whole chunk (four when `prefs` are given, as delivery loads them with the digests; two fewer with
+    """Settings, follows, searches, sent papers and reactions of every reader: four queries for the
+    whole chunk (three when `prefs` are given, as delivery loads them with the digests; two fewer with
     `follows`, each reader's followed active tags and followed searches, as the preview has them)."""
     readers: dict[int, _ReaderData] = {user_id: _ReaderData() for user_id in user_ids}
     if prefs is None:
@@ -291,12 +291,12 @@ def _load_readers(
             digest__user_id__in=user_ids, digest__status__in=SENT_STATES, digest__created_at__gte=sent_since
         )
         .exclude(digest_id__in=list(exclude_digest_ids))
+        .annotate(relation=Value("sent", output_field=CharField()))
+        .values_list("digest__user_id", "paper_id", "relation", "digest__created_at")
         .order_by()
-        .values_list("digest__user_id", "paper_id")
     )
-    for user_id, paper_id in sent:
-        readers[user_id].excluded.add(paper_id)
-    # Upvotes and bookmarks in one statement; their papers' titles and vectors come from _own_papers.
+    # Those papers, upvotes and bookmarks in one statement; the reacted-to papers' titles and vectors come
+    # from _own_papers.
     reactions = [
         model.objects.filter(user_id__in=user_ids)
         .annotate(relation=Value(relation, output_field=CharField()))
@@ -304,9 +304,11 @@ def _load_readers(
         .order_by()
         for model, relation in ((Upvote, "upvoted"), (Bookmark, "bookmarked"))
     ]
-    for user_id, paper_id, relation, reacted_at in reactions[0].union(reactions[1], all=True):
+    for user_id, paper_id, relation, reacted_at in sent.union(*reactions, all=True):
         reader = readers[user_id]
         reader.excluded.add(paper_id)
+        if relation == "sent":
+            continue
         reader.reactions.append((paper_id, "bookmark" if relation == "bookmarked" else "upvote", reacted_at))
         if relation == "bookmarked" or paper_id not in reader.profile:  # bookmarks win over upvotes
             reader.profile[paper_id] = (relation, "")

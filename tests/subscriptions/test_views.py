@@ -278,9 +278,9 @@ def test_the_preview_reads_the_readers_follows_from_their_cached_data_and_sees_c
     page = client.get(url).content.decode()
     assert "Negation paper" in page and "Vision paper" not in page
     # Settings, follows and searches come with the reader's cached data, the candidates and the papers the
-    # reader reacted to with the pool kept from the first preview: the papers sent to the reader, their
-    # reactions, this week's upvotes of the papers shown and the reader's recent digests are read.
-    with django_assert_num_queries(4):
+    # reader reacted to with the pool kept from the first preview: the papers sent to the reader with their
+    # reactions (one statement), this week's upvotes of the papers shown and the reader's recent digests.
+    with django_assert_num_queries(3):
         client.get(url)
     # Each change reaches the next preview: a follow, a renamed search, new settings.
     TagFollowFactory(user=reader, tag=second)
