@@ -303,7 +303,8 @@ def preview_items(*, user, now: datetime, follows: ReaderFollows | None = None) 
     their settings, followed tags and followed searches. The chosen papers' blocks come from
     pool_blocks (rendered once for every preview within RANKED_SECONDS).
     """
-    follows = follows if follows is not None else reader_follows(user)
+    if follows is None or follows.tags is None or follows.saved_searches is None:
+        follows = reader_follows(user)
     row = follows.settings
     prefs = {}
     if row is not None:

@@ -36,9 +36,10 @@ class ReaderFollows:
     searches: tuple[tuple[str, int | None, int], ...]  # (query key, tag id, follow id) of each followed search
     digests_on: bool  # digest settings that are not off
     # The followed (active) tags and the followed searches (with their tags), and the digest settings (None:
-    # none saved), as digests.choose reads them for a reader.
-    tags: tuple[Tag, ...] = ()
-    saved_searches: tuple[SavedSearch, ...] = ()
+    # none saved), as digests.choose reads them for a reader. Tags and searches are None in data cached
+    # before they were kept here (READER_SECONDS after a deploy): the preview reads them itself.
+    tags: tuple[Tag, ...] | None = None
+    saved_searches: tuple[SavedSearch, ...] | None = None
     settings: DigestSettings | None = None
 
 

@@ -495,3 +495,15 @@ def test_a_preview_is_the_email_rendered_from_the_papers(now):
     assert delivery.digest_parts(
         digest=preview.digest, items=preview.items, schedule=preview.schedule, now=now, text=False
     ) == parts._replace(text=None)
+
+
+def test_a_preview_reads_the_readers_rows_itself_when_their_cached_data_predates_them(now):
+    from subscriptions.slots import ReaderFollows, reader_follows
+
+    reader = make_reader(now)
+    cached = reader_follows(reader)
+    assert {tag.slug for tag in cached.tags} == {"negation", "sentiment-analysis"} and cached.settings is not None
+    # Cached before the rows were kept with it (a deploy): tags and searches are None, not "follows nothing".
+    before = ReaderFollows(tag_ids=cached.tag_ids, searches=cached.searches, digests_on=cached.digests_on)
+    preview = delivery.preview_items(user=reader, now=now, follows=before)
+    assert len(preview.items) == 3 and preview.schedule.timezone_name == "Europe/Berlin"
