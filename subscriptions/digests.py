@@ -322,10 +322,23 @@ def _own_papers(pool: CandidatePool, readers: Iterable[_ReaderData]) -> dict:
     papers (upvotes go to the popular ones), so each chunk asks only for those no earlier chunk
     of this process read, in one query, none once they are all known. (The title and vector by
     the paper's id, row by row: a join read the whole catalogue for a few thousand rows.)
+    A pool built for its own readers (the preview's) first reads them from the shared cache, where
+    such pools leave them for RANKED_SECONDS in the page cache's generation (as the candidates' facts).
     """
     readers = list(readers)
     wanted = {pk for data in readers for pk in data.profile}
     missing = [pk for pk in wanted if pk not in pool.own]
+    shared = bool(missing) and not pool.key and bool(RANKED_SECONDS)
+    if shared:
+        generation, stamp = pagecache.generation(), pool.now.timestamp()
+        keys = {pk: f"paperhub:digest-own:{generation}:{pk}" for pk in missing}
+        found = cache.get_many(list(keys.values()))
+        for pk in missing:
+            value = found.get(keys[pk])
+            if _fresh(value, stamp):
+                title, data = value[1]
+                pool.own[pk] = (title, vectors.from_bytes(data) if data is not None else None)
+        missing = [pk for pk in missing if pk not in pool.own]
     if missing:
         current = TextModel.objects.filter(status=TextModel.Status.CURRENT).values("pk")[:1]
         vector = PaperVector.objects.filter(paper_id=OuterRef("pk"), version_id=Subquery(current))
@@ -335,8 +348,13 @@ def _own_papers(pool: CandidatePool, readers: Iterable[_ReaderData]) -> dict:
             .order_by()
             .values_list("pk", "title", "vector")
         )
+        read = {}
         for pk, title, data in rows:
+            data = bytes(data) if data is not None else None
             pool.own[pk] = (title, vectors.from_bytes(data) if data is not None else None)
+            read[pk] = (title, data)
+        if shared and read:
+            cache.set_many({keys[pk]: (stamp, value) for pk, value in read.items()}, RANKED_SECONDS)
     for data in readers:
         data.profile = {pk: (relation, pool.own.get(pk, ("", None))[0]) for pk, (relation, _) in data.profile.items()}
     return {pk: pool.own[pk][1] for pk in wanted if pk in pool.own and pool.own[pk][1] is not None}
