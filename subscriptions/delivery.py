@@ -19,6 +19,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from allauth.account.models import EmailAddress
@@ -33,15 +34,16 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
+from papers import pagecache
 from papers.models import Paper
 
 from .digests import (
     POOL_SECONDS,
+    RANKED_SECONDS,
     CandidatePool,
     ReaderPrefs,
     as_digest_items,
     choose,
-    choose_items,
     excerpt,
     shared_pool,
     short_authors,
@@ -49,6 +51,7 @@ from .digests import (
 from .models import Digest, DigestItem, DigestSettings, DiscussionNotice, DiscussionNoticeItem
 from .scheduling import MAX_ATTEMPTS, Schedule, describe_next_digest, new_message_id
 from .searches import search_url
+from .slots import ReaderFollows, reader_follows
 from .unsubscribe import discussion_unsubscribe_url, unsubscribe_url
 
 logger = logging.getLogger(__name__)
@@ -152,22 +155,31 @@ def _block_of(paper) -> PaperBlock:
 
 
 def _block_key(pool: CandidatePool, paper_id: int) -> str:
-    return f"{pool.key}:block:{paper_id}"
+    if pool.key:  # a dispatch's pool: its chunks render each paper from the pool's rows, once
+        return f"{pool.key}:block:{paper_id}"
+    # A pool built for its own readers (the preview, a chunk without the dispatch's): the blocks of the
+    # page cache's generation, which a curator's change, an import and a fit move on, as the facts it
+    # was built from (digests._shared_facts), for as long as those.
+    return f"paperhub:digest-block:{pagecache.generation()}:{paper_id}"
 
 
 def pool_blocks(pool: CandidatePool, paper_ids: Iterable[int]) -> dict[int, PaperBlock]:
-    """The blocks of these candidates of `pool`, each rendered once per dispatch.
+    """The blocks of these candidates of `pool`, each rendered once and read many times.
 
-    From this process's copy of the pool, else from the shared cache (where the
-    first chunk to need a block leaves it for the others), else rendered now
-    (authors and abstract read in one query if the pool was built without them).
+    From this process's copy of the pool, else from the shared cache, else rendered now
+    (authors and abstract read in one query if the pool was built without them). A
+    dispatch's pool keeps them under its own key (the first chunk to need a block leaves
+    it for the others, POOL_SECONDS); a pool built for its own readers under the page cache's
+    generation for RANKED_SECONDS, like the facts of the candidates it was built from, so
+    previews (and readers' own pools) of papers shown within that time render none again.
     """
     wanted = {pk for pk in paper_ids if pk in pool.rows}
     missing = [pk for pk in wanted if pk not in pool.blocks]
-    if missing and pool.key:
-        cached = cache.get_many([_block_key(pool, pk) for pk in missing])
+    keys = {pk: _block_key(pool, pk) for pk in missing}
+    if missing and (pool.key or RANKED_SECONDS):
+        cached = cache.get_many(list(keys.values()))
         for pk in missing:
-            block = cached.get(_block_key(pool, pk))
+            block = cached.get(keys[pk])
             if isinstance(block, PaperBlock):
                 pool.blocks[pk] = block
         missing = [pk for pk in missing if pk not in pool.blocks]
@@ -183,8 +195,8 @@ def pool_blocks(pool: CandidatePool, paper_ids: Iterable[int]) -> dict[int, Pape
             title=paper.title, url=absolute(paper.get_absolute_url()), authors=authors, excerpt=text
         )
     pool.blocks.update(fresh)
-    if fresh and pool.key:
-        cache.set_many({_block_key(pool, pk): block for pk, block in fresh.items()}, POOL_SECONDS)
+    if fresh and (pool.key or RANKED_SECONDS):
+        cache.set_many({keys[pk]: block for pk, block in fresh.items()}, POOL_SECONDS if pool.key else RANKED_SECONDS)
     return {pk: pool.blocks[pk] for pk in wanted}
 
 
@@ -202,6 +214,46 @@ def render_digest(
     Its footer says when the next digest comes, in the reader's timezone (the period after this one).
     `blocks` are papers already rendered (pool_blocks); the others are rendered here from `item.paper`.
     """
+    parts = digest_parts(digest=digest, items=items, schedule=schedule, now=now, blocks=blocks)
+    unsubscribe_header = f"<{parts.unsubscribe_url}>"
+    if settings.DIGEST_UNSUBSCRIBE_MAILTO:
+        mailto = settings.DIGEST_UNSUBSCRIBE_MAILTO.removeprefix("mailto:")
+        unsubscribe_header += f", <mailto:{mailto}?subject=unsubscribe>"
+    message = EmailMultiAlternatives(
+        subject=parts.subject,
+        body=parts.text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[to_email],
+        headers={
+            "Message-ID": digest.message_id or new_message_id(),
+            "List-Unsubscribe": unsubscribe_header,
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "List-Id": list_id(),
+            "Auto-Submitted": "auto-generated",
+        },
+    )
+    message.attach_alternative(parts.html, "text/html")
+    return message
+
+
+class DigestParts(NamedTuple):
+    subject: str
+    text: str | None  # None when not asked for (the preview page shows only the HTML part)
+    html: str
+    unsubscribe_url: str  # the footer's link, and the List-Unsubscribe header's
+
+
+def digest_parts(
+    *,
+    digest: Digest,
+    items: Sequence[DigestItem],
+    schedule: Schedule,
+    now: datetime,
+    blocks: Mapping[int, PaperBlock] | None = None,
+    text: bool = True,
+) -> DigestParts:
+    """The subject, plain-text part (not rendered without `text`: the preview page shows only the HTML)
+    and HTML part of `digest`'s email, as render_digest mails them."""
     blocks = blocks or {}
     local_now = now.astimezone(schedule.tz)
     text_sections: dict[object, dict] = {}
@@ -226,38 +278,44 @@ def render_digest(
         "local_now": local_now,
         "next_digest": describe_next_digest(schedule, now=now, done_keys={digest.period_key}),
     }
-    text = render_to_string("emails/digest.txt", {**context, "sections": list(text_sections.values())})
+    plain = None
+    if text:
+        plain = render_to_string("emails/digest.txt", {**context, "sections": list(text_sections.values())})
     html = render_to_string("emails/digest.html", {**context, "sections": list(html_sections.values())})
-    unsubscribe_header = f"<{unsubscribe}>"
-    if settings.DIGEST_UNSUBSCRIBE_MAILTO:
-        mailto = settings.DIGEST_UNSUBSCRIBE_MAILTO.removeprefix("mailto:")
-        unsubscribe_header += f", <mailto:{mailto}?subject=unsubscribe>"
-    message = EmailMultiAlternatives(
-        subject=context["subject"],
-        body=text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[to_email],
-        headers={
-            "Message-ID": digest.message_id or new_message_id(),
-            "List-Unsubscribe": unsubscribe_header,
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            "List-Id": list_id(),
-            "Auto-Submitted": "auto-generated",
-        },
-    )
-    message.attach_alternative(html, "text/html")
-    return message
+    return DigestParts(context["subject"], plain, html, unsubscribe)
 
 
-def preview_items(*, user, now: datetime) -> tuple[Digest, list[DigestItem]]:
-    """The reader's next digest, chosen now and not saved (for "Preview" and test sends)."""
+@dataclass
+class DigestPreview:
+    """The reader's next digest as it would be built now, unsaved: its items, their papers' blocks
+    (render_digest's `blocks`) and the reader's schedule."""
+
+    digest: Digest
+    items: list[DigestItem]
+    blocks: dict[int, PaperBlock]
+    schedule: Schedule
+
+
+def preview_items(*, user, now: datetime, follows: ReaderFollows | None = None) -> DigestPreview:
+    """The reader's next digest, chosen now and not saved (for "Preview" and test sends).
+
+    `follows` is the reader's cached data (slots.reader_follows, read from the database without it):
+    their settings, followed tags and followed searches. The chosen papers' blocks come from
+    pool_blocks (rendered once for every preview within RANKED_SECONDS).
+    """
+    if follows is None or follows.tags is None or follows.saved_searches is None:
+        follows = reader_follows(user)
+    row = follows.settings
+    prefs = {}
+    if row is not None:
+        prefs[user.pk] = ReaderPrefs(
+            frequency=row.frequency, papers_per_tag=row.papers_per_tag, personalization=row.personalization
+        )
     digest = Digest(user=user, message_id=new_message_id())
-    chosen = choose_items([user.pk], now=now).get(user.pk, [])
-    # Choosing reads only what it needs of a paper: the email shows all of it.
-    papers = Paper.objects.in_bulk([item.paper.pk for item in chosen])
-    for item in chosen:
-        item.paper = papers.get(item.paper.pk, item.paper)
-    return digest, as_digest_items(digest, chosen)
+    chosen, pool = choose([user.pk], now=now, prefs=prefs, follows={user.pk: (follows.tags, follows.saved_searches)})
+    items = as_digest_items(digest, chosen.get(user.pk, []))
+    blocks = pool_blocks(pool, {item.paper_id for item in items}) if pool is not None and items else {}
+    return DigestPreview(digest=digest, items=items, blocks=blocks, schedule=Schedule.of(row))
 
 
 def _stored_items(digest_ids: Sequence[int]) -> dict[int, list[DigestItem]]:
@@ -522,13 +580,20 @@ def mark_for_retry(ids: Sequence[int], *, error: str, model=Digest) -> int:
 
 def send_test_digest(*, reader, to_email: str, now: datetime) -> int:
     """Send `reader`'s next digest to `to_email` (staff check), recording nothing. Returns its item count."""
-    digest, items = preview_items(user=reader, now=now)
-    if not items:
+    preview = preview_items(user=reader, now=now)
+    if not preview.items:
         return 0
-    message = render_digest(digest=digest, items=items, to_email=to_email, schedule=Schedule.for_user(reader), now=now)
+    message = render_digest(
+        digest=preview.digest,
+        items=preview.items,
+        to_email=to_email,
+        schedule=preview.schedule,
+        now=now,
+        blocks=preview.blocks,
+    )
     message.subject = f"[test] {message.subject}"
     message.send()
-    return len(items)
+    return len(preview.items)
 
 
 # --- discussion notices ----------------------------------------------------------

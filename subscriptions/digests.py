@@ -45,7 +45,7 @@ walking the week-score index first, `_ranked_in_tags`). They form a
 CandidatePool, built once per dispatch (pool_for_digests, by the dispatch
 task) with their vectors, tags and weekly upvotes, and shared with every chunk
 of the dispatch through the cache (share_pool / shared_pool): a chunk loads
-only its readers (five queries, whatever their number, and one for the
+only its readers (four queries, whatever their number, and one for the
 papers they reacted to that no earlier chunk in the process read) and chooses each from
 their own followed tags' and searches' candidates. The preview builds a pool
 for its one reader, and a pool built for its own readers counts this week's
@@ -54,6 +54,7 @@ upvotes only for the papers chosen.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import uuid
 from collections import defaultdict
@@ -119,6 +120,9 @@ _POOL_ORDER = tuple(f.attname for f in Paper._meta.concrete_fields if f.attname 
 POOL_SECONDS = 60 * 60
 # and each worker process keeps the last few pools it read.
 POOLS_PER_PROCESS = 2
+# A pool built for one reader (the preview) stays in its process, by what it was built from, for the next pool
+# over the same ranked lists within RANKED_SECONDS of its candidates' facts (build_pool's `reuse`); so many.
+OWN_POOLS_PER_PROCESS = 4
 EXCERPT_CHARS = 220
 AUTHORS_CHARS = 160
 
@@ -219,6 +223,8 @@ class CandidatePool:
 
 
 _POOLS: dict[str, CandidatePool] = {}
+# (generation, tags, searches, lookbacks, ranked lists) -> (oldest facts' time, pool): see build_pool's `reuse`.
+_OWN_POOLS: dict[tuple, tuple[float, CandidatePool]] = {}
 
 
 def excerpt(text: str, chars: int = EXCERPT_CHARS) -> str:
@@ -249,9 +255,11 @@ def _load_readers(
     now: datetime,
     exclude_digest_ids: Iterable[int],
     prefs: Mapping[int, ReaderPrefs] | None = None,
+    follows: Mapping[int, tuple[Sequence[Tag], Sequence[SavedSearch]]] | None = None,
 ) -> dict[int, _ReaderData]:
-    """Settings, follows, searches, sent papers and reactions of every reader: five queries for the
-    whole chunk (four when `prefs` are given, as delivery loads them with the digests)."""
+    """Settings, follows, searches, sent papers and reactions of every reader: four queries for the
+    whole chunk (three when `prefs` are given, as delivery loads them with the digests; two fewer with
+    `follows`, each reader's followed active tags and followed searches, as the preview has them)."""
     readers: dict[int, _ReaderData] = {user_id: _ReaderData() for user_id in user_ids}
     if prefs is None:
         for row in DigestSettings.objects.filter(user_id__in=user_ids).values(
@@ -264,9 +272,15 @@ def _load_readers(
         for user_id, reader_prefs in prefs.items():
             if user_id in readers:
                 readers[user_id].prefs = reader_prefs
-    for follow in TagFollow.objects.filter(user_id__in=user_ids, tag__active=True).select_related("tag"):
-        readers[follow.user_id].tags.append(follow.tag)
-    for search in SavedSearch.objects.filter(user_id__in=user_ids).select_related("tag"):
+    if follows is None:
+        for follow in TagFollow.objects.filter(user_id__in=user_ids, tag__active=True).select_related("tag"):
+            readers[follow.user_id].tags.append(follow.tag)
+        searches = SavedSearch.objects.filter(user_id__in=user_ids).select_related("tag")
+    else:
+        for user_id, (tags, _) in follows.items():
+            readers[user_id].tags.extend(tag for tag in tags if tag.active)
+        searches = [search for _, followed in follows.values() for search in followed]
+    for search in searches:
         if search.tag is None or search.tag.active:
             readers[search.user_id].searches.append(search)
     # A paper sent in a digest created before `sent_since` cannot be a candidate again: it was chosen
@@ -277,12 +291,12 @@ def _load_readers(
             digest__user_id__in=user_ids, digest__status__in=SENT_STATES, digest__created_at__gte=sent_since
         )
         .exclude(digest_id__in=list(exclude_digest_ids))
+        .annotate(relation=Value("sent", output_field=CharField()))
+        .values_list("digest__user_id", "paper_id", "relation", "digest__created_at")
         .order_by()
-        .values_list("digest__user_id", "paper_id")
     )
-    for user_id, paper_id in sent:
-        readers[user_id].excluded.add(paper_id)
-    # Upvotes and bookmarks in one statement; their papers' titles and vectors come from _own_papers.
+    # Those papers, upvotes and bookmarks in one statement; the reacted-to papers' titles and vectors come
+    # from _own_papers.
     reactions = [
         model.objects.filter(user_id__in=user_ids)
         .annotate(relation=Value(relation, output_field=CharField()))
@@ -290,9 +304,11 @@ def _load_readers(
         .order_by()
         for model, relation in ((Upvote, "upvoted"), (Bookmark, "bookmarked"))
     ]
-    for user_id, paper_id, relation, reacted_at in reactions[0].union(reactions[1], all=True):
+    for user_id, paper_id, relation, reacted_at in sent.union(*reactions, all=True):
         reader = readers[user_id]
         reader.excluded.add(paper_id)
+        if relation == "sent":
+            continue
         reader.reactions.append((paper_id, "bookmark" if relation == "bookmarked" else "upvote", reacted_at))
         if relation == "bookmarked" or paper_id not in reader.profile:  # bookmarks win over upvotes
             reader.profile[paper_id] = (relation, "")
@@ -306,10 +322,23 @@ def _own_papers(pool: CandidatePool, readers: Iterable[_ReaderData]) -> dict:
     papers (upvotes go to the popular ones), so each chunk asks only for those no earlier chunk
     of this process read, in one query, none once they are all known. (The title and vector by
     the paper's id, row by row: a join read the whole catalogue for a few thousand rows.)
+    A pool built for its own readers (the preview's) first reads them from the shared cache, where
+    such pools leave them for RANKED_SECONDS in the page cache's generation (as the candidates' facts).
     """
     readers = list(readers)
     wanted = {pk for data in readers for pk in data.profile}
     missing = [pk for pk in wanted if pk not in pool.own]
+    shared = bool(missing) and not pool.key and bool(RANKED_SECONDS)
+    if shared:
+        generation, stamp = pagecache.generation(), pool.now.timestamp()
+        keys = {pk: f"paperhub:digest-own:{generation}:{pk}" for pk in missing}
+        found = cache.get_many(list(keys.values()))
+        for pk in missing:
+            value = found.get(keys[pk])
+            if _fresh(value, stamp):
+                title, data = value[1]
+                pool.own[pk] = (title, vectors.from_bytes(data) if data is not None else None)
+        missing = [pk for pk in missing if pk not in pool.own]
     if missing:
         current = TextModel.objects.filter(status=TextModel.Status.CURRENT).values("pk")[:1]
         vector = PaperVector.objects.filter(paper_id=OuterRef("pk"), version_id=Subquery(current))
@@ -319,8 +348,13 @@ def _own_papers(pool: CandidatePool, readers: Iterable[_ReaderData]) -> dict:
             .order_by()
             .values_list("pk", "title", "vector")
         )
+        read = {}
         for pk, title, data in rows:
+            data = bytes(data) if data is not None else None
             pool.own[pk] = (title, vectors.from_bytes(data) if data is not None else None)
+            read[pk] = (title, data)
+        if shared and read:
+            cache.set_many({keys[pk]: (stamp, value) for pk, value in read.items()}, RANKED_SECONDS)
     for data in readers:
         data.profile = {pk: (relation, pool.own.get(pk, ("", None))[0]) for pk, (relation, _) in data.profile.items()}
     return {pk: pool.own[pk][1] for pk in wanted if pk in pool.own and pool.own[pk][1] is not None}
@@ -403,7 +437,12 @@ def _fresh(value, stamp: float) -> bool:
 
 
 def ranked_candidates(
-    *, tag_ids: Iterable[int], specs: Iterable[tuple[str, int | None]], days: Iterable[int], now: datetime
+    *,
+    tag_ids: Iterable[int],
+    specs: Iterable[tuple[str, int | None]],
+    days: Iterable[int],
+    now: datetime,
+    stamps: dict[tuple, float] | None = None,
 ) -> dict[tuple, list[int]]:
     """CandidatePool.ranked for these followed tags and searches (query, tag id) and lookbacks (in days).
 
@@ -417,6 +456,7 @@ def ranked_candidates(
     build_pool checks each paper is still published and within the lookback at `now`.
     Per lookback, the tags not cached cost one _ranked_in_tags, and the
     searches not cached one matching_ids statement and one read of their papers' scores.
+    `stamps`, if given, receives the time each list was ranked (`now` for those ranked here).
     """
     tag_ids, specs = sorted(set(tag_ids)), sorted(set(specs), key=lambda spec: (spec[0], spec[1] or 0))
     days = sorted(set(days))
@@ -426,9 +466,10 @@ def ranked_candidates(
     keys = {_ranked_key(lookback, section, generation): (lookback, *section) for lookback, section in wanted}
     stamp = now.timestamp()
     ranked: dict[tuple, list[int]] = {}
+    ranked_at: dict[tuple, float] = {}
     for key, value in (cache.get_many(list(keys)) if RANKED_SECONDS else {}).items():
         if _fresh(value, stamp):
-            ranked[keys[key]] = value[1]
+            ranked[keys[key]], ranked_at[keys[key]] = value[1], value[0]
     fresh: dict[tuple, list[int]] = {}
     for lookback in days:
         since = now - timedelta(days=lookback)
@@ -463,6 +504,8 @@ def ranked_candidates(
             {_ranked_key(key[0], key[1:], generation): (stamp, ids) for key, ids in fresh.items()}, RANKED_SECONDS
         )
     ranked.update(fresh)
+    if stamps is not None:
+        stamps.update({key: ranked_at.get(key, stamp) for key in ranked})
     # Lists without a candidate are left out, as the pool always did.
     return {key: ids for key, ids in ranked.items() if ids}
 
@@ -475,6 +518,7 @@ def build_pool(
     now: datetime,
     weekly: bool = True,
     with_texts: bool = True,
+    reuse: bool = False,
 ) -> CandidatePool:
     """The candidates of these followed tags and searches for these lookbacks (in days), as of `now`.
 
@@ -489,40 +533,91 @@ def build_pool(
     dispatch's pool, whose chunks render the blocks); without, only the papers shown
     are read (the preview's, or delivery.pool_blocks for a pool without them).
     The ranked lists come from ranked_candidates (shared, cached for RANKED_SECONDS).
+
+    With `reuse` (a pool for one reader, without texts: the preview's), the pool stays in this
+    process for the next one over the same ranked lists (the same entries of the shared cache, ranked
+    at the same time: lists ranked again are read again), in the same page-cache generation, while
+    the facts it read are within RANKED_SECONDS (as `_shared_facts` would take them from the shared
+    cache): that one is this pool moved to its own `now` (`_moved`: the lists filtered to the
+    lookback again, the trending terms recomputed), its candidates' decoded facts, arrays, blocks
+    and readers' own papers read once.
     """
     tag_ids, specs = frozenset(tag_ids), frozenset(specs)
     days = frozenset(days) or frozenset({LOOKBACK[DigestSettings.Frequency.DAILY].days})
-    ranked = ranked_candidates(tag_ids=tag_ids, specs=specs, days=days, now=now)
+    ranked_at: dict[tuple, float] = {}
+    ranked = ranked_candidates(tag_ids=tag_ids, specs=specs, days=days, now=now, stamps=ranked_at)
+    reuse_key = None
+    if reuse and not with_texts and not weekly and RANKED_SECONDS:
+        # The same lists: the same entries of the shared cache (ranked at the same time), with the same papers.
+        lists = frozenset((key, ranked_at[key], tuple(candidates)) for key, candidates in ranked.items())
+        reuse_key = (pagecache.generation(), tag_ids, specs, days, lists)
+        kept = _OWN_POOLS.get(reuse_key)
+        if kept is not None and _fresh(kept, now.timestamp()):
+            return _moved(kept[1], ranked, now=now)
     texts: dict[int, tuple[str, str]] = {}
     if with_texts:  # a dispatch's pool: its facts are read and shared for the previews that follow
         ids = sorted({pk for candidates in ranked.values() for pk in candidates})
         rows, all_tags, stored_vectors = _load_facts(ids, texts=texts)
         _keep_facts(ranked, rows, all_tags, stored_vectors, now=now)
+        read_at = now.timestamp()
     else:
-        rows, all_tags, stored_vectors = _shared_facts(ranked, now=now)
-    # Still within each lookback at `now` (a list read from the cache was ranked up to RANKED_SECONDS ago).
-    published_at, created_at = (_POOL_ORDER.index(name) for name in ("published_at", "created_at"))
-    for key, candidates in ranked.items():
-        since = now - timedelta(days=key[0])
-        ranked[key] = [
-            pk
-            for pk in candidates
-            if pk in rows and _in_window(rows[pk][published_at], rows[pk][created_at], since=since)
-        ]
+        rows, all_tags, stored_vectors, read_at = _shared_facts(ranked, now=now)
     ids = sorted(rows)
     paper_tags = {pk: followed for pk in ids if (followed := set(all_tags.get(pk, ())) & tag_ids)}
-    return CandidatePool(
+    pool = CandidatePool(
         now=now,
         tag_ids=tag_ids,
         specs=specs,
         days=days,
-        ranked=ranked,
+        ranked=_within_lookback(ranked, rows, now=now),
         rows=rows,
         texts=texts,
         paper_tags=paper_tags,
         weekly=_weekly_upvotes(ids, now=now) if weekly else None,
         vectors={pk: vectors.from_bytes(stored_vectors[pk]) for pk in ids if stored_vectors.get(pk) is not None},
     )
+    if reuse_key is not None:
+        _OWN_POOLS[reuse_key] = (read_at, pool)
+        while len(_OWN_POOLS) > OWN_POOLS_PER_PROCESS:
+            _OWN_POOLS.pop(next(iter(_OWN_POOLS)))
+    return pool
+
+
+def _within_lookback(ranked: dict[tuple, list[int]], rows: Mapping[int, tuple], *, now: datetime) -> dict:
+    """The ranked lists without the papers not in `rows` (not published) or no longer within their lookback
+    at `now` (a list read from the cache was ranked up to RANKED_SECONDS ago)."""
+    published_at, created_at = (_POOL_ORDER.index(name) for name in ("published_at", "created_at"))
+    within = {}
+    for key, candidates in ranked.items():
+        since = now - timedelta(days=key[0])
+        within[key] = [
+            pk
+            for pk in candidates
+            if pk in rows and _in_window(rows[pk][published_at], rows[pk][created_at], since=since)
+        ]
+    return within
+
+
+def _moved(pool: CandidatePool, ranked: dict[tuple, list[int]], *, now: datetime) -> CandidatePool:
+    """`pool` (built by build_pool from these same ranked lists) as build_pool would build it at `now`
+    from the same facts: its lists filtered to their lookbacks at `now`, its arrays with the trending
+    terms at `now`; the candidates' rows, tags, vectors, texts and blocks and the readers' own papers shared."""
+    moved = CandidatePool(
+        now=now,
+        tag_ids=pool.tag_ids,
+        specs=pool.specs,
+        days=pool.days,
+        ranked=_within_lookback(ranked, pool.rows, now=now),
+        rows=pool.rows,
+        texts=pool.texts,
+        paper_tags=pool.paper_tags,
+        weekly=None,
+        vectors=pool.vectors,
+    )
+    moved.blocks, moved.own = pool.blocks, pool.own
+    if pool.arrays is not None:
+        moved.arrays = pool.arrays.moved(moved)
+    return moved
 
 
 def _load_facts(ids: Sequence[int], *, texts: dict | None = None) -> tuple[dict, dict, dict]:
@@ -549,12 +644,13 @@ def _facts_key(key: tuple, generation: int) -> str:
     return _ranked_key(key[0], key[1:], generation).replace("digest-ranked", "digest-facts", 1)
 
 
-def _shared_facts(ranked: dict[tuple, list[int]], *, now: datetime) -> tuple[dict, dict, dict]:
+def _shared_facts(ranked: dict[tuple, list[int]], *, now: datetime) -> tuple[dict, dict, dict, float]:
     """`_load_facts` of every candidate of these ranked lists, computed once and read many: each list's
     facts are kept in the shared cache beside it for RANKED_SECONDS (in the page cache's generation,
     which a curator's change, an import and a fit move on), so a preview or a reader's own pool reads
     the candidates of lists anyone read within that time from the cache, not the database: one
-    cache call, and the three queries for the papers no list had.
+    cache call, and the three queries for the papers no list had. And the time the oldest facts
+    used were read (`now` for those read here).
     """
     generation = pagecache.generation()
     keys = {_facts_key(key, generation): key for key in ranked}
@@ -563,8 +659,10 @@ def _shared_facts(ranked: dict[tuple, list[int]], *, now: datetime) -> tuple[dic
     rows, all_tags, stored = {}, {}, {}
     known: set[int] = set()  # in some list's facts (None there: not published when it was read)
     complete: set[tuple] = set()  # lists whose every candidate is in their facts
+    read_at = stamp
     for cache_key, value in found.items():
         if _fresh(value, stamp):
+            read_at = min(read_at, value[0])
             facts = value[1]
             for pk, fact in facts.items():
                 known.add(pk)
@@ -579,7 +677,7 @@ def _shared_facts(ranked: dict[tuple, list[int]], *, now: datetime) -> tuple[dic
         all_tags.update(loaded_tags)
         stored.update(loaded_vectors)
         _keep_facts({key: ids for key, ids in ranked.items() if key not in complete}, rows, all_tags, stored, now=now)
-    return rows, all_tags, stored
+    return rows, all_tags, stored, read_at
 
 
 def _keep_facts(ranked: dict[tuple, list[int]], rows: dict, all_tags: dict, stored: dict, *, now: datetime) -> None:
@@ -724,10 +822,24 @@ class CandidateIndex:
         self.matrix = np.zeros((n, dims), dtype=np.float32)
         if dims and self.has_vector.any():
             self.matrix[self.has_vector] = np.vstack([pool.vectors[pk] for pk in ids if pk in pool.vectors])
-        self.members = {
+        self.members = self._members(pool)
+
+    def _members(self, pool: CandidatePool) -> dict[tuple, np.ndarray]:
+        import numpy as np
+
+        return {
             key: np.asarray([self.row[pk] for pk in candidates if pk in self.row], dtype=np.int64)
             for key, candidates in pool.ranked.items()
         }
+
+    def moved(self, pool: CandidatePool) -> CandidateIndex:
+        """This index for `pool`, the same candidates at another `now` (build_pool's `_moved`): the arrays
+        shared, the trending terms at the pool's `now` and the rows of its ranked lists as they are now."""
+        index = copy.copy(self)
+        index.pool = pool
+        index.trending = trending_terms(self.stored, now=pool.now)
+        index.members = self._members(pool)
+        return index
 
     def reader_rows(self, data: _ReaderData, followed: Mapping[str, Tag | SavedSearch]) -> tuple[np.ndarray, dict]:
         """The reader's candidates: their rows (ascending) and, per followed section, which of them are in it.
@@ -945,16 +1057,22 @@ def choose(
     exclude_digest_ids: Iterable[int] = (),
     pool: CandidatePool | None = None,
     prefs: Mapping[int, ReaderPrefs] | None = None,
+    follows: Mapping[int, tuple[Sequence[Tag], Sequence[SavedSearch]]] | None = None,
 ) -> tuple[dict[int, list[ChosenItem]], CandidatePool | None]:
-    """choose_items, and the pool it chose from (whose papers carry only POOL_FIELDS)."""
+    """choose_items, and the pool it chose from (whose papers carry only POOL_FIELDS).
+
+    `follows` are every reader's followed tags and searches (Tag and SavedSearch rows, their tags
+    loaded) when the caller already has them: the preview, from the reader's cached data.
+    """
     user_ids = list(dict.fromkeys(user_ids))
     if not user_ids:
         return {}, pool
-    readers = _load_readers(user_ids, now=now, exclude_digest_ids=exclude_digest_ids, prefs=prefs)
+    readers = _load_readers(user_ids, now=now, exclude_digest_ids=exclude_digest_ids, prefs=prefs, follows=follows)
     if pool is None or not all(pool.covers(data) for data in readers.values()):
         # A pool for these readers alone: upvotes this week are counted, and authors and abstracts read,
         # for the papers chosen only.
-        pool = build_pool(**_needs(readers.values()), now=now, weekly=False, with_texts=False)
+        # (For one reader, the preview's, the pool is reused by the next over the same lists: build_pool.)
+        pool = build_pool(**_needs(readers.values()), now=now, weekly=False, with_texts=False, reuse=len(readers) == 1)
     profile_vectors = _own_papers(pool, readers.values())
     # The pool's candidates as arrays, once per pool in this process (every chunk of a dispatch reuses them).
     index = pool.index()

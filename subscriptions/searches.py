@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from papers.models import Tag
+from papers.readers import forget_reader
 from papers.search import clean_query, has_terms
 
 from .models import SavedSearch
@@ -76,7 +77,11 @@ def unfollow_search(*, user: AbstractBaseUser, search_id: int) -> bool:
 def rename_search(*, user: AbstractBaseUser, search_id: int, name: str) -> bool:
     """Give one of the reader's searches a name (empty: show the query). True if it exists."""
     name = " ".join(name.split())[: SavedSearch._meta.get_field("name").max_length]
-    return bool(SavedSearch.objects.filter(user=user, pk=search_id).update(name=name))
+    renamed = bool(SavedSearch.objects.filter(user=user, pk=search_id).update(name=name))
+    if renamed:  # an UPDATE sends no post_save: the reader's cached data (its searches' names) is forgotten here
+        forget_reader(user.pk)
+        transaction.on_commit(lambda: forget_reader(user.pk))
+    return renamed
 
 
 def search_url(search: SavedSearch) -> str:

