@@ -289,6 +289,14 @@ SHELL_BLOCKS = ("title", "description", "head", "body")
 _shells: dict[str, list[str]] = {}
 
 
+def visitor_request(path: str) -> HttpRequest:
+    """A plain visitor's GET of `path`: what the parts every visitor shares are rendered for."""
+    request = HttpRequest()
+    request.method, request.path = "GET", path
+    request.user = AnonymousUser()
+    return request
+
+
 def visitor_shell(template_name: str) -> list[str]:
     """`template_name` as a plain visitor gets it, with placeholders for its blocks' values and the
     visitor's path, split at them (`PLACEHOLDER.split`). Rendered once per process (every request in
@@ -299,9 +307,7 @@ def visitor_shell(template_name: str) -> list[str]:
     """
     shell = _shells.get(template_name)
     if shell is None:
-        request = HttpRequest()
-        request.method, request.path = "GET", SHELL_PATH
-        request.user = AnonymousUser()
+        request = visitor_request(SHELL_PATH)
         marks = {name: mark_safe(placeholder(name)) for name in SHELL_BLOCKS}  # noqa: S308 (our marks)
         context = {
             "paper": SimpleNamespace(title=marks["title"]),

@@ -46,7 +46,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F, Prefetch, Q
@@ -172,10 +171,7 @@ def _chart(paper: Paper, *, now: datetime) -> tuple[str, str]:
 
 def _visitor(paper: Paper) -> HttpRequest:
     """A visitor's GET of the paper's page, which is what the stored parts are rendered for."""
-    request = HttpRequest()
-    request.method, request.path = "GET", paper.get_absolute_url()
-    request.user = AnonymousUser()
-    return request
+    return pagecache.visitor_request(paper.get_absolute_url())
 
 
 def render_later(paper_ids: list[int]) -> None:
@@ -437,7 +433,6 @@ def assemble(request: HttpRequest, paper: Paper, page: PaperPage | None, *, now:
 
 # A visitor's slots beside a tag (the Follow button, which leads to log-in) differ between two
 # visitors only by the path the form comes back to: rendered once per process and tag.
-_VISITOR_PATH = "/__visitor_path__/"
 _visitor_slots: dict[tuple[int, str, str], str] = {}
 
 
@@ -446,14 +441,12 @@ def _visitor_tag_slot(request: HttpRequest, tag: Tag) -> str:
     key = (tag.pk, tag.slug, tag.name)
     html = _visitor_slots.get(key)
     if html is None:
-        visitor = HttpRequest()
-        visitor.method, visitor.path = "GET", _VISITOR_PATH
-        visitor.user = AnonymousUser()
+        visitor = pagecache.visitor_request(pagecache.SHELL_PATH)
         html = render_slot("tag_actions", {"request": visitor, "user": visitor.user}, tag)
         if not settings.DEBUG:  # templates reload in DEBUG
             _visitor_slots[key] = html
     # The path is in the form's `next` field, escaped as the template escapes it.
-    return html.replace(_VISITOR_PATH, escape(request.get_full_path()))
+    return html.replace(pagecache.SHELL_PATH, escape(request.get_full_path()))
 
 
 TAG_COUNTS_KEY = "paper-pages:tag-counts"
