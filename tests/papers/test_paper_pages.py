@@ -177,6 +177,21 @@ def test_a_neighbours_new_title_and_its_hiding_show_at_once(paper, time_machine,
     assert second.title not in html
 
 
+def test_neighbours_hidden_beyond_the_spare_are_replaced_by_the_next_ones(paper, monkeypatch):
+    # The page's statement reads one neighbour beyond what it shows (here: the first one only).
+    monkeypatch.setattr(paper_pages, "FIRST_NEIGHBOURS", 1)
+    first = Paper.objects.get(pk=paper_pages.find(arxiv_id=paper.arxiv_id, slug="")[0].stored_similar_ids[0])
+    curation.hide(Paper.objects.filter(pk=first.pk))
+    cache.clear()
+    with CaptureQueriesContext(connection) as queries:
+        html = Client().get(paper.get_absolute_url()).content.decode()
+    assert first.title not in html
+    shown = [n.title for n in paper.neighbours if n.pk != first.pk]
+    assert len(shown) == 2 and all(title in html for title in shown)
+    followers = apps.is_installed("subscriptions")
+    assert len(queries) == 2 + followers  # the page's statement, then the rest of the neighbours
+
+
 def test_tags_added_or_removed_by_curation_or_rules_show_at_once(paper):
     visit(paper)
     other = TagFactory(slug="retrieval", name="Retrieval")
