@@ -86,11 +86,17 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "papers/home.html", context)
 
 
-def _find_paper(key: str, papers) -> Paper:
+def _arxiv_id_of(key: str) -> str:
+    """The arXiv id (any version given dropped) that a paper URL's key is, or "" for a slug."""
     try:
         arxiv_id, _ = split_arxiv_id(key)
     except ValueError:
-        arxiv_id = ""
+        return ""
+    return arxiv_id
+
+
+def _find_paper(key: str, papers) -> Paper:
+    arxiv_id = _arxiv_id_of(key)
     paper = papers.filter(arxiv_id=arxiv_id).first() if arxiv_id else None
     return paper or get_object_or_404(papers, slug=key)
 
@@ -106,11 +112,7 @@ def paper_detail(request: HttpRequest, key: str) -> HttpResponse:
     """
     user = request.user
     if not (user.is_active and user.is_staff):
-        try:
-            arxiv_id, _ = split_arxiv_id(key)
-        except ValueError:
-            arxiv_id = ""
-        found = paper_pages.find(arxiv_id=arxiv_id, slug=key)
+        found = paper_pages.find(arxiv_id=_arxiv_id_of(key), slug=key)
         if found is None:
             raise Http404("No such paper.")
         paper, page = found
