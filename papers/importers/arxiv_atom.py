@@ -163,7 +163,9 @@ def parse(stream) -> Iterator[PaperRecord | RecordError]:
             if root is None:
                 root = element
                 if element.tag != f"{ATOM}feed":
-                    raise RecordError(f"not an Atom feed (the document starts with <{etree.QName(element).localname}>)")
+                    # The tag's local name as text: lxml's QName refuses some names its parser lets through ("<:").
+                    name = str(element.tag).rpartition("}")[2]
+                    raise RecordError(f"not an Atom feed (the document starts with <{name}>)")
                 continue
             if event != "end" or element.tag != f"{ATOM}entry" or element.getparent() is not root:
                 continue

@@ -14,7 +14,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 from django.core.management import CommandError, call_command
-from hypothesis import HealthCheck, currently_in_test_context, event, given, settings
+from hypothesis import HealthCheck, currently_in_test_context, event, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
@@ -198,6 +198,7 @@ class ImportProperty(TestCase):
         ),
         format=st.sampled_from(FORMATS),
     )
+    @example(content=b"<:", format=None)  # a tag lxml's parser lets through and its QName refuses
     def test_arbitrary_bytes(self, content, format):
         self.import_bytes(content, format=format)
 
