@@ -27,9 +27,11 @@ view that finds none or a stale one. A row is stale, so never shown, when:
   templates or the tags that render them);
 - the paper was saved since it was rendered (its `updated_at` is not the one
   the row was rendered from: an admin edit, an import's update);
-- it was deleted by `forget`/`forget_tagged`/`forget_by_authors` for a change
-  that does not save the paper: its tags or authors, a tag's name, slug or
-  activity, an author's name or a merge.
+- it was deleted by `forget` (the papers found by `tagged` or `by_authors`) for
+  a change that does not save the paper: its tags or authors, a tag's name,
+  slug or activity, an author's name or a merge. Once the change commits,
+  `forget` also moves those papers' `updated_at` on, so a page that a view
+  rendered from the state before the change and stored after it is stale too.
 
 Staff (who may see unpublished papers) always get the page rendered live.
 """
@@ -201,11 +203,17 @@ def render_missing() -> int:
     return len(ids)
 
 
-def forget(paper_ids: Iterable[int]) -> None:
-    """These papers' stored pages are stale: the next view (or render) writes them again.
+def forget(paper_ids: Iterable[int], *, touch: bool = True) -> None:
+    """These papers' stored pages are stale (their tags or byline changed without a save): the next
+    view (or render) writes them again.
 
-    Deleted now and once more when the change commits: a view that read the old state
-    before the commit may have stored it again meanwhile.
+    Deleted now, and again once the change commits, when the papers are also touched (their
+    `updated_at` moved on): a view that read the state before the commit may store a page
+    rendered from it after the delete, and that page then names an `updated_at` that is no
+    longer the paper's, so it is never shown. Touched after the commit, a batch at a time, so
+    that a curator's long change never holds the papers' rows (an upvote updates them).
+    `touch=False` for an import: its papers are new (no view sees them before the commit) or
+    saved in the same transaction.
     """
     ids = sorted(set(paper_ids))
     if not ids:
@@ -215,8 +223,14 @@ def forget(paper_ids: Iterable[int]) -> None:
         for start in range(0, len(ids), RENDER_BATCH):
             PaperPage.objects.filter(paper_id__in=ids[start : start + RENDER_BATCH]).delete()
 
+    def delete_and_touch() -> None:
+        delete()
+        now = timezone.now()
+        for start in range(0, len(ids), RENDER_BATCH):
+            Paper.objects.filter(pk__in=ids[start : start + RENDER_BATCH]).update(updated_at=now)
+
     delete()
-    transaction.on_commit(delete)
+    transaction.on_commit(delete_and_touch if touch else delete)
 
 
 def tagged(tag_ids: Iterable[int]) -> list[int]:

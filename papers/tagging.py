@@ -63,7 +63,7 @@ def matching_tag_ids(paper: Paper, rules: list[CompiledRule]) -> set[int]:
     return {rule.tag_id for rule in rules if rule.matches(text=text, categories=categories, tokens=tokens)}
 
 
-def _apply(papers: Iterable[Paper], rules: list[CompiledRule]) -> list:
+def _apply(papers: Iterable[Paper], rules: list[CompiledRule], *, touch: bool = True) -> list:
     """Insert the paper-tag rows the rules call for and the papers lack; returns the rows inserted."""
     through = Paper.tags.through
     papers = list(papers)
@@ -76,14 +76,16 @@ def _apply(papers: Iterable[Paper], rules: list[CompiledRule]) -> list:
             if (paper.pk, tag_id) not in existing:
                 new_rows.append(through(paper_id=paper.pk, tag_id=tag_id))
     through.objects.bulk_create(new_rows, ignore_conflicts=True)
-    paper_pages.forget(row.paper_id for row in new_rows)
+    paper_pages.forget((row.paper_id for row in new_rows), touch=touch)
     return new_rows
 
 
-def apply_tag_rules(papers: Iterable[Paper], rules: list[CompiledRule] | None = None) -> int:
-    """Add the tags the rules give each paper (never removes a tag). Returns tags added."""
+def apply_tag_rules(papers: Iterable[Paper], rules: list[CompiledRule] | None = None, *, touch: bool = True) -> int:
+    """Add the tags the rules give each paper (never removes a tag). Returns tags added.
+
+    `touch`: as papers/paper_pages.py `forget` (False for an import's papers)."""
     rules = compiled_rules() if rules is None else rules
-    return len(_apply(papers, rules))
+    return len(_apply(papers, rules, touch=touch))
 
 
 def retag(papers, *, rules: list[CompiledRule] | None = None, chunk_size: int = 1000) -> int:

@@ -300,13 +300,15 @@ def upsert_batch(
 
     touched = [(paper, record) for paper, record in created] + [(paper, record) for paper, record, _, _ in updated]
     _add_record_tags(touched)
-    apply_tag_rules([paper for paper, _ in touched], rules)
+    apply_tag_rules([paper for paper, _ in touched], rules, touch=False)  # new, or forgotten below
     # Vectors from the current text model, in this same job (nothing before the first fit).
     retexted = [paper.pk for paper, _, changed, _ in updated if {"title", "abstract"} & set(changed)]
     assign_vectors([paper.pk for paper, _ in created] + retexted)
     # Their stored pages: gone for the updated ones (tags and bylines change without a save), and
     # rendered for all of them once this import commits.
-    paper_pages.forget(paper.pk for paper, _, _, _ in updated)
+    # (touched after the commit unless saved in this transaction: papers/paper_pages.py `forget`)
+    paper_pages.forget((paper.pk for paper, _, changed, _ in updated if changed), touch=False)
+    paper_pages.forget(paper.pk for paper, _, changed, _ in updated if not changed)
     paper_pages.render_later([paper.pk for paper, _ in touched])
     return results
 

@@ -192,6 +192,18 @@ def test_neighbours_hidden_beyond_the_spare_are_replaced_by_the_next_ones(paper,
     assert len(queries) == 2 + followers  # the page's statement, then the rest of the neighbours
 
 
+def test_a_page_rendered_before_a_tag_change_and_stored_after_it_is_never_shown(
+    paper, time_machine, now, django_capture_on_commit_callbacks
+):
+    visit(paper)
+    before = PaperPage.objects.get(paper=paper)  # what a view that read the paper before the change renders
+    time_machine.move_to(now + timedelta(minutes=1), tick=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        curation.add_tags(Paper.objects.filter(pk=paper.pk), [TagFactory(slug="retrieval", name="Retrieval")])
+    before.save()  # ... and stores after the change committed and deleted the stored page
+    assert "#retrieval" in visit(paper)
+
+
 def test_tags_added_or_removed_by_curation_or_rules_show_at_once(paper):
     visit(paper)
     other = TagFactory(slug="retrieval", name="Retrieval")
