@@ -20,7 +20,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import vocab
+from . import db, vocab
 
 ROOT = Path(__file__).resolve().parent.parent
 LUA = Path(__file__).resolve().parent / "wrk_report.lua"
@@ -255,6 +255,7 @@ def store_paper_pages(results) -> None:
     from django.db import connection
 
     from papers import paper_pages
+    from papers.models import PaperPage
 
     ids = list(paper_pages.stale_ids())
     started = time.perf_counter()
@@ -266,6 +267,7 @@ def store_paper_pages(results) -> None:
     results.add("paper_pages_rendered", len(ids), "pages")
     if ids:
         results.add("paper_pages_render_ms", (time.perf_counter() - started) * 1000 / len(ids) * WORKERS, "ms")
+        db.vacuum(PaperPage)
 
 
 def clear_cache() -> None:
