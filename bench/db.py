@@ -68,8 +68,8 @@ def vacuum(*models) -> None:
 
     The bench rewrites whole tables (every stored paper page, every paper's vector at a fit) where a
     site rewrites a few rows at a time, and this machine's PostgreSQL runs with autovacuum off: without
-    it, each rewrite left ~100,000 dead rows in the tables a cold paper page reads (four re-renders made
-    the stored pages' table 2.5 GB and `paper_rps_vs_floor` fall from 0.37 to 0.26).
+    it, each rewrite left ~100,000 dead rows in the tables a cold paper page and the preview read (four
+    re-renders made the stored pages' table 2.5 GB, 529 MB once vacuumed in full).
     """
     from django.db import connection
 
