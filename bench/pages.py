@@ -191,19 +191,17 @@ def sample_paths() -> dict[str, list[str]]:
         Tag.objects.filter(active=True).annotate(n=Count("papers")).order_by("-n").values_list("slug", flat=True)[:20]
     )
     published = Paper.objects.published()
+
+    def urls(pks: list[int]) -> list[str]:
+        rows = published.filter(pk__in=pks).values_list("pk", "arxiv_id", "slug")
+        return [Paper(pk=pk, arxiv_id=a, slug=s).get_absolute_url() for pk, a, s in rows]
+
     ids = list(published.values_list("pk", flat=True))
     chosen = rng.sample(ids, min(300, len(ids)))
-    papers = [
-        Paper(pk=pk, arxiv_id=a, slug=s).get_absolute_url()
-        for pk, a, s in published.filter(pk__in=chosen).values_list("pk", "arxiv_id", "slug")
-    ]
+    papers = urls(chosen)
     rng.shuffle(papers)
     # Another 300, for the workers' first paper pages (drawn after, so the measured 300 stay the same).
-    others = rng.sample(sorted(set(ids) - set(chosen)), min(300, len(ids) - len(chosen)))
-    first = [
-        Paper(pk=pk, arxiv_id=a, slug=s).get_absolute_url()
-        for pk, a, s in published.filter(pk__in=others).values_list("pk", "arxiv_id", "slug")
-    ]
+    first = urls(rng.sample(sorted(set(ids) - set(chosen)), min(300, len(ids) - len(chosen))))
     return {
         "floor": ["/bench/floor/"],
         "trending": ["/"],
