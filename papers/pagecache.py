@@ -247,11 +247,13 @@ def _filled(request: HttpRequest, frame: Frame, response: HttpResponse) -> HttpR
     return response
 
 
-def shared_for_visitors(view: Callable | None = None, *, prefetch: tuple[str, ...] = ()) -> Callable:
+def shared_for_visitors(
+    view: Callable | None = None, *, prefetch: tuple[str, ...] | Callable[[], tuple[str, ...]] = ()
+) -> Callable:
     """Serve plain visitors this view's page from the shared cache (PAGE_SECONDS at most).
 
-    `prefetch`: cache keys the view reads when it renders, read with the page in the same cache call
-    and kept in `request.prefetched` (see `prefetched`).
+    `prefetch`: cache keys the view reads when it renders (or a function naming them per request),
+    read with the page in the same cache call and kept in `request.prefetched` (see `prefetched`).
     """
     if view is None:
         return functools.partial(shared_for_visitors, prefetch=prefetch)
@@ -261,10 +263,11 @@ def shared_for_visitors(view: Callable | None = None, *, prefetch: tuple[str, ..
         if not is_plain_visitor(request):
             return view(request, *args, **kwargs)
         key = _key("page", request)
-        if prefetch:
-            found = _get_many([key, *prefetch])
+        keys = prefetch() if callable(prefetch) else prefetch
+        if keys:
+            found = _get_many([key, *keys])
             stored = found.get(key)
-            request.prefetched = {name: found.get(name) for name in prefetch}  # None: read, not there
+            request.prefetched = {name: found.get(name) for name in keys}  # None: read, not there
         else:
             stored = _get(key)
         if stored is not None:
@@ -365,6 +368,22 @@ def reader_state(user, paper_ids: list[int]) -> dict[int, tuple[int, int, bool, 
     return {row[0]: (row[1], row[2], bool(row[3]), bool(row[4])) for row in rows}
 
 
+NO_STATE = (0, 0, False, False)
+
+
+def state_texts(state: tuple[int, int, bool, bool]) -> dict[str, str]:
+    """What a paper's state placeholders (upvotes, bookmarks, pressed) say, by kind."""
+    upvotes, bookmarks, upvoted, bookmarked = state
+    return {
+        "up": "true" if upvoted else "false",
+        "bm": "true" if bookmarked else "false",
+        "upc": str(upvotes),
+        "ups": "" if upvotes == 1 else "s",
+        "bmc": str(bookmarks),
+        "bms": "" if bookmarks == 1 else "s",
+    }
+
+
 def fill(
     html: str | list[str],
     state: dict[int, tuple[int, int, bool, bool]],
@@ -392,15 +411,7 @@ def fill(
         else:
             texts = papers.get(pk)
             if texts is None:
-                upvotes, bookmarks, upvoted, bookmarked = state.get(int(pk), (0, 0, False, False))
-                texts = papers[pk] = {
-                    "up": "true" if upvoted else "false",
-                    "bm": "true" if bookmarked else "false",
-                    "upc": str(upvotes),
-                    "ups": "" if upvotes == 1 else "s",
-                    "bmc": str(bookmarks),
-                    "bms": "" if bookmarks == 1 else "s",
-                }
+                texts = papers[pk] = state_texts(state.get(int(pk), NO_STATE))
             out.append(texts.get(kind, ""))  # not one of ours (a stray mark in text): nothing
         out.append(pieces[index + 2])
     return "".join(out)

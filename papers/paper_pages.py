@@ -42,6 +42,7 @@ import functools
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -252,7 +253,21 @@ PAPER_COLUMNS = (
 PAGE_COLUMNS = (*("version", "description", "head", "body", "tags", "paper_updated_at", "chart", "chart_key"),)
 
 
-def find(*, arxiv_id: str, slug: str) -> tuple[Paper, PaperPage | None] | None:
+@dataclass
+class StoredPage:
+    """A `PaperPage` as `find` reads it (the columns `assemble` uses), without a model instance's cost."""
+
+    version: str
+    description: str
+    head: str
+    body: str
+    tags: list
+    paper_updated_at: datetime
+    chart: str
+    chart_key: str
+
+
+def find(*, arxiv_id: str, slug: str) -> tuple[Paper, StoredPage | None] | None:
     """The published paper with this arXiv id (else this slug), with its stored page (if any), its
     stored neighbours' ids (`stored_similar_ids`) and the first FIRST_NEIGHBOURS of them as `Neighbour`s
     (`stored_neighbours`: status, counts, current stored card): one query, or None.
@@ -296,10 +311,8 @@ def find(*, arxiv_id: str, slug: str) -> tuple[Paper, PaperPage | None] | None:
     paper.stored_neighbours = _neighbour_rows(row[-1])
     if page_values["version"] is None:  # no stored page
         return paper, None
-    page_values.update(
-        paper_id=paper.pk, tags=_json(page_values["tags"]), paper_updated_at=_datetime(page_values["paper_updated_at"])
-    )
-    return paper, _from_db(PaperPage, page_values)
+    page_values.update(tags=_json(page_values["tags"]), paper_updated_at=_datetime(page_values["paper_updated_at"]))
+    return paper, StoredPage(**page_values)
 
 
 def _neighbour_rows(value) -> dict[int, Neighbour]:
@@ -362,7 +375,7 @@ def _json(value):
     return json.loads(value) if isinstance(value, str | bytes) else value
 
 
-def current_page(paper: Paper, page: PaperPage | None) -> PaperPage:
+def current_page(paper: Paper, page: StoredPage | None) -> StoredPage | PaperPage:
     """The paper's stored page if it is current, else rendered now."""
     if page is None or page.version != version() or page.paper_updated_at != paper.updated_at:
         page = render([paper.pk])[paper.pk]
@@ -387,7 +400,7 @@ class Assembled:
     paper_ids: list[int]  # the paper and the similar papers shown
 
 
-def assemble(request: HttpRequest, paper: Paper, page: PaperPage | None, *, now: datetime) -> Assembled:
+def assemble(request: HttpRequest, paper: Paper, page: StoredPage | None, *, now: datetime) -> Assembled:
     """The paper's stored page (`find`) with every placeholder filled for this request (see the module docstring)."""
     page = current_page(paper, page)
     everyone = getattr(paper, "stored_similar_ids", None) or []
@@ -406,8 +419,7 @@ def assemble(request: HttpRequest, paper: Paper, page: PaperPage | None, *, now:
     if missing:
         for pk, row in render(missing).items():
             neighbours[pk].card = row.card
-    cards = mark_safe("".join(neighbours[pk].card or "" for pk in shown))  # noqa: S308 (rendered by our templates)
-    similar = get_template("papers/detail.html#similar").render({"similar": shown, "stored": True, "cards": cards})
+    similar = _similar_section("".join(neighbours[pk].card or "" for pk in shown)) if shown else ""
     chart = page.chart
     if page.chart_key != chart_key(paper, now=now):  # a new day, or upvotes since it was drawn
         chart, key = _chart(paper, now=now)
@@ -426,13 +438,19 @@ def assemble(request: HttpRequest, paper: Paper, page: PaperPage | None, *, now:
         state[paper.pk] = (paper.upvote_count, paper.bookmark_count, False, False)
     counted = _tag_counts(request, tags) if tags else {}
     slot_context = {"request": request, "user": request.user}
+    texts: dict[str, dict[str, str]] = {}  # each paper's state in words, as pagecache.fill says it
+    origin = None
 
     def value(match) -> str:
+        nonlocal origin
         kind, arg = match.group(1), match.group(2)
         if kind in READER_KINDS:
             if deferring:
                 return match.group(0)  # the frame fills it for each reader
-            return pagecache.fill(match.group(0), state, csrf_token="")
+            said = texts.get(arg)
+            if said is None:
+                said = texts[arg] = pagecache.state_texts(state.get(int(arg or 0), pagecache.NO_STATE))
+            return said[kind]
         if kind == "ago":
             try:
                 return escape(relative_label(EPOCH + timedelta(microseconds=int(arg or 0)), now))
@@ -451,7 +469,9 @@ def assemble(request: HttpRequest, paper: Paper, page: PaperPage | None, *, now:
                 return format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request))
             return ""
         if kind == "origin":
-            return escape(request.build_absolute_uri("/")[:-1])
+            if origin is None:
+                origin = escape(request.build_absolute_uri("/")[:-1])
+            return origin
         tag = tags.get(int(arg)) if arg else None
         if kind == "tagcounts" and tag is not None:
             return "".join(format_html(' <span class="muted small">{}</span>', c) for c in counted.get(tag.pk, []))
@@ -472,6 +492,22 @@ def assemble(request: HttpRequest, paper: Paper, page: PaperPage | None, *, now:
     )
 
 
+# The "Similar papers" section around its cards, split where they go: rendered once per process.
+_similar_shell: list[str] = []
+
+
+def _similar_section(cards: str) -> str:
+    """papers/detail.html's `similar` partial with these stored cards, without rendering it."""
+    shell = _similar_shell
+    if not shell:
+        mark = pagecache.placeholder("cards")
+        context = {"similar": [0], "stored": True, "cards": mark_safe(mark)}  # noqa: S308 (our mark)
+        shell = get_template("papers/detail.html#similar").render(context).split(mark)
+        if not settings.DEBUG:  # templates reload in DEBUG
+            _similar_shell[:] = shell
+    return shell[0] + cards + shell[1]
+
+
 # A visitor's slots beside a tag (the Follow button, which leads to log-in) differ between two
 # visitors only by the path the form comes back to: rendered once per process and tag.
 _visitor_slots: dict[tuple[int, str, str], str] = {}
@@ -490,7 +526,16 @@ def _visitor_tag_slot(request: HttpRequest, tag: Tag) -> str:
     return html.replace(pagecache.SHELL_PATH, escape(request.get_full_path()))
 
 
-TAG_COUNTS_KEY = "paper-pages:tag-counts"
+# The shared entry is (when it expires, the counts). Each process keeps the counts it read until then:
+# no older than the shared entry lets them be, without a cache read per page.
+TAG_COUNTS_KEY = "paper-pages:tag-counts:2"
+_counts_memo: dict = {"value": None, "until": 0.0}
+
+
+def tag_counts_to_read() -> tuple[str, ...]:
+    """What a visitor's paper page reads with the page (papers/views.py): the tags' counts, unless this
+    process holds them."""
+    return () if time.time() < _counts_memo["until"] else (TAG_COUNTS_KEY,)
 
 
 def _all_tag_counts() -> dict[int, dict[str, int]]:
@@ -505,24 +550,33 @@ def _tag_counts(request: HttpRequest, tags: dict[int, Tag]) -> dict[int, list[st
     Counted for every tag at once and kept in the shared cache for PAGE_SECONDS, as long as a
     visitor's cached page keeps them (the Follow button's answer updates the count in place).
     Counting a popular tag's followers per view took longer than the rest of the page. A
-    visitor's view reads them with its page (papers/views.py: `prefetch`).
+    visitor's view reads them with its page (papers/views.py: `prefetch`), and the process keeps
+    them until the shared entry expires.
     """
     from .templatetags.slots import extra_tag_counts
 
     if not tag_counts():
         return {}
-    read, counts = pagecache.prefetched(request, TAG_COUNTS_KEY)
-    if not read:
-        try:
-            counts = cache.get(TAG_COUNTS_KEY)
-        except Exception:
-            counts = None
+    counts = None
+    if time.time() < _counts_memo["until"]:
+        counts = _counts_memo["value"]
+    else:
+        read, entry = pagecache.prefetched(request, TAG_COUNTS_KEY)
+        if not read:
+            try:
+                entry = cache.get(TAG_COUNTS_KEY)
+            except Exception:
+                entry = None
+        if entry is not None:
+            until, counts = entry
+            _counts_memo.update(value=counts, until=until)
     if counts is None or not set(tags) <= set(counts):  # none yet, or a tag newer than the counts
-        counts = _all_tag_counts()
+        counts, until = _all_tag_counts(), time.time() + pagecache.PAGE_SECONDS
         try:
-            cache.set(TAG_COUNTS_KEY, counts, pagecache.PAGE_SECONDS)
+            cache.set(TAG_COUNTS_KEY, (until, counts), pagecache.PAGE_SECONDS)
         except Exception:
             logger.warning("tag counts not cached: the cache is unreachable")
+        _counts_memo.update(value=counts, until=until)
     for pk, tag in tags.items():
         for key, value in counts.get(pk, {}).items():
             setattr(tag, key, value)

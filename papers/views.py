@@ -102,7 +102,7 @@ def _find_paper(key: str, papers) -> Paper:
 
 
 @require_GET
-@pagecache.shared_for_visitors(prefetch=(paper_pages.TAG_COUNTS_KEY,))
+@pagecache.shared_for_visitors(prefetch=paper_pages.tag_counts_to_read)
 @pagecache.shared_for_readers
 def paper_detail(request: HttpRequest, key: str) -> HttpResponse:
     """A paper by arXiv id (any version) or slug; drafts and hidden papers are 404 except for staff.

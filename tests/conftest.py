@@ -65,11 +65,12 @@ def empty_cache():
 
 @pytest.fixture(autouse=True)
 def fresh_page_cache_generation():
-    """Each test starts with the per-process memos of papers/ empty: the page cache's generation and
-    the unpickled text model (a rolled-back test's model id is reused by the next test)."""
-    from papers import pagecache, vectors
+    """Each test starts with the per-process memos of papers/ empty: the page cache's generation, the
+    tags' counts and the unpickled text model (a rolled-back test's model id is reused by the next test)."""
+    from papers import pagecache, paper_pages, vectors
 
     pagecache._memo["until"] = 0.0
+    paper_pages._counts_memo["until"] = 0.0
     vectors._transforms.clear()
     vectors._query_models.clear()
     vectors._catalogues.clear()

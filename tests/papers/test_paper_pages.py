@@ -86,6 +86,7 @@ def test_a_cold_page_with_tags_and_upvotes_reads_two_queries(paper):
     UpvoteFactory(paper=paper)
     visit(paper)  # draws the chart again (an upvote since) and stores it
     cache.clear()
+    paper_pages._counts_memo["until"] = 0.0  # and the counts this process kept
     with CaptureQueriesContext(connection) as queries:
         Client().get(paper.get_absolute_url())
     # the paper with its page and its neighbours' counts and cards; the tags' followers (cached for a minute)
@@ -371,3 +372,25 @@ def test_a_visitors_cold_page_reads_the_tags_counts_with_the_page(paper, cache_r
     reads = [keys for keys in cache_reads if keys != [pagecache.GENERATION_KEY]]  # read once a second
     assert len(reads) == 1, reads  # the page and the counts, in one call
     assert paper_pages.TAG_COUNTS_KEY in reads[0] and reads[0][0].startswith("page:")
+
+
+def test_the_process_keeps_the_tags_counts_until_the_shared_entry_expires(paper, cache_reads, time_machine):
+    followers = apps.is_installed("subscriptions")  # without it, no tag counts its followers
+    Client().get(paper.get_absolute_url())  # counted, and kept in the shared cache and in the process
+    if followers:
+        from tests.factories import TagFollowFactory
+
+        TagFollowFactory(tag=paper.tags.get())  # a new follower, counted once the counts expire
+    cache_reads.clear()
+
+    time_machine.shift(timedelta(seconds=pagecache.PAGE_SECONDS - 1))
+    kept = Client().get(paper.get_absolute_url() + "?kept").content.decode()
+    reads = [keys for keys in cache_reads if keys != [pagecache.GENERATION_KEY]]
+    time_machine.shift(timedelta(seconds=2))
+    counted = Client().get(paper.get_absolute_url() + "?counted").content.decode()
+
+    if followers:
+        assert reads == [[reads[0][0]]] and reads[0][0].startswith("page:"), reads  # the page alone
+        assert "1 follower" not in kept and "1 follower" in counted
+    else:  # nothing to count: read with each page, never there
+        assert all(paper_pages.TAG_COUNTS_KEY in keys for keys in reads), reads
