@@ -192,8 +192,8 @@ def shared_for_readers(view: Callable) -> Callable:
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if request.method != "GET":
-            return view(request, *args, **kwargs)
+        if request.method != "GET" or settings.SESSION_COOKIE_NAME not in request.COOKIES:
+            return view(request, *args, **kwargs)  # no session: no reader (a visitor whose page was not cached)
         # The frame and the reader's cached data are read with the user when the request's middleware
         # offers it (paperhub/authentication.py): a reader's page is then one cache call after the session's.
         key, user_id = _key(FRAME_PREFIX, request), request.session.get(SESSION_KEY)

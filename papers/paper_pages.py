@@ -47,6 +47,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache
@@ -140,7 +142,8 @@ def render(paper_ids: Iterable[int]) -> dict[int, PaperPage]:
                     description=truncatechars(paper.abstract, DESCRIPTION_CHARS),
                     head=head.render(context),
                     body=body.render(context),
-                    card=card.render(context),
+                    # a curator's title may hold the two marks side by side: never in a stored card
+                    card=card.render(context).replace(CARD_SEPARATOR, ""),
                     tags=[[tag.pk, tag.slug, tag.name] for tag in tags],
                     paper_updated_at=paper.updated_at,
                     chart=chart,
@@ -298,7 +301,7 @@ def find(*, arxiv_id: str, slug: str) -> tuple[Paper, StoredPage | None] | None:
     )
     current = TextModel.Status.CURRENT
     with connection.cursor() as cursor:
-        cursor.execute(sql, [current, version(), current, FIRST_NEIGHBOURS, Paper.Status.PUBLISHED, *params])
+        cursor.execute(sql, [current, *_neighbours_params(), FIRST_NEIGHBOURS, Paper.Status.PUBLISHED, *params])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -315,10 +318,21 @@ def find(*, arxiv_id: str, slug: str) -> tuple[Paper, StoredPage | None] | None:
     return paper, StoredPage(**page_values)
 
 
-def _neighbour_rows(value) -> dict[int, Neighbour]:
+# Between the neighbours' counts and their cards, and between two cards, in what `_neighbours_sql` reads:
+# the two placeholder marks side by side, which no text (papers/text.py) and no placeholder holds.
+CARD_SEPARATOR = pagecache.OPEN + pagecache.CLOSE
+
+
+def _neighbour_rows(value: str | None) -> dict[int, Neighbour]:
+    if not value:
+        return {}
+    counts, _, cards = value.partition(CARD_SEPARATOR)
+    rows = json.loads(counts)
     return {
-        pk: Neighbour(status, upvotes, comments or 0, card)
-        for pk, status, upvotes, comments, card in _json(value) or []
+        pk: Neighbour(status, upvotes, comments or 0, card if current else None)
+        for (pk, status, upvotes, comments, current), card in zip(
+            rows, cards.split(CARD_SEPARATOR) if rows else [], strict=True
+        )
     }
 
 
@@ -326,28 +340,42 @@ def _neighbours(paper_id: int, count: int) -> dict[int, Neighbour]:
     """The paper's first `count` stored neighbours, as `find` reads the first FIRST_NEIGHBOURS."""
     sql = f'SELECT {_neighbours_sql(connection.vendor)} FROM "{Paper._meta.db_table}" p WHERE p."id" = %s'  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(sql, [version(), TextModel.Status.CURRENT, count, paper_id])
+        cursor.execute(sql, [*_neighbours_params(), count, paper_id])
         row = cursor.fetchone()
     return _neighbour_rows(row[0] if row else None)
+
+
+def _neighbours_params() -> list:
+    """The parameters of `_neighbours_sql` before how many."""
+    return [version(), CARD_SEPARATOR, version(), CARD_SEPARATOR, TextModel.Status.CURRENT]
 
 
 @functools.cache
 def _neighbours_sql(vendor: str) -> str:
     """A subquery, in `find`, of the first stored neighbours of the paper `p`: a JSON array of
-    [id, status, upvotes, visible comments, card if current] (params: version, model status, how many)."""
+    [id, status, upvotes, visible comments, whether its stored card is current], then CARD_SEPARATOR and
+    their cards (empty where not current) joined by it, in the same order (params: `_neighbours_params()`,
+    how many). The cards are kept out of the JSON: decoding the quotes of their HTML was a twelfth of a
+    cold paper page's instructions."""
     paper, comments, page = (model._meta.db_table for model in (Paper, CommentCount, PaperPage))
     vector, model = PaperVector._meta.db_table, TextModel._meta.db_table
+    current = 'ns."version" = %s AND ns."paper_updated_at" = n."updated_at"'
     if vendor == "postgresql":
         # `= ANY(ARRAY(...))` rather than `IN (...)`: no semi-join to plan (planning took longer than running).
-        aggregate, row, among, close = "json_agg", "json_build_array", "= ANY(ARRAY(", "))"
+        aggregate, row, joined, among, close = "json_agg", "json_build_array", "string_agg", "= ANY(ARRAY(", "))"
         each = 'CROSS JOIN LATERAL jsonb_array_elements(nv."similar") WITH ORDINALITY e(value, i)'
         element, first = "(e.value #>> '{}')::bigint", "e.i <= %s"
+        flag = f"({current})"
+        counts = f'{aggregate}({row}(n."id", n."status", n."upvote_count", c."visible", {flag}))::text'
     else:  # SQLite's JSON1
-        aggregate, row, among, close = "json_group_array", "json_array", "IN (", ")"
+        aggregate, row, joined, among, close = "json_group_array", "json_array", "group_concat", "IN (", ")"
         each, element, first = 'CROSS JOIN json_each(nv."similar") e', "e.value", "e.key < %s"
+        flag = f"CASE WHEN {current} THEN 1 ELSE 0 END"
+        counts = f'{aggregate}({row}(n."id", n."status", n."upvote_count", c."visible", {flag}))'
+    # Both aggregates take the same rows in the same order (one pass of the same input).
+    cards = f"COALESCE({joined}(CASE WHEN {current} THEN ns.\"card\" ELSE '' END, %s), '')"
     return (
-        f'(SELECT {aggregate}({row}(n."id", n."status", n."upvote_count", c."visible", '
-        f'CASE WHEN ns."version" = %s AND ns."paper_updated_at" = n."updated_at" THEN ns."card" END)) '
+        f"(SELECT {counts} || %s || {cards} "
         f'FROM "{paper}" n LEFT JOIN "{comments}" c ON c."paper_id" = n."id" '
         f'LEFT JOIN "{page}" ns ON ns."paper_id" = n."id" '
         f'WHERE n."id" {among}SELECT {element} FROM "{vector}" nv JOIN "{model}" nm ON nm."id" = nv."version_id" '
@@ -424,7 +452,7 @@ def assemble(request: HttpRequest, paper: Paper, page: StoredPage | None, *, now
     if page.chart_key != chart_key(paper, now=now):  # a new day, or upvotes since it was drawn
         chart, key = _chart(paper, now=now)
         PaperPage.objects.filter(pk=paper.pk).update(chart=chart, chart_key=key)
-    tags = {pk: Tag(pk=pk, slug=slug, name=name, active=True) for pk, slug, name in page.tags}
+    tags = {pk: TagRef(pk, slug, name) for pk, slug, name in page.tags}
 
     deferring = pagecache.deferring(request)
     ids = [paper.pk, *shown]
@@ -436,7 +464,7 @@ def assemble(request: HttpRequest, paper: Paper, page: StoredPage | None, *, now
     else:
         state = {pk: (row.upvotes, 0, False, False) for pk, row in neighbours.items()}
         state[paper.pk] = (paper.upvote_count, paper.bookmark_count, False, False)
-    counted = _tag_counts(request, tags) if tags else {}
+    counted = _tag_counts(request, tags.keys()) if tags else {}
     slot_context = {"request": request, "user": request.user}
     texts: dict[str, dict[str, str]] = {}  # each paper's state in words, as pagecache.fill says it
     origin = None
@@ -474,13 +502,13 @@ def assemble(request: HttpRequest, paper: Paper, page: StoredPage | None, *, now
             return origin
         tag = tags.get(int(arg)) if arg else None
         if kind == "tagcounts" and tag is not None:
-            return "".join(format_html(' <span class="muted small">{}</span>', c) for c in counted.get(tag.pk, []))
+            return counted.get(tag.pk, "")
         if kind == "tagslot" and tag is not None:
             if deferring:
-                return pagecache.defer_slot(request, "tag_actions", (tag,))
+                return pagecache.defer_slot(request, "tag_actions", (tag.instance(),))
             if not request.user.is_authenticated:
                 return _visitor_tag_slot(request, tag)
-            return render_slot("tag_actions", slot_context, tag)
+            return render_slot("tag_actions", slot_context, tag.instance())
         return ""  # nothing of ours: a stray private-use character in a title never breaks the page
 
     body = page.body.replace(pagecache.placeholder("similar"), similar).replace(pagecache.placeholder("chart"), chart)
@@ -513,12 +541,24 @@ def _similar_section(cards: str) -> str:
 _visitor_slots: dict[tuple[int, str, str], str] = {}
 
 
-def _visitor_tag_slot(request: HttpRequest, tag: Tag) -> str:
+class TagRef(NamedTuple):
+    """A tag as a stored page names it ([id, slug, name]): its slots render the `Tag`, made only then."""
+
+    pk: int
+    slug: str
+    name: str
+
+    def instance(self) -> Tag:
+        return Tag(pk=self.pk, slug=self.slug, name=self.name, active=True)
+
+
+def _visitor_tag_slot(request: HttpRequest, tag: Tag | TagRef) -> str:
     """What `render_slot("tag_actions", ...)` gives this anonymous visitor for `tag`, without rendering it."""
     key = (tag.pk, tag.slug, tag.name)
     html = _visitor_slots.get(key)
     if html is None:
         visitor = pagecache.visitor_request(pagecache.SHELL_PATH)
+        tag = tag if isinstance(tag, Tag) else tag.instance()
         html = render_slot("tag_actions", {"request": visitor, "user": visitor.user}, tag)
         if not settings.DEBUG:  # templates reload in DEBUG
             _visitor_slots[key] = html
@@ -527,9 +567,10 @@ def _visitor_tag_slot(request: HttpRequest, tag: Tag) -> str:
 
 
 # The shared entry is (when it expires, the counts). Each process keeps the counts it read until then:
-# no older than the shared entry lets them be, without a cache read per page.
+# no older than the shared entry lets them be, without a cache read per page; and each tag's counts in
+# HTML as it first shows them (`shown`).
 TAG_COUNTS_KEY = "paper-pages:tag-counts:2"
-_counts_memo: dict = {"value": None, "until": 0.0}
+_counts_memo: dict = {"value": None, "until": 0.0, "shown": {}}
 
 
 def tag_counts_to_read() -> tuple[str, ...]:
@@ -544,8 +585,8 @@ def _all_tag_counts() -> dict[int, dict[str, int]]:
     return {pk: dict(zip(keys, values, strict=True)) for pk, *values in rows}
 
 
-def _tag_counts(request: HttpRequest, tags: dict[int, Tag]) -> dict[int, list[str]]:
-    """Each tag's registered counts (followers) in words, as `extra_tag_counts` shows them.
+def _tag_counts(request: HttpRequest, tag_ids: Iterable[int]) -> dict[int, str]:
+    """Each tag's registered counts (followers) in HTML, as `extra_tag_counts` words them.
 
     Counted for every tag at once and kept in the shared cache for PAGE_SECONDS, as long as a
     visitor's cached page keeps them (the Follow button's answer updates the count in place).
@@ -557,6 +598,7 @@ def _tag_counts(request: HttpRequest, tags: dict[int, Tag]) -> dict[int, list[st
 
     if not tag_counts():
         return {}
+    tag_ids = set(tag_ids)
     counts = None
     if time.time() < _counts_memo["until"]:
         counts = _counts_memo["value"]
@@ -569,15 +611,16 @@ def _tag_counts(request: HttpRequest, tags: dict[int, Tag]) -> dict[int, list[st
                 entry = None
         if entry is not None:
             until, counts = entry
-            _counts_memo.update(value=counts, until=until)
-    if counts is None or not set(tags) <= set(counts):  # none yet, or a tag newer than the counts
+            _counts_memo.update(value=counts, until=until, shown={})
+    if counts is None or not tag_ids <= set(counts):  # none yet, or a tag newer than the counts
         counts, until = _all_tag_counts(), time.time() + pagecache.PAGE_SECONDS
         try:
             cache.set(TAG_COUNTS_KEY, (until, counts), pagecache.PAGE_SECONDS)
         except Exception:
             logger.warning("tag counts not cached: the cache is unreachable")
-        _counts_memo.update(value=counts, until=until)
-    for pk, tag in tags.items():
-        for key, value in counts.get(pk, {}).items():
-            setattr(tag, key, value)
-    return {pk: extra_tag_counts(tag) for pk, tag in tags.items()}
+        _counts_memo.update(value=counts, until=until, shown={})
+    shown = _counts_memo["shown"]
+    for pk in tag_ids - shown.keys():
+        words = extra_tag_counts(SimpleNamespace(pk=pk, **counts.get(pk, {})))
+        shown[pk] = "".join(format_html(' <span class="muted small">{}</span>', word) for word in words)
+    return {pk: shown[pk] for pk in tag_ids}

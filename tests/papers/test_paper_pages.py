@@ -323,6 +323,17 @@ def test_a_stray_placeholder_character_in_a_title_never_breaks_the_page(now):
     assert "csrfmiddlewaretoken" not in html
 
 
+def test_a_neighbour_whose_title_holds_the_cards_separator_is_listed_like_the_others(paper, time_machine):
+    time_machine.shift(timedelta(minutes=1))  # the edit moves its `updated_at`: its card is rendered again
+    odd = paper.neighbours[0]
+    odd.title = "Negative sampling \ue010\ue011 for dense retrieval"  # as a curator might paste it
+    odd.save()
+    paper_pages.render_missing()  # its card stored, then read with the others
+    html = visit(paper)
+    assert "Negative sampling  for dense retrieval" in html
+    assert all(neighbour.title in html for neighbour in paper.neighbours[1:])
+
+
 def test_staff_see_an_unpublished_paper_rendered_live_and_nothing_is_stored(now):
     draft = PaperFactory(status=Paper.Status.DRAFT, title="Draft work", arxiv_id="2601.00777")
     staff = Client()
