@@ -203,7 +203,7 @@ def once_each_in_turns(port: int, paths: list[str], floor: str, *, turn: int = 5
     """`once_each` of these paths and of as many requests of `floor`, in turns of `turn` requests over
     the same connections: each figure is taken through the same seconds as the other, so a moment
     when the shared machine is slower slows both (300 floor requests taken alone, one after another,
-    answered at 735 to 1,167 req/s on this machine)."""
+    answered at 735 to 1,167 req/s on the bench's machine of 2026-12-04)."""
     pages, floors, page_seconds, floor_seconds = [], [], 0.0, 0.0
     with _clients(port) as clients:
         for start in range(0, len(paths), turn):

@@ -319,7 +319,8 @@ def find(*, arxiv_id: str, slug: str) -> tuple[Paper, StoredPage | None] | None:
 
 
 # Between the neighbours' counts and their cards, and between two cards, in what `_neighbours_sql` reads:
-# the two placeholder marks side by side, which no text (papers/text.py) and no placeholder holds.
+# the two placeholder marks side by side. No placeholder holds them so, imports drop the marks
+# (papers/text.py), and `render` drops the pair from a card whose title a curator typed it into.
 CARD_SEPARATOR = pagecache.OPEN + pagecache.CLOSE
 
 
