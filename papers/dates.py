@@ -12,6 +12,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from django.db.models import Max, Min, Q
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from .models import PaperQuerySet
 
@@ -177,3 +179,13 @@ def parse_jump(value: str | None, kind: str | None) -> Span | None:
     except ValueError:
         return None
     return Span.containing(kind if kind in KINDS else "date", day)
+
+
+def column_datetime(value: datetime | str | None) -> datetime | None:
+    """A datetime column read by a raw statement, as the ORM would read it: aware (SQLite answers text,
+    or a naive datetime in UTC)."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is not None and timezone.is_naive(value):
+        value = timezone.make_aware(value, UTC)
+    return value

@@ -45,7 +45,7 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import NamedTuple
@@ -60,12 +60,12 @@ from django.template.defaultfilters import truncatechars
 from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from . import pagecache
 from .charts import paper_upvote_chart
+from .dates import column_datetime
 from .models import CommentCount, Paper, PaperAuthor, PaperPage, PaperVector, Tag, TextModel
 from .slots import annotate_tag_counts, render_slot, tag_counts
 from .templatetags.paper_tags import EPOCH, relative_label
@@ -308,13 +308,15 @@ def find(*, arxiv_id: str, slug: str) -> tuple[Paper, StoredPage | None] | None:
     n = len(PAPER_COLUMNS)
     paper_values = dict(zip(PAPER_COLUMNS, row[:n], strict=True))
     page_values = dict(zip(PAGE_COLUMNS, row[n : n + len(PAGE_COLUMNS)], strict=True))
-    paper_values["updated_at"] = _datetime(paper_values["updated_at"])
+    paper_values["updated_at"] = column_datetime(paper_values["updated_at"])
     paper = _from_db(Paper, paper_values)
     paper.stored_similar_ids = _json(row[-2]) or []
     paper.stored_neighbours = _neighbour_rows(row[-1])
     if page_values["version"] is None:  # no stored page
         return paper, None
-    page_values.update(tags=_json(page_values["tags"]), paper_updated_at=_datetime(page_values["paper_updated_at"]))
+    page_values.update(
+        tags=_json(page_values["tags"]), paper_updated_at=column_datetime(page_values["paper_updated_at"])
+    )
     return paper, StoredPage(**page_values)
 
 
@@ -388,15 +390,6 @@ def _from_db(model, values: dict):
     """An instance as the ORM makes it from these columns (the others deferred)."""
     names = [field.attname for field in model._meta.concrete_fields if field.attname in values]
     return model.from_db(connection.alias, names, [values[name] for name in names])
-
-
-def _datetime(value):
-    """A datetime column as the ORM would read it (SQLite answers text)."""
-    if isinstance(value, str):
-        value = parse_datetime(value)
-    if value is not None and timezone.is_naive(value):
-        value = timezone.make_aware(value, UTC)
-    return value
 
 
 def _json(value):

@@ -38,7 +38,7 @@ from urllib.parse import urlsplit
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
@@ -209,12 +209,16 @@ def describe_next_digest(schedule: Schedule, *, now: datetime, done_keys: Iterab
 
 
 def digest_keys(user, *, since: datetime) -> set[str]:
-    """The period keys of the reader's digests that count for a period, created since `since`."""
-    return set(
-        Digest.objects.filter(user=user, kind__in=PERIOD_KINDS, created_at__gte=since).values_list(
-            "period_key", flat=True
-        )
-    )
+    """The period keys of the reader's digests that count for a period, created since `since`.
+
+    In SQL (one short statement on the reader's digests index): the ORM took longer to build it than
+    the database took to answer, on the settings page and every preview.
+    """
+    table, kinds = Digest._meta.db_table, ", ".join(["%s"] * len(PERIOD_KINDS))
+    sql = f'SELECT "period_key" FROM "{table}" WHERE "user_id" = %s AND "kind" IN ({kinds}) AND "created_at" >= %s'  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user.pk, *PERIOD_KINDS, since])
+        return {key for (key,) in cursor.fetchall()}
 
 
 def eligible_readers(user_ids: Iterable[int] | None = None):
