@@ -64,7 +64,8 @@ def create(url: str, *, drop: bool = False) -> None:
 
 
 def vacuum(*models) -> None:
-    """VACUUM (ANALYZE) these models' tables, as autovacuum would after their rows were rewritten.
+    """VACUUM (ANALYZE) these models' tables (all of the database's without any), as autovacuum would
+    after their rows were written.
 
     The bench rewrites whole tables (every stored paper page, every paper's vector at a fit) where a
     site rewrites a few rows at a time, and this machine's PostgreSQL runs with autovacuum off: without
@@ -74,5 +75,7 @@ def vacuum(*models) -> None:
     from django.db import connection
 
     with connection.cursor() as cursor:
+        if not models:
+            cursor.execute("VACUUM (ANALYZE)")
         for model in models:
             cursor.execute(f'VACUUM (ANALYZE) "{model._meta.db_table}"')
