@@ -131,6 +131,12 @@ def _set(key: str, value, seconds: int) -> None:
         logger.warning("page cache unreachable; not stored")
 
 
+def _set_once_sent(response: HttpResponse, key: str, value, seconds: int) -> None:
+    """`_set` once the response is sent: at its close(), which the WSGI server calls after the last
+    byte (and Django's test client after the view), so no one waits for the cache's answer."""
+    response._resource_closers.append(lambda: _set(key, value, seconds))
+
+
 def _key(prefix: str, request: HttpRequest) -> str:
     digest = hashlib.sha1(request.get_full_path().encode()).hexdigest()
     return f"{prefix}:{_generation()}:{int(bool(getattr(request, 'htmx', False)))}:{digest}"
@@ -228,7 +234,7 @@ def shared_for_readers(view: Callable) -> Callable:
             return response  # a redirect or an error page: nothing was deferred into it that matters
         frame = Frame(PLACEHOLDER.split(response.content.decode()), request.deferred_paper_ids, request.deferred_slots)
         if not token_used and not response.cookies:
-            _set(key, frame, PAGE_SECONDS)
+            _set_once_sent(response, key, frame, PAGE_SECONDS)
         return _filled(request, frame, response)
 
     return wrapper
@@ -279,7 +285,7 @@ def shared_for_visitors(
         if hasattr(response, "render") and callable(response.render):
             response = response.render()
         if response.status_code == 200 and not response.cookies and not getattr(response, "streaming", False):
-            _set(key, (response.content, response["Content-Type"]), PAGE_SECONDS)
+            _set_once_sent(response, key, (response.content, response["Content-Type"]), PAGE_SECONDS)
         return response
 
     return wrapper

@@ -39,6 +39,23 @@ def test_visitor_pages_are_served_from_the_cache_with_no_token_and_no_cookie(cli
     assert not second.cookies
 
 
+def test_a_visitors_page_is_stored_once_it_is_sent_not_before(catalogue):
+    """The cache's write waits for the response's close(), which the WSGI server calls after the last byte."""
+    from django.contrib.auth.models import AnonymousUser
+    from django.test import RequestFactory
+
+    from papers.views import paper_detail
+
+    request = RequestFactory().get("/papers/2601.00001/")
+    request.user = AnonymousUser()
+    response = paper_detail(request, key="2601.00001")
+    assert response.status_code == 200
+    assert Client().get("/papers/2601.00001/").get("X-Page-Cache") != "hit"  # rendered again, not read
+    cache.clear()
+    response.close()
+    assert Client().get("/papers/2601.00001/")["X-Page-Cache"] == "hit"
+
+
 def test_a_curators_change_invalidates_the_cached_pages(client, catalogue):
     _, papers = catalogue
     assert b"Paper 0" in client.get("/").content
