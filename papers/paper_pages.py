@@ -178,6 +178,32 @@ def _chart(paper: Paper, *, now: datetime) -> tuple[str, str]:
     return get_template("papers/detail.html#chart").render(context), chart_key(paper, now=now)
 
 
+def redraw_charts(*, now: datetime) -> int:
+    """Redraw the stored charts that are stale at `now` (`chart_key`), a batch at a time; returns how many.
+
+    Run just after midnight in the site's time zone (papers/tasks.py, beat), when the day every chart
+    ends on moves and so every chart is stale: without it, each paper's first view of the day drew its
+    chart and wrote it (a query on the upvotes index and an UPDATE, in a visitor's request).
+    """
+    redrawn = 0
+    last = 0
+    while True:
+        batch = list(
+            Paper.objects.filter(stored_page__isnull=False, pk__gt=last)
+            .order_by("pk")
+            .only("pk", "upvote_count", "trending_month", "stored_page__chart_key")
+            .select_related("stored_page")[:RENDER_BATCH]
+        )
+        if not batch:
+            return redrawn
+        last = batch[-1].pk
+        stale = [paper for paper in batch if paper.stored_page.chart_key != chart_key(paper, now=now)]
+        for paper in stale:
+            paper.stored_page.chart, paper.stored_page.chart_key = _chart(paper, now=now)
+        PaperPage.objects.bulk_update([paper.stored_page for paper in stale], ["chart", "chart_key"])
+        redrawn += len(stale)
+
+
 def _visitor(paper: Paper) -> HttpRequest:
     """A visitor's GET of the paper's page, which is what the stored parts are rendered for."""
     return pagecache.visitor_request(paper.get_absolute_url())

@@ -152,6 +152,12 @@ def update_vectors() -> str:
     return outcome
 
 
+@shared_task(name="papers.redraw_paper_charts", time_limit=FIT_TIME_LIMIT, soft_time_limit=FIT_TIME_LIMIT - 60)
+def redraw_paper_charts() -> int:
+    """Redraw the stored pages' upvote charts that the new day made stale (beat, just after midnight)."""
+    return paper_pages.redraw_charts(now=timezone.now())
+
+
 @shared_task(name="papers.render_paper_pages", time_limit=FIT_TIME_LIMIT, soft_time_limit=FIT_TIME_LIMIT - 60)
 def render_paper_pages(paper_ids: list[int]) -> int:
     """Store the pages of these papers (queued by an import); safe to run twice."""

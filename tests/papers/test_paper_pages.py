@@ -11,6 +11,7 @@ from django.db import connection
 from django.shortcuts import render
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from papers import curation, pagecache, paper_pages, vectors
 from papers.authors import merge_authors
@@ -108,6 +109,29 @@ def test_the_chart_is_drawn_again_after_an_upvote_or_on_a_new_day(paper, time_ma
     assert "1 in the last 30 days" in visit(paper)
     time_machine.move_to(now + timedelta(days=2), tick=False)
     assert "No upvotes yet" in visit(paper)  # the upvote is out of the 30 days now
+
+
+def test_the_nightly_redraw_leaves_a_new_days_first_view_nothing_to_draw_or_write(paper, time_machine, now):
+    UpvoteFactory(paper=paper, created_at=now - timedelta(days=29))
+    Paper.objects.filter(pk=paper.pk).update(trending_month=1.5)  # as the upvote's refresh would
+    assert "1 in the last 30 days" in visit(paper)  # drawn again (an upvote since) and stored
+    assert paper_pages.redraw_charts(now=now) == 0  # every chart is current
+    time_machine.move_to(now + timedelta(days=2), tick=False)  # the upvote is out of the 30 days
+    assert paper_pages.redraw_charts(now=timezone.now()) == PaperPage.objects.count()  # a new day: all stale
+    with CaptureQueriesContext(connection) as queries:
+        page = visit(paper)
+    assert "No upvotes yet" in page
+    assert not [q["sql"] for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
+    assert paper_pages.redraw_charts(now=timezone.now()) == 0
+
+
+def test_the_charts_are_redrawn_by_a_beat_entry_just_after_midnight():
+    from django.conf import settings
+    from django_celery_beat.models import PeriodicTask
+
+    task = PeriodicTask.objects.get(name="Redraw paper charts")
+    assert task.task == "papers.redraw_paper_charts" and task.enabled
+    assert (task.crontab.minute, task.crontab.hour, str(task.crontab.timezone)) == ("1", "0", settings.TIME_ZONE)
 
 
 def test_counts_dates_and_the_chart_are_fresh_without_rendering_again(paper, time_machine, now):
