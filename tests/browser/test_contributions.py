@@ -136,7 +136,7 @@ def test_the_curators_queue_and_the_discussion_email(browser, settings):
     from papers.models import Comment, CommentReport, Paper, Submission
     from subscriptions.delivery import deliver_discussion_notices
     from subscriptions.discussions import dispatch_discussion_notices
-    from subscriptions.models import DiscussionFollow
+    from subscriptions.models import DigestSettings, DiscussionFollow
     from tests.browser.test_pages import DJANGO_ADMIN_KNOWN, DJANGO_ADMIN_KNOWN_CONSOLE
     from tests.factories import StaffFactory
 
@@ -147,6 +147,8 @@ def test_the_curators_queue_and_the_discussion_email(browser, settings):
         Submission.objects.create(user=submitter, arxiv_id=draft.arxiv_id, status="review", paper=draft)
     paper = PaperFactory(title="Hard negatives for dense retrieval", arxiv_id="2502.00020")
     grace, bob = UserFactory(username="grace"), UserFactory(username="bob")
+    # Due from midnight (UTC), so the notice below is mailed at whatever hour the suite runs.
+    DigestSettings.objects.create(user=grace, delivery_hour=0, timezone="UTC")
     DiscussionFollow.objects.create(user=grace, paper=paper, created_at=now - timedelta(days=1))
     first = Comment.objects.create(
         paper=paper, user=bob, body="Buy cheap pills at https://spam.example", created_at=now - timedelta(hours=2)
