@@ -283,7 +283,8 @@ def _render_pages(ids: list[int]) -> int:
 def store_paper_pages(results) -> None:
     """Every published paper's stored page, as a fit leaves them (papers/paper_pages.py): only the
     missing or stale ones are rendered, in one process per core; a data set reused keeps its pages.
-    Then the charts a new day made stale are drawn again, as the beat entry after midnight does."""
+    Then each page gets the neighbours' cards it lacks, and the charts a new day made stale are drawn
+    again, as the beat entry after midnight does."""
     import multiprocessing
 
     from django.db import connection
@@ -302,6 +303,12 @@ def store_paper_pages(results) -> None:
     results.add("paper_pages_rendered", len(ids), "pages")
     if ids:
         results.add("paper_pages_render_ms", (time.perf_counter() - started) * 1000 / len(ids) * WORKERS, "ms")
+    # Then the neighbours' cards each page lacks (those rendered in another process's batch), as the
+    # render pass does after rendering (`render_missing`).
+    started = time.perf_counter()
+    copied = paper_pages.copy_similar()
+    results.add("paper_pages_copied", copied, "pages")
+    results.add("paper_pages_copy_s", time.perf_counter() - started, "s")
     # The charts as the beat entry just after midnight leaves them (papers.redraw_paper_charts): a run on
     # a later day than the pages' render would otherwise measure every cold page drawing and writing its chart.
     started = time.perf_counter()
@@ -309,7 +316,7 @@ def store_paper_pages(results) -> None:
     results.add("paper_charts_redrawn", redrawn, "charts")
     if redrawn:
         results.add("paper_charts_redraw_s", time.perf_counter() - started, "s")
-    if ids or redrawn:
+    if ids or redrawn or copied:
         db.vacuum(PaperPage)
 
 

@@ -164,6 +164,9 @@ class Paper(models.Model):
             models.Index(fields=["status", "-trending_week"], name="paper_trending_week_idx"),
             models.Index(fields=["status", "-trending_month"], name="paper_trending_month_idx"),
             models.Index(fields=["status", "-upvote_count"], name="paper_upvotes_idx"),
+            # What a paper page reads of its similar papers (papers/paper_pages.py `find`), in the index
+            # alone: a cold page reads none of their wide rows.
+            models.Index(fields=["id", "status", "upvote_count", "updated_at"], name="paper_card_state_idx"),
             models.Index(fields=["doi"], name="paper_doi_idx", condition=~Q(doi="")),
             # The importers match DOIs case-insensitively, a whole batch at a time.
             models.Index(Lower("doi"), name="paper_doi_lower_idx", condition=~Q(doi="")),
@@ -588,7 +591,8 @@ class PaperPage(models.Model):
     Written by papers/paper_pages.py (after a fit, at import, and on a view that
     finds none) and deleted there when a curator's change reaches what it shows.
     The counts, dates, buttons' state, chart and similar papers are placeholders
-    filled per request; `card` is the paper's card as other papers' pages list it.
+    filled per request; `card` is the paper's card as other papers' pages list it,
+    and `similar_cards` are its first neighbours' cards, copied in from theirs.
     """
 
     paper = models.OneToOneField(Paper, on_delete=models.CASCADE, primary_key=True, related_name="stored_page")
@@ -603,6 +607,16 @@ class PaperPage(models.Model):
     )
     chart = models.TextField(blank=True, help_text="The upvote chart's section, drawn for `chart_key`.")
     chart_key = models.CharField(max_length=100, blank=True, help_text="Day, upvote count and score it was drawn for.")
+    similar_version = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The text model whose neighbours `similar` lists (another: read the vectors')."
+    )
+    similar = models.JSONField(default=list, blank=True, help_text="The paper's stored neighbours' ids, copied in.")
+    similar_stamps = models.JSONField(
+        default=list, blank=True, help_text="Each copied card's paper `updated_at` (None: not copied)."
+    )
+    similar_cards = models.TextField(
+        blank=True, help_text="The first neighbours' cards, as `similar_stamps` lists them."
+    )
     rendered_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self):

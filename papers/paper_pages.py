@@ -131,7 +131,9 @@ def render(paper_ids: Iterable[int]) -> dict[int, PaperPage]:
     for start in range(0, len(ids), RENDER_BATCH):
         rendered_at = timezone.now()
         rows = []
-        for paper in _for_rendering(ids[start : start + RENDER_BATCH]):
+        batch = ids[start : start + RENDER_BATCH]
+        copied = _copies(batch)
+        for paper in _for_rendering(batch):
             tags = list(paper.tags.all())
             chart, chart_key = _chart(paper, now=rendered_at)
             context = {"paper": paper, "tags": tags, "stored": True, "deferred": True, "request": _visitor(paper)}
@@ -149,6 +151,7 @@ def render(paper_ids: Iterable[int]) -> dict[int, PaperPage]:
                     chart=chart,
                     chart_key=chart_key,
                     rendered_at=rendered_at,
+                    **copied[paper.pk]._asdict(),
                 )
             )
         PaperPage.objects.bulk_create(
@@ -158,6 +161,7 @@ def render(paper_ids: Iterable[int]) -> dict[int, PaperPage]:
             update_fields=[
                 *("version", "description", "head", "body", "card", "tags"),
                 *("paper_updated_at", "chart", "chart_key", "rendered_at"),
+                *Copied._fields,
             ],
         )
         done.update((row.paper_id, row) for row in rows)
@@ -227,10 +231,97 @@ def stale_ids():
 
 
 def render_missing() -> int:
-    """Render every published paper's page that is missing or stale; returns how many."""
+    """Render every published paper's page that is missing or stale, then copy into every page the
+    neighbours' cards it lacks (`copy_similar`); returns how many pages were rendered."""
     ids = list(stale_ids())
     render(ids)
+    copy_similar()
     return len(ids)
+
+
+# --- the similar papers' cards, copied into each page ------------------------------------------
+
+
+class Copied(NamedTuple):
+    """What a stored page holds of its similar papers, so that a cold page reads none of their rows
+    but for their counts (`find`): the current fit's list of its neighbours, and the first
+    FIRST_NEIGHBOURS's stored cards with the `updated_at` each was rendered from (its stamp, as
+    `find` reads it; None where the neighbour had no current card to copy)."""
+
+    similar_version: int | None
+    similar: list[int]
+    similar_stamps: list[str | None]
+    similar_cards: str
+
+
+def _copies(paper_ids: list[int], *, cards: bool = True) -> dict[int, Copied]:
+    """What these pages should hold (`Copied`), from the current fit's lists and the neighbours'
+    current stored cards (three queries; without `cards`, the cards are left out)."""
+    lists = {
+        pk: (version_id, list(_json(similar) or []))
+        for pk, version_id, similar in PaperVector.objects.filter(
+            paper_id__in=paper_ids, version__status=TextModel.Status.CURRENT
+        ).values_list("paper_id", "version_id", "similar")
+    }
+    firsts = {pk for _, similar in lists.values() for pk in similar[:FIRST_NEIGHBOURS]}
+    current = _current_cards(firsts, cards=cards)
+    copies = {}
+    for pk in paper_ids:
+        version_id, similar = lists.get(pk, (None, []))
+        first = similar[:FIRST_NEIGHBOURS]
+        stamps = [current[n][0] if n in current else None for n in first]
+        joined = CARD_SEPARATOR.join(current[n][1] if n in current else "" for n in first) if cards else ""
+        copies[pk] = Copied(version_id, similar, stamps, joined)
+    return copies
+
+
+def _current_cards(paper_ids: Iterable[int], *, cards: bool = True) -> dict[int, tuple[str, str]]:
+    """Of these papers, those whose stored card is current: their stamp (as `find` reads it) and card."""
+    ids = list(paper_ids)
+    if not ids:
+        return {}
+    paper, page = Paper._meta.db_table, PaperPage._meta.db_table
+    stamp = _stamp_sql(connection.vendor)
+    card = 'ns."card"' if cards else "''"
+    sql = (
+        f'SELECT n."id", {stamp}, {card} FROM "{paper}" n '  # noqa: S608 (names from our models)
+        f'JOIN "{page}" ns ON ns."paper_id" = n."id" AND ns."version" = %s AND ns."paper_updated_at" = n."updated_at" '
+        f'WHERE n."id" IN ({", ".join(["%s"] * len(ids))})'
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [version(), *ids])
+        return {pk: (json.loads(stamped)[0], text) for pk, stamped, text in cursor.fetchall()}
+
+
+def _stamp_sql(vendor: str) -> str:
+    """A paper `n`'s `updated_at` in a JSON array, as `find` reads it with the neighbours' counts."""
+    return 'json_build_array(n."updated_at")::text' if vendor == "postgresql" else 'json_array(n."updated_at")'
+
+
+def copy_similar() -> int:
+    """Copy into every current stored page what it lacks of its similar papers (`Copied`): after a fit
+    (new lists), after pages were rendered (their neighbours' cards were stale, so not copied, when they
+    were) and after a neighbour changed (its card has a new stamp). A batch at a time; only the pages
+    whose copy differs from what the lists and the cards now give are written. Returns how many.
+
+    A page whose copy is out of date is still shown right (`assemble`): a list of another fit is not
+    used, and a card whose stamp is not its paper's is read from that paper's stored page.
+    """
+    written, last = 0, 0
+    pages = PaperPage.objects.filter(version=version()).order_by("pk")
+    while True:
+        rows = list(pages.filter(pk__gt=last).values_list("pk", *Copied._fields[:3])[:RENDER_BATCH])
+        if not rows:
+            return written
+        last = rows[-1][0]
+        wanted = _copies([pk for pk, *_ in rows], cards=False)
+        changed = [pk for pk, *held in rows if tuple(held) != wanted[pk][:3]]
+        if changed:
+            fresh = _copies(changed)
+            PaperPage.objects.bulk_update(
+                [PaperPage(pk=pk, **fresh[pk]._asdict()) for pk in changed], list(Copied._fields)
+            )
+            written += len(changed)
 
 
 def forget(paper_ids: Iterable[int], *, touch: bool = True) -> None:
@@ -279,7 +370,10 @@ def by_authors(author_ids: Iterable[int]) -> list[int]:
 PAPER_COLUMNS = (
     *("id", "arxiv_id", "slug", "title", "status", "upvote_count", "bookmark_count", "updated_at", "trending_month"),
 )
-PAGE_COLUMNS = (*("version", "description", "head", "body", "tags", "paper_updated_at", "chart", "chart_key"),)
+PAGE_COLUMNS = (
+    *("version", "description", "head", "body", "tags", "paper_updated_at", "chart", "chart_key"),
+    *("similar_version", "similar", "similar_stamps", "similar_cards"),
+)
 
 
 @dataclass
@@ -294,18 +388,22 @@ class StoredPage:
     paper_updated_at: datetime
     chart: str
     chart_key: str
+    similar_version: int | None
+    similar: list
+    similar_stamps: list
+    similar_cards: str
 
 
 def find(*, arxiv_id: str, slug: str) -> tuple[Paper, StoredPage | None] | None:
     """The published paper with this arXiv id (else this slug), with its stored page (if any), its
-    stored neighbours' ids (`stored_similar_ids`) and the first FIRST_NEIGHBOURS of them as `Neighbour`s
-    (`stored_neighbours`: status, counts, current stored card): one query, or None.
+    stored neighbours' ids (`stored_similar_ids`: the ones copied into its page if they are the current
+    fit's, else the vectors') and the first FIRST_NEIGHBOURS of them as `Neighbour`s (`stored_neighbours`:
+    status, counts and stamp, from an index: none of their rows is read): one query, or None.
 
     Written in SQL like pagecache.reader_state: the ORM took longer to build this statement
     than the database took to answer it, on every cold paper page.
     """
     paper_table, page_table = Paper._meta.db_table, PaperPage._meta.db_table
-    vector_table, model_table = PaperVector._meta.db_table, TextModel._meta.db_table
     columns = ", ".join([*(f'p."{c}"' for c in PAPER_COLUMNS), *(f's."{c}"' for c in PAGE_COLUMNS)])
     if arxiv_id:
         # `NOT arxiv_id = ''` is the arXiv id index's condition (it is partial): with it in the statement,
@@ -318,16 +416,15 @@ def find(*, arxiv_id: str, slug: str) -> tuple[Paper, StoredPage | None] | None:
         )
     else:
         where, order, params = 'p."slug" = %s', 'p."id"', [slug]
+    ids = _similar_ids_sql(copied=True)
     sql = (
-        f'SELECT {columns}, (SELECT v."similar" FROM "{vector_table}" v '  # noqa: S608 (names from our models)
-        f'JOIN "{model_table}" m ON m."id" = v."version_id" WHERE v."paper_id" = p."id" AND m."status" = %s LIMIT 1), '
-        f"{_neighbours_sql(connection.vendor)} "
+        f"SELECT {columns}, {ids}, {_neighbours_sql(connection.vendor, ids)} "  # noqa: S608 (names from our models)
         f'FROM "{paper_table}" p LEFT JOIN "{page_table}" s ON s."paper_id" = p."id" '
         f'WHERE p."status" = %s AND ({where}) ORDER BY {order} LIMIT 1'
     )
-    current = TextModel.Status.CURRENT
+    current = [TextModel.Status.CURRENT] * 2
     with connection.cursor() as cursor:
-        cursor.execute(sql, [current, *_neighbours_params(), FIRST_NEIGHBOURS, Paper.Status.PUBLISHED, *params])
+        cursor.execute(sql, [*current, *current, FIRST_NEIGHBOURS, Paper.Status.PUBLISHED, *params])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -341,74 +438,70 @@ def find(*, arxiv_id: str, slug: str) -> tuple[Paper, StoredPage | None] | None:
     if page_values["version"] is None:  # no stored page
         return paper, None
     page_values.update(
-        tags=_json(page_values["tags"]), paper_updated_at=column_datetime(page_values["paper_updated_at"])
+        tags=_json(page_values["tags"]),
+        paper_updated_at=column_datetime(page_values["paper_updated_at"]),
+        similar=_json(page_values["similar"]),
+        similar_stamps=_json(page_values["similar_stamps"]),
     )
     return paper, StoredPage(**page_values)
 
 
-# Between the neighbours' counts and their cards, and between two cards, in what `_neighbours_sql` reads:
-# the two placeholder marks side by side. No placeholder holds them so, imports drop the marks
-# (papers/text.py), and `render` drops the pair from a card whose title a curator typed it into.
+# Between two cards in `similar_cards`: the two placeholder marks side by side. No placeholder holds
+# them so, imports drop the marks (papers/text.py), and `render` drops the pair from a card whose
+# title a curator typed it into.
 CARD_SEPARATOR = pagecache.OPEN + pagecache.CLOSE
 
 
 def _neighbour_rows(value: str | None) -> dict[int, Neighbour]:
-    if not value:
-        return {}
-    counts, _, cards = value.partition(CARD_SEPARATOR)
-    rows = json.loads(counts)
-    return {
-        pk: Neighbour(status, upvotes, comments or 0, card if current else None)
-        for (pk, status, upvotes, comments, current), card in zip(
-            rows, cards.split(CARD_SEPARATOR) if rows else [], strict=True
-        )
-    }
+    rows = _json(value) or []
+    return {pk: Neighbour(status, upvotes, comments or 0, stamp) for pk, status, upvotes, comments, stamp in rows}
 
 
 def _neighbours(paper_id: int, count: int) -> dict[int, Neighbour]:
-    """The paper's first `count` stored neighbours, as `find` reads the first FIRST_NEIGHBOURS."""
-    sql = f'SELECT {_neighbours_sql(connection.vendor)} FROM "{Paper._meta.db_table}" p WHERE p."id" = %s'  # noqa: S608
+    """The paper's first `count` stored neighbours in the current fit, as `find` reads the first FIRST_NEIGHBOURS."""
+    ids = _similar_ids_sql(copied=False)
+    sql = f'SELECT {_neighbours_sql(connection.vendor, ids)} FROM "{Paper._meta.db_table}" p WHERE p."id" = %s'  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*_neighbours_params(), count, paper_id])
+        cursor.execute(sql, [TextModel.Status.CURRENT, count, paper_id])
         row = cursor.fetchone()
     return _neighbour_rows(row[0] if row else None)
 
 
-def _neighbours_params() -> list:
-    """The parameters of `_neighbours_sql` before how many."""
-    return [version(), CARD_SEPARATOR, version(), CARD_SEPARATOR, TextModel.Status.CURRENT]
-
-
-@functools.cache
-def _neighbours_sql(vendor: str) -> str:
-    """A subquery, in `find`, of the first stored neighbours of the paper `p`: a JSON array of
-    [id, status, upvotes, visible comments, whether its stored card is current], then CARD_SEPARATOR and
-    their cards (empty where not current) joined by it, in the same order (params: `_neighbours_params()`,
-    how many). The cards are kept out of the JSON: decoding the quotes of their HTML was a twelfth of a
-    cold paper page's instructions."""
-    paper, comments, page = (model._meta.db_table for model in (Paper, CommentCount, PaperPage))
+def _similar_ids_sql(*, copied: bool) -> str:
+    """The stored neighbours' ids (a JSON array) of the paper `p`: those copied into its page `s` if they
+    are the current fit's (`copied`), else its vector's in the current fit, read only then. Parameters:
+    the current status, twice with `copied`."""
     vector, model = PaperVector._meta.db_table, TextModel._meta.db_table
-    current = 'ns."version" = %s AND ns."paper_updated_at" = n."updated_at"'
+    vectors = (
+        f'(SELECT v."similar" FROM "{vector}" v JOIN "{model}" m ON m."id" = v."version_id" '
+        f'WHERE v."paper_id" = p."id" AND m."status" = %s LIMIT 1)'
+    )
+    if not copied:
+        return vectors
+    return (
+        f'CASE WHEN s."similar_version" = (SELECT cm."id" FROM "{model}" cm WHERE cm."status" = %s) '
+        f'THEN s."similar" ELSE {vectors} END'
+    )
+
+
+def _neighbours_sql(vendor: str, ids: str) -> str:
+    """A subquery of the first of these neighbours (`ids`, a JSON array; its parameters, then how many):
+    a JSON array of [id, status, upvotes, visible comments, `updated_at`] of each. Its columns are all
+    in one index (paper_card_state_idx), so PostgreSQL reads none of the neighbours' rows, only the
+    index (and the comment counts, a small table)."""
+    paper, comments = Paper._meta.db_table, CommentCount._meta.db_table
+    row = 'n."id", n."status", n."upvote_count", c."visible", n."updated_at"'
     if vendor == "postgresql":
         # `= ANY(ARRAY(...))` rather than `IN (...)`: no semi-join to plan (planning took longer than running).
-        aggregate, row, joined, among, close = "json_agg", "json_build_array", "string_agg", "= ANY(ARRAY(", "))"
-        each = 'CROSS JOIN LATERAL jsonb_array_elements(nv."similar") WITH ORDINALITY e(value, i)'
+        rows, among, close = f"json_agg(json_build_array({row}))::text", "= ANY(ARRAY(", "))"
+        each = f"jsonb_array_elements({ids}) WITH ORDINALITY e(value, i)"
         element, first = "(e.value #>> '{}')::bigint", "e.i <= %s"
-        flag = f"({current})"
-        counts = f'{aggregate}({row}(n."id", n."status", n."upvote_count", c."visible", {flag}))::text'
     else:  # SQLite's JSON1
-        aggregate, row, joined, among, close = "json_group_array", "json_array", "group_concat", "IN (", ")"
-        each, element, first = 'CROSS JOIN json_each(nv."similar") e', "e.value", "e.key < %s"
-        flag = f"CASE WHEN {current} THEN 1 ELSE 0 END"
-        counts = f'{aggregate}({row}(n."id", n."status", n."upvote_count", c."visible", {flag}))'
-    # Both aggregates take the same rows in the same order (one pass of the same input).
-    cards = f"COALESCE({joined}(CASE WHEN {current} THEN ns.\"card\" ELSE '' END, %s), '')"
+        rows, among, close = f"json_group_array(json_array({row}))", "IN (", ")"
+        each, element, first = f"json_each({ids}) e", "e.value", "e.key < %s"
     return (
-        f"(SELECT {counts} || %s || {cards} "
-        f'FROM "{paper}" n LEFT JOIN "{comments}" c ON c."paper_id" = n."id" '
-        f'LEFT JOIN "{page}" ns ON ns."paper_id" = n."id" '
-        f'WHERE n."id" {among}SELECT {element} FROM "{vector}" nv JOIN "{model}" nm ON nm."id" = nv."version_id" '
-        f'{each} WHERE nv."paper_id" = p."id" AND nm."status" = %s AND {first}{close})'
+        f'(SELECT {rows} FROM "{paper}" n LEFT JOIN "{comments}" c ON c."paper_id" = n."id" '
+        f'WHERE n."id" {among}SELECT {element} FROM {each} WHERE {first}{close})'
     )
 
 
@@ -435,7 +528,14 @@ class Neighbour:
     status: str
     upvotes: int
     comments: int
-    card: str | None  # None: missing or stale
+    stamp: str  # its `updated_at`, as a copy of its card names the one it was rendered from
+
+
+def _copied_cards(page: StoredPage | PaperPage, stamps: dict[int, str]) -> dict[int, str]:
+    """The cards copied into the page (`Copied`) of these neighbours, where the copy is of the paper as it
+    is now (the stamps `find` read), whichever fit's list the page shows."""
+    copied = zip(page.similar, page.similar_stamps, page.similar_cards.split(CARD_SEPARATOR), strict=False)
+    return {pk: card for pk, stamp, card in copied if stamp is not None and stamps.get(pk, None) == stamp}
 
 
 @dataclass
@@ -463,11 +563,13 @@ def assemble(request: HttpRequest, paper: Paper, page: StoredPage | None, *, now
         neighbours = paper.stored_neighbours = _neighbours(paper.pk, len(everyone))
         shown = published()
     shown = shown[:SIMILAR]
-    missing = [pk for pk in shown if neighbours[pk].card is None]
-    if missing:
-        for pk, row in render(missing).items():
-            neighbours[pk].card = row.card
-    similar = _similar_section("".join(neighbours[pk].card or "" for pk in shown)) if shown else ""
+    cards = _copied_cards(page, {pk: neighbours[pk].stamp for pk in shown})
+    missing = [pk for pk in shown if pk not in cards]
+    if missing:  # a neighbour changed, or a new fit's, since the page's copy: their own stored cards
+        cards.update((pk, card) for pk, (_, card) in _current_cards(missing).items())
+        if missing := [pk for pk in missing if pk not in cards]:
+            cards.update((pk, row.card) for pk, row in render(missing).items())
+    similar = _similar_section("".join(cards.get(pk, "") for pk in shown)) if shown else ""
     chart = page.chart
     if page.chart_key != chart_key(paper, now=now):  # a new day, or upvotes since it was drawn
         chart, key = _chart(paper, now=now)

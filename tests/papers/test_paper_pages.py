@@ -313,6 +313,53 @@ def test_a_refit_shows_its_new_neighbours_without_rendering_again(paper, now):
     assert PaperPage.objects.filter(paper=newcomer).exists()  # its card, rendered on first use
 
 
+def cold_queries(paper) -> list[str]:
+    """The statements a visitor's cold view of the page makes (the tags' counts left out)."""
+    cache.clear()
+    paper_pages._counts_memo["until"] = 0.0
+    with CaptureQueriesContext(connection) as queries:
+        assert Client().get(paper.get_absolute_url()).status_code == 200
+    return [q["sql"] for q in queries.captured_queries if "papers_tag" not in q["sql"]]
+
+
+def test_each_page_holds_its_neighbours_cards_and_reads_none_of_their_pages(paper):
+    page = PaperPage.objects.get(paper=paper)
+    first = page.similar[: paper_pages.FIRST_NEIGHBOURS]
+    assert {n.pk for n in paper.neighbours} <= set(first)
+    assert None not in page.similar_stamps and len(page.similar_stamps) == len(first)
+    cards = dict(PaperPage.objects.filter(paper__in=first).values_list("paper_id", "card"))
+    assert page.similar_cards.split(paper_pages.CARD_SEPARATOR) == [cards[pk] for pk in first]
+    queries = cold_queries(paper)
+    assert len(queries) == 1 and "papers_papervector" in queries[0]  # read only for another fit's list
+    assert paper_pages.copy_similar() == 0  # nothing out of date
+
+
+def test_a_neighbours_change_is_read_from_its_page_until_the_copy_is_made_again(paper, time_machine, now):
+    time_machine.move_to(now + timedelta(minutes=1), tick=False)
+    first = paper.neighbours[0]
+    first.title = "A neighbour retitled"
+    first.save()
+    paper_pages.render([first.pk])  # its own page is current again; the copy in the paper's is not
+    assert "A neighbour retitled" in visit(paper)
+    assert len(cold_queries(paper)) == 2  # the page's statement, then the neighbour's card from its page
+    holding = [page for page in PaperPage.objects.all() if first.pk in page.similar[: paper_pages.FIRST_NEIGHBOURS]]
+    assert paper in [page.paper for page in holding]
+    assert paper_pages.copy_similar() == len(holding)  # those pages, and no other
+    assert len(cold_queries(paper)) == 1
+    assert "A neighbour retitled" in visit(paper)
+
+
+def test_a_refits_lists_are_copied_into_the_pages_by_the_render_pass(paper, now):
+    newcomer = PaperFactory(title="Negative sampling for dense retrieval, the sequel", abstract=paper.abstract)
+    vectors.fit(now=now)
+    assert "the sequel" in visit(paper)  # the vectors' list, since the copy is of the previous fit
+    assert paper_pages.render_missing() == 0  # the newcomer's page was rendered on first use
+    page = PaperPage.objects.get(paper=paper)
+    assert page.similar_version == vectors.current_version().pk and newcomer.pk in page.similar
+    assert len(cold_queries(paper)) == 1
+    assert "the sequel" in visit(paper)
+
+
 def test_pages_of_other_templates_are_stale(paper, monkeypatch):
     PaperPage.objects.filter(paper=paper).update(body="an old layout")
     assert "an old layout" in visit(paper)  # same version: served as stored
