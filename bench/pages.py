@@ -309,6 +309,10 @@ def store_paper_pages(results) -> None:
     copied = paper_pages.copy_similar()
     results.add("paper_pages_copied", copied, "pages")
     results.add("paper_pages_copy_s", time.perf_counter() - started, "s")
+    # What the hourly render pass costs when nothing changed: it reads every page's copy and writes none.
+    started = time.perf_counter()
+    paper_pages.copy_similar()
+    results.add("paper_pages_copy_idle_s", time.perf_counter() - started, "s")
     # The charts as the beat entry just after midnight leaves them (papers.redraw_paper_charts): a run on
     # a later day than the pages' render would otherwise measure every cold page drawing and writing its chart.
     started = time.perf_counter()

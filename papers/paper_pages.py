@@ -43,6 +43,7 @@ import hashlib
 import json
 import logging
 import time
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -315,13 +316,22 @@ def copy_similar() -> int:
             return written
         last = rows[-1][0]
         wanted = _copies([pk for pk, *_ in rows], cards=False)
-        changed = [pk for pk, *held in rows if tuple(held) != wanted[pk][:3]]
-        if changed:
+        changed, refitted = [], defaultdict(list)
+        for pk, *held in rows:
+            if tuple(held) == wanted[pk][:3]:
+                continue
+            if held[1:] == list(wanted[pk][1:3]):  # a new fit, the same list: only the version moves
+                refitted[wanted[pk].similar_version].append(pk)
+            else:
+                changed.append(pk)
+        for version_id, ids in refitted.items():
+            PaperPage.objects.filter(pk__in=ids).update(similar_version=version_id)
+        if changed:  # writing the cards is most of the cost (~0.7 ms a page at 100,000 papers)
             fresh = _copies(changed)
             PaperPage.objects.bulk_update(
                 [PaperPage(pk=pk, **fresh[pk]._asdict()) for pk in changed], list(Copied._fields)
             )
-            written += len(changed)
+        written += len(changed) + sum(len(ids) for ids in refitted.values())
 
 
 def forget(paper_ids: Iterable[int], *, touch: bool = True) -> None:

@@ -360,6 +360,21 @@ def test_a_refits_lists_are_copied_into_the_pages_by_the_render_pass(paper, now)
     assert "the sequel" in visit(paper)
 
 
+def test_a_refit_that_keeps_a_pages_list_moves_only_its_version(paper, now):
+    before = {page.pk: page for page in PaperPage.objects.all()}
+    vectors.fit(now=now)  # the same catalogue: the same lists
+    with CaptureQueriesContext(connection) as queries:
+        assert paper_pages.copy_similar() == len(before)
+    assert not [q for q in queries.captured_queries if "similar_cards" in q["sql"] and "UPDATE" in q["sql"]]
+    for page in PaperPage.objects.all():
+        assert page.similar_version == vectors.current_version().pk
+        assert (page.similar, page.similar_stamps, page.similar_cards) == (
+            before[page.pk].similar,
+            before[page.pk].similar_stamps,
+            before[page.pk].similar_cards,
+        )
+
+
 def test_pages_of_other_templates_are_stale(paper, monkeypatch):
     PaperPage.objects.filter(paper=paper).update(body="an old layout")
     assert "an old layout" in visit(paper)  # same version: served as stored
