@@ -405,7 +405,7 @@ class StoredPage:
 
 
 def find(*, arxiv_id: str, slug: str) -> tuple[Paper, StoredPage | None] | None:
-    """The published paper with this arXiv id (else this slug), with its stored page (if any), its
+    """The published paper with this arXiv id (or, without one, this slug), with its stored page (if any), its
     stored neighbours' ids (`stored_similar_ids`: the ones copied into its page if they are the current
     fit's, else the vectors') and the first FIRST_NEIGHBOURS of them as `Neighbour`s (`stored_neighbours`:
     status, counts and stamp, from an index: none of their rows is read): one query, or None.
@@ -416,21 +416,19 @@ def find(*, arxiv_id: str, slug: str) -> tuple[Paper, StoredPage | None] | None:
     paper_table, page_table = Paper._meta.db_table, PaperPage._meta.db_table
     columns = ", ".join([*(f'p."{c}"' for c in PAPER_COLUMNS), *(f's."{c}"' for c in PAGE_COLUMNS)])
     if arxiv_id:
-        # `NOT arxiv_id = ''` is the arXiv id index's condition (it is partial): with it in the statement,
-        # PostgreSQL's plan for any id uses the index, so a prepared statement is planned once per
-        # connection instead of on every run (without it the generic plan is a sequential scan).
-        where, order, params = (
-            '(p."arxiv_id" = %s AND NOT p."arxiv_id" = \'\') OR p."slug" = %s',
-            'CASE WHEN p."arxiv_id" = %s THEN 0 ELSE 1 END',
-            [arxiv_id, slug, arxiv_id],
-        )
+        # A key that is an arXiv id holds a dot or a slash, which no slug does (Django's slug validator,
+        # slugify), so only the arXiv id index is read. `NOT arxiv_id = ''` is that index's condition (it
+        # is partial): with it in the statement, PostgreSQL's plan for any id uses the index, so a prepared
+        # statement is planned once per connection instead of on every run (without it the generic plan
+        # is a sequential scan).
+        where, params = 'p."arxiv_id" = %s AND NOT p."arxiv_id" = \'\'', [arxiv_id]
     else:
-        where, order, params = 'p."slug" = %s', 'p."id"', [slug]
+        where, params = 'p."slug" = %s', [slug]
     ids = _similar_ids_sql(copied=True)
     sql = (
         f"SELECT {columns}, {ids}, {_neighbours_sql(connection.vendor, ids)} "  # noqa: S608 (names from our models)
         f'FROM "{paper_table}" p LEFT JOIN "{page_table}" s ON s."paper_id" = p."id" '
-        f'WHERE p."status" = %s AND ({where}) ORDER BY {order} LIMIT 1'
+        f'WHERE p."status" = %s AND {where}'
     )
     current = [TextModel.Status.CURRENT] * 2
     with connection.cursor() as cursor:
