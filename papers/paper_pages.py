@@ -3,14 +3,16 @@
 A published paper's page is mostly the paper: its title, byline with author
 links, dates, links, abstract, tags and meta tags. That part is rendered once
 into a `PaperPage` row (`render`), with the paper's card as other papers list
-it among their similar papers, and read back with the paper in one query
-(`find`). Each request fills its placeholders (papers/pagecache.py's
-private-use characters) in one pass (`assemble`):
+it among their similar papers and a copy of its own similar papers' ids and
+first cards (`Copied`), and read back with the paper in one query (`find`).
+Each request fills its placeholders (papers/pagecache.py's private-use
+characters) in one pass (`assemble`):
 
 - the counts (upvotes, bookmarks, comments) and, for a reader, their own state;
-  the similar papers' counts, status and stored cards come in one query over
-  the stored neighbours (`_neighbours`), so a neighbour hidden since is skipped
-  and a retitled one shows its new card;
+  the similar papers' status, counts and `updated_at` come in the same query,
+  from an index, so a neighbour hidden since is skipped and a retitled one
+  (whose copied card's stamp is not its `updated_at` any more) shows the card
+  its own stored page holds;
 - dates ("3 days ago", in the request's time zone), the site's origin (the
   canonical URL), the CSRF field (readers only);
 - the tags' counts (followers) and the buttons other apps add (papers/slots.py);
@@ -413,26 +415,12 @@ def find(*, arxiv_id: str, slug: str) -> tuple[Paper, StoredPage | None] | None:
     Written in SQL like pagecache.reader_state: the ORM took longer to build this statement
     than the database took to answer it, on every cold paper page.
     """
-    paper_table, page_table = Paper._meta.db_table, PaperPage._meta.db_table
-    columns = ", ".join([*(f'p."{c}"' for c in PAPER_COLUMNS), *(f's."{c}"' for c in PAGE_COLUMNS)])
-    if arxiv_id:
-        # A key that is an arXiv id holds a dot or a slash, which no slug does (Django's slug validator,
-        # slugify), so only the arXiv id index is read. `NOT arxiv_id = ''` is that index's condition (it
-        # is partial): with it in the statement, PostgreSQL's plan for any id uses the index, so a prepared
-        # statement is planned once per connection instead of on every run (without it the generic plan
-        # is a sequential scan).
-        where, params = 'p."arxiv_id" = %s AND NOT p."arxiv_id" = \'\'', [arxiv_id]
-    else:
-        where, params = 'p."slug" = %s', [slug]
-    ids = _similar_ids_sql(copied=True)
-    sql = (
-        f"SELECT {columns}, {ids}, {_neighbours_sql(connection.vendor, ids)} "  # noqa: S608 (names from our models)
-        f'FROM "{paper_table}" p LEFT JOIN "{page_table}" s ON s."paper_id" = p."id" '
-        f'WHERE p."status" = %s AND {where}'
-    )
     current = [TextModel.Status.CURRENT] * 2
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*current, *current, FIRST_NEIGHBOURS, Paper.Status.PUBLISHED, *params])
+        cursor.execute(
+            _find_sql(connection.vendor, by_arxiv_id=bool(arxiv_id)),
+            [*current, *current, FIRST_NEIGHBOURS, Paper.Status.PUBLISHED, arxiv_id or slug],
+        )
         row = cursor.fetchone()
     if row is None:
         return None
@@ -452,6 +440,29 @@ def find(*, arxiv_id: str, slug: str) -> tuple[Paper, StoredPage | None] | None:
         similar_stamps=_json(page_values["similar_stamps"]),
     )
     return paper, StoredPage(**page_values)
+
+
+@functools.cache
+def _find_sql(vendor: str, *, by_arxiv_id: bool) -> str:
+    """`find`'s statement (parameters: the current status four times, how many neighbours, the published
+    status, the arXiv id or slug)."""
+    paper_table, page_table = Paper._meta.db_table, PaperPage._meta.db_table
+    columns = ", ".join([*(f'p."{c}"' for c in PAPER_COLUMNS), *(f's."{c}"' for c in PAGE_COLUMNS)])
+    if by_arxiv_id:
+        # A key that is an arXiv id holds a dot or a slash, which no slug does (Django's slug validator,
+        # slugify), so only the arXiv id index is read. `NOT arxiv_id = ''` is that index's condition (it
+        # is partial): with it in the statement, PostgreSQL's plan for any id uses the index, so a prepared
+        # statement is planned once per connection instead of on every run (without it the generic plan
+        # is a sequential scan).
+        where = 'p."arxiv_id" = %s AND NOT p."arxiv_id" = \'\''
+    else:
+        where = 'p."slug" = %s'
+    ids = _similar_ids_sql(copied=True)
+    return (
+        f"SELECT {columns}, {ids}, {_neighbours_sql(vendor, ids)} "  # noqa: S608 (names from our models)
+        f'FROM "{paper_table}" p LEFT JOIN "{page_table}" s ON s."paper_id" = p."id" '
+        f'WHERE p."status" = %s AND {where}'
+    )
 
 
 # Between two cards in `similar_cards`: the two placeholder marks side by side. No placeholder holds
@@ -543,7 +554,7 @@ def _copied_cards(page: StoredPage | PaperPage, stamps: dict[int, str]) -> dict[
     """The cards copied into the page (`Copied`) of these neighbours, where the copy is of the paper as it
     is now (the stamps `find` read), whichever fit's list the page shows."""
     copied = zip(page.similar, page.similar_stamps, page.similar_cards.split(CARD_SEPARATOR), strict=False)
-    return {pk: card for pk, stamp, card in copied if stamp is not None and stamps.get(pk, None) == stamp}
+    return {pk: card for pk, stamp, card in copied if stamp is not None and stamps.get(pk) == stamp}
 
 
 @dataclass
