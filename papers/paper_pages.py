@@ -327,13 +327,18 @@ def copy_similar() -> int:
             else:
                 changed.append(pk)
         for version_id, ids in refitted.items():
-            PaperPage.objects.filter(pk__in=ids).update(similar_version=version_id)
+            written += PaperPage.objects.filter(pk__in=ids, version=version()).update(similar_version=version_id)
         if changed:  # writing the cards is most of the cost (~0.7 ms a page at 100,000 papers)
             fresh = _copies(changed)
-            PaperPage.objects.bulk_update(
-                [PaperPage(pk=pk, **fresh[pk]._asdict()) for pk in changed], list(Copied._fields)
-            )
-        written += len(changed) + sum(len(ids) for ids in refitted.values())
+            with transaction.atomic():
+                # Only the pages still of this code's version, held until written: one that a deploy's
+                # new code rendered since keeps the copy it made with its own cards.
+                still = PaperPage.objects.select_for_update().filter(pk__in=changed, version=version())
+                pks = list(still.order_by("pk").values_list("pk", flat=True))
+                PaperPage.objects.bulk_update(
+                    [PaperPage(pk=pk, **fresh[pk]._asdict()) for pk in pks], list(Copied._fields)
+                )
+            written += len(pks)
 
 
 def forget(paper_ids: Iterable[int], *, touch: bool = True) -> None:

@@ -360,6 +360,20 @@ def test_a_refits_lists_are_copied_into_the_pages_by_the_render_pass(paper, now)
     assert "the sequel" in visit(paper)
 
 
+def test_a_copy_is_never_written_into_a_page_that_other_code_rendered_meanwhile(paper, monkeypatch):
+    holding = PaperPage.objects.exclude(similar=[]).count()
+    PaperPage.objects.update(similar_stamps=[])  # every copy of a page with neighbours out of date
+    copies = paper_pages._copies
+
+    def rendered_by_a_deploy_meanwhile(paper_ids, **kwargs):
+        PaperPage.objects.filter(paper=paper).update(version="new code", similar_cards="its own copy")
+        return copies(paper_ids, **kwargs)
+
+    monkeypatch.setattr(paper_pages, "_copies", rendered_by_a_deploy_meanwhile)
+    assert paper_pages.copy_similar() == holding - 1
+    assert PaperPage.objects.get(paper=paper).similar_cards == "its own copy"
+
+
 def test_a_refit_that_keeps_a_pages_list_moves_only_its_version(paper, now):
     before = {page.pk: page for page in PaperPage.objects.all()}
     vectors.fit(now=now)  # the same catalogue: the same lists
