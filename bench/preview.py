@@ -18,7 +18,10 @@ from .pages import _latencies, _percentile, clear_cache, collectstatic, gunicorn
 
 HUGE_TAG = "bench-huge"
 HUGE_PAPERS = 60_000
-REQUESTS = 20
+# As many as the paper pages it is compared with: the p95 of 20 was read between the two slowest of
+# them, so one slow request moved `preview_p95_vs_paper` by half (1.68, 1.77 and 2.95 in three runs
+# of the same code, 2026-12-05).
+REQUESTS = 100
 COLD_REQUESTS = 3
 
 
@@ -77,7 +80,7 @@ def measure(results, context) -> None:
         try:
             # Every worker's first preview (numpy's import, the templates, its first connections), as a long-running
             # server has done long before: 2 x WORKERS at a time, or one worker could meet its first inside the
-            # timed requests (~0.7 s, a fifth of the p95 of 20). The kept pools they leave are of lists ranked
+            # timed requests (~0.7 s, more than their p95). The kept pools they leave are of lists ranked
             # before the cold requests: the timed requests meet pools of the last cold request's lists only.
             _warm_workers(port, cookie)
             # Cold: nothing in the shared cache (the candidates ranked again, as by the first reader after
